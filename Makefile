@@ -1,0 +1,57 @@
+# Two commands for a newcomer: `make site` (set up and build) and `make test` (set up and run every test).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+DEV_STAMP := $(VENV)/.installed-dev
+
+.PHONY: site test check lint serve bench calibrate schema fmt clean browser-deps
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(DEV_STAMP): $(STAMP) pyproject.toml
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+site: $(STAMP)
+	$(BIN)/site-builder build --catalog catalog --out _site
+	@echo "Open _site/index.html in a browser, or run 'make serve' for http://127.0.0.1:8000/"
+
+check: $(STAMP)
+	$(BIN)/site-builder check --strict
+
+# Browser tests drive Debian's chromium through Playwright, and inject axe-core from the npm registry.
+browser-deps:
+	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq chromium) \
+	  || echo "warning: could not install chromium; browser tests will be skipped"
+	@test -f node_modules/axe-core/axe.min.js || npm install --no-save --silent axe-core@4 \
+	  || echo "warning: could not install axe-core"
+
+test: $(DEV_STAMP) browser-deps
+	$(BIN)/python -m pytest -q
+
+lint: $(DEV_STAMP)
+	$(BIN)/ruff check site_builder tests
+	$(BIN)/mypy
+
+serve: $(STAMP)
+	$(BIN)/site-builder serve --catalog catalog --out _site
+
+bench: $(STAMP)
+	$(BIN)/python -m site_builder.bench
+
+calibrate: $(STAMP)
+	$(BIN)/site-builder calibrate --catalog catalog
+
+schema: $(STAMP)
+	$(BIN)/site-builder schema --out catalog/schema
+
+fmt: $(STAMP)
+	$(BIN)/site-builder fmt --catalog catalog
+
+clean:
+	rm -rf _site .pytest_cache .mypy_cache .ruff_cache

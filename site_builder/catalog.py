@@ -1,0 +1,196 @@
+"""Load every record of the catalog, validate each against its schema, and report problems with positions."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from site_builder.problems import Problem, Report, display_path
+from site_builder.records import (
+    BenchmarkRecord,
+    FamilyRecord,
+    FrameworkRecord,
+    GpuRecord,
+    ModelRecord,
+    ProviderRecord,
+)
+from site_builder.yamlsafe import LoadedYaml, Loc, Mark, YamlProblem, decode, load_yaml_text
+
+R = TypeVar("R", bound=BaseModel)
+
+
+@dataclass(frozen=True)
+class Located(Generic[R]):
+    """A validated record with the file it came from and where each of its values sits."""
+
+    record: R
+    path: Path
+    source: LoadedYaml
+    line_offset: int = 0
+    body: str = ""
+
+    def problem(self, loc: Loc, message: str, *, warning: bool = False, rule: str = "") -> Problem:
+        from site_builder.problems import Severity
+
+        mark = self.source.mark_for(loc)
+        return Problem(
+            path=display_path(self.path),
+            line=mark.line + self.line_offset,
+            col=mark.col,
+            field=".".join(str(p) for p in loc),
+            message=message,
+            severity=Severity.WARNING if warning else Severity.ERROR,
+            rule=rule,
+        )
+
+
+@dataclass(frozen=True)
+class Kind(Generic[R]):
+    folder: str
+    suffix: str
+    model: type[R]
+
+
+KINDS: dict[str, Kind[Any]] = {
+    "models": Kind("models", ".yaml", ModelRecord),
+    "gpus": Kind("gpus", ".yaml", GpuRecord),
+    "frameworks": Kind("frameworks", ".yaml", FrameworkRecord),
+    "providers": Kind("providers", ".yaml", ProviderRecord),
+    "benchmarks": Kind("benchmarks", ".yaml", BenchmarkRecord),
+    "families": Kind("families", ".md", FamilyRecord),
+}
+
+
+@dataclass
+class Catalog:
+    root: Path
+    models: dict[str, Located[ModelRecord]] = field(default_factory=dict)
+    gpus: dict[str, Located[GpuRecord]] = field(default_factory=dict)
+    frameworks: dict[str, Located[FrameworkRecord]] = field(default_factory=dict)
+    providers: dict[str, Located[ProviderRecord]] = field(default_factory=dict)
+    benchmarks: dict[str, Located[BenchmarkRecord]] = field(default_factory=dict)
+    families: dict[str, Located[FamilyRecord]] = field(default_factory=dict)
+
+    def table(self, kind: str) -> dict[str, Located[Any]]:
+        table: dict[str, Located[Any]] = getattr(self, kind)
+        return table
+
+
+def _friendly(err: dict[str, Any], model: type[BaseModel], loc: Loc) -> str:
+    kind = err["type"]
+    if kind == "missing":
+        return "required field is missing"
+    if kind == "extra_forbidden":
+        name = str(loc[-1]) if loc else ""
+        owner = _owner_model(model, loc[:-1])
+        known = sorted(owner.model_fields) if owner else []
+        close = difflib.get_close_matches(name, known, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        return f"unknown field{hint}"
+    msg = str(err["msg"])
+    if msg.startswith("Value error, "):
+        msg = msg[len("Value error, ") :]
+    if kind in {"literal_error", "enum"}:
+        return f"{msg}, got {err.get('input')!r}"
+    return msg[:1].lower() + msg[1:]
+
+
+def _owner_model(model: type[BaseModel], loc: Loc) -> type[BaseModel] | None:
+    """The pydantic model that owns the mapping at `loc`, to suggest field names for typos."""
+    current: type[BaseModel] | None = model
+    for part in loc:
+        if current is None or isinstance(part, int):
+            continue
+        info = current.model_fields.get(part)
+        if info is None:
+            return None
+        current = _model_in(info.annotation)
+    return current
+
+
+def _model_in(annotation: Any) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in getattr(annotation, "__args__", ()) or ():
+        found = _model_in(arg)
+        if found:
+            return found
+    return None
+
+
+def split_front_matter(text: str) -> tuple[str, str, int]:
+    """Return (front matter YAML, Markdown body, line offset of the YAML) of a family article."""
+    lines = text.splitlines(keepends=True)
+    if not lines or lines[0].strip() != "---":
+        raise YamlProblem("article must start with '---' and YAML front matter", Mark(1, 1))
+    for i in range(1, len(lines)):
+        if lines[i].strip() == "---":
+            return "".join(lines[1:i]), "".join(lines[i + 1 :]), 1
+    raise YamlProblem("front matter is not closed by a '---' line", Mark(1, 1))
+
+
+def load_record(path: Path, kind: Kind[R], report: Report) -> Located[R] | None:
+    shown = display_path(path)
+    offset = 0
+    body = ""
+    try:
+        text = decode(path.read_bytes())
+        if kind.suffix == ".md":
+            text, body, offset = split_front_matter(text)
+        loaded = load_yaml_text(text)
+    except YamlProblem as exc:
+        line = exc.mark.line + (offset if exc.mark.line > 1 or offset else 0)
+        report.add(Problem(shown, line, exc.mark.col, ".".join(map(str, exc.loc)), exc.message))
+        return None
+    except OSError as exc:
+        report.add(Problem(shown, 1, 1, "", f"cannot read file: {exc.strerror}"))
+        return None
+    if not isinstance(loaded.data, dict):
+        report.add(Problem(shown, 1, 1, "", "a record must be a YAML mapping of field: value"))
+        return None
+    try:
+        record = kind.model.model_validate(loaded.data)
+    except ValidationError as exc:
+        for err in exc.errors():
+            loc: Loc = tuple(err["loc"])
+            use_key = err["type"] == "extra_forbidden" and loc in loaded.key_marks
+            mark = loaded.key_marks[loc] if use_key else loaded.mark_for(loc)
+            report.add(
+                Problem(shown, mark.line + offset, mark.col, ".".join(map(str, loc)), _friendly(err, kind.model, loc))
+            )
+        return None
+    return Located(record=record, path=path, source=loaded, line_offset=offset, body=body)
+
+
+def iter_record_files(root: Path, kind: Kind[Any]) -> list[Path]:
+    folder = root / kind.folder
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix == kind.suffix)
+
+
+def load_catalog(root: Path, report: Report, on_file: Callable[[Path], None] | None = None) -> Catalog:
+    """Read and validate every record; problems go to `report`, valid records into the catalog."""
+    catalog = Catalog(root=root)
+    if not root.is_dir():
+        report.add(Problem(display_path(root), 1, 1, "", "catalog directory does not exist"))
+        return catalog
+    for name, kind in KINDS.items():
+        table = catalog.table(name)
+        for path in iter_record_files(root, kind):
+            if on_file:
+                on_file(path)
+            located = load_record(path, kind, report)
+            if located is None:
+                continue
+            record_id = getattr(located.record, "id", path.stem)
+            if record_id in table:
+                report.add(located.problem(("id",), f"duplicate id {record_id!r} (also in {table[record_id].path.name})"))
+                continue
+            table[record_id] = located
+    return catalog

@@ -1,0 +1,82 @@
+"""A GPU setup: a GPU record (or bundle) times a count, with the figures the engine needs per GPU."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from site_builder.engine.constants import CAPACITY_UNIT_BYTES, DEFAULT_LINK_GBPS_PER_DIRECTION, USABLE_FRACTION
+from site_builder.records.gpu import GpuRecord
+
+
+@dataclass(frozen=True)
+class Setup:
+    """`record` is what the reader picked (maybe a bundle); `base` holds the figures of one GPU."""
+
+    record: GpuRecord
+    base: GpuRecord
+    count: int  # number of base GPUs
+
+    @property
+    def id(self) -> str:
+        return self.record.id if self.multiplier == 1 else f"{self.record.id}-x{self.multiplier}"
+
+    @property
+    def multiplier(self) -> int:
+        per_record = self.record.bundle.count if self.record.bundle else 1
+        return self.count // per_record
+
+    @property
+    def label(self) -> str:
+        return self.record.short_name if self.multiplier == 1 else f"{self.multiplier}× {self.record.short_name}"
+
+    @property
+    def capacity_bytes(self) -> int | None:
+        """Memory of one base GPU in bytes."""
+        if self.base.memory_gb is None:
+            return None
+        return int(self.base.memory_gb * CAPACITY_UNIT_BYTES)
+
+    @property
+    def usable_fraction(self) -> float:
+        return self.base.usable_memory_fraction or USABLE_FRACTION
+
+    @property
+    def usable_bytes(self) -> int | None:
+        cap = self.capacity_bytes
+        return None if cap is None else int(cap * self.usable_fraction)
+
+    @property
+    def bandwidth_bytes_s(self) -> float | None:
+        bw = self.base.memory_bandwidth_gbps
+        return None if bw is None else bw * 1e9
+
+    @property
+    def link_bytes_s(self) -> float:
+        """One direction of the GPU-to-GPU link (records give bidirectional totals)."""
+        ic = self.base.interconnect
+        if ic and ic.bandwidth_gbps:
+            return ic.bandwidth_gbps / 2 * 1e9
+        return DEFAULT_LINK_GBPS_PER_DIRECTION * 1e9
+
+    def peak_flops(self, rate: str) -> float | None:
+        value: float | None = getattr(self.base.compute, rate)
+        return None if value is None else value * 1e12
+
+    def price_per_gpu_hour(self) -> tuple[float, int] | None:
+        """Median of the sourced hourly prices of one base GPU, and how many prices it is the median of."""
+        prices = sorted(p.usd_per_gpu_hour for p in self.base.prices)
+        if self.record.bundle and self.record.prices:
+            per_gpu = sorted(p.usd_per_gpu_hour / self.record.bundle.count for p in self.record.prices)
+            prices = per_gpu
+        if not prices:
+            return None
+        mid = len(prices) // 2
+        median = prices[mid] if len(prices) % 2 else (prices[mid - 1] + prices[mid]) / 2
+        return median, len(prices)
+
+
+def make_setup(record: GpuRecord, gpus: dict[str, GpuRecord], multiplier: int = 1) -> Setup:
+    if record.bundle:
+        base = gpus[record.bundle.gpu]
+        return Setup(record=record, base=base, count=record.bundle.count * multiplier)
+    return Setup(record=record, base=record, count=multiplier)

@@ -1,0 +1,107 @@
+"""Memory: weights per precision, KV cache, activations and runtime overhead, per GPU of a setup."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from site_builder.engine import constants as C
+from site_builder.engine.params import ParamCount, Shape
+from site_builder.engine.precision import KV_BYTES, Precision
+from site_builder.records.model import Architecture
+
+SIXTEEN_BIT = 2
+
+
+@dataclass(frozen=True)
+class ModelFacts:
+    """Everything about a model the engine derives once and reuses for every setup."""
+
+    arch: Architecture
+    shape: Shape
+    params: ParamCount
+    context_window: int
+
+
+def quantizable_params(p: ParamCount, prec: Precision, shape: Shape) -> int:
+    """Parameters stored in the precision's compressed form; the rest stay 16-bit."""
+    if prec.scope == "all":
+        return p.total
+    mtp_linear = max(p.mtp - 2 * shape.vocab * shape.hidden, 0) if p.mtp else 0
+    if prec.scope == "experts" and shape.is_moe:
+        return p.experts
+    return p.attention + p.dense_mlp + p.experts + p.shared_experts + mtp_linear
+
+
+def weight_bytes(facts: ModelFacts, prec: Precision) -> int:
+    """Bytes of the whole model's weights in this precision."""
+    p = facts.params
+    q = quantizable_params(p, prec, facts.shape)
+    return math.ceil(q * prec.bytes_per_weight + (p.total - q) * SIXTEEN_BIT)
+
+
+def replicated_bytes(facts: ModelFacts) -> int:
+    """Weights every tensor-parallel rank keeps whole: norms and MoE routers."""
+    return (facts.params.norms + facts.params.router) * SIXTEEN_BIT
+
+
+def weight_bytes_per_gpu(facts: ModelFacts, prec: Precision, gpus: int) -> int:
+    whole = weight_bytes(facts, prec)
+    rep = replicated_bytes(facts)
+    return math.ceil((whole - rep) / gpus) + rep
+
+
+def _sliding_flags(arch: Architecture) -> list[bool]:
+    if arch.sliding_window is None:
+        return [False] * arch.num_hidden_layers
+    if arch.layer_types:
+        return [t == "sliding_attention" for t in arch.layer_types]
+    return [True] * arch.num_hidden_layers
+
+
+def kv_bytes_per_token_per_layer(facts: ModelFacts, kv_precision: str) -> float:
+    b = KV_BYTES[kv_precision]
+    a, s = facts.arch, facts.shape
+    if s.is_mla:
+        # MLA caches one compressed latent plus the shared rope key per token and layer, not K and V per head.
+        return ((a.kv_lora_rank or 0) + (a.qk_rope_head_dim or 0)) * b
+    return 2 * s.kv_heads * s.head_dim * b
+
+
+def kv_bytes_per_token(facts: ModelFacts, kv_precision: str) -> int:
+    """K and V of one token across all layers, before any sliding-window cap."""
+    return math.ceil(facts.shape.layers * kv_bytes_per_token_per_layer(facts, kv_precision))
+
+
+def kv_bytes(facts: ModelFacts, kv_precision: str, context: int, concurrency: int) -> int:
+    """KV cache of `concurrency` sequences of `context` tokens; sliding-window layers keep only the window."""
+    per_layer = kv_bytes_per_token_per_layer(facts, kv_precision)
+    window = facts.arch.sliding_window or context
+    tokens = sum(min(context, window) if sliding else context for sliding in _sliding_flags(facts.arch))
+    return math.ceil(per_layer * tokens * concurrency)
+
+
+def kv_share_per_gpu(facts: ModelFacts, gpus: int) -> float:
+    """Fraction of the KV cache one tensor-parallel rank holds.
+
+    KV heads are split across ranks; with fewer KV heads than ranks each head is replicated. MLA's latent
+    is shared by all heads, so every rank keeps all of it.
+    """
+    if facts.shape.is_mla or gpus == 1:
+        return 1.0
+    heads = facts.shape.kv_heads
+    return math.ceil(heads / gpus) / heads
+
+
+def activation_bytes(facts: ModelFacts, batched: bool, concurrency: int, gpus: int) -> int:
+    s = facts.shape
+    tokens = C.SERVER_BATCH_TOKENS if batched else C.LOCAL_BATCH_TOKENS
+    ffn = s.dense_ffn if not s.is_moe else max(s.dense_ffn if s.dense_layers else 0, s.experts_per_token * s.expert_ffn)
+    per_token = (C.ACT_FFN_FACTOR * ffn / gpus + C.ACT_HIDDEN_FACTOR * s.hidden) * SIXTEEN_BIT
+    sampled = min(concurrency, C.MAX_SAMPLED_SEQUENCES)
+    sampler = sampled * s.vocab * 4 * C.SAMPLER_FP32_COPIES
+    return math.ceil(tokens * per_token + sampler)
+
+
+def overhead_bytes(batched: bool) -> int:
+    return C.RUNTIME_OVERHEAD_BYTES if batched else C.LOCAL_RUNTIME_OVERHEAD_BYTES

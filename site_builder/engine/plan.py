@@ -1,0 +1,254 @@
+"""Per-model analysis: memory by precision, the compatibility matrix, ranked setups and deployment options."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from site_builder.engine import constants as C
+from site_builder.engine.estimate import CostResult, MemoryResult, SpeedResult, Workload, cost, memory, speed
+from site_builder.engine.hardware import Setup, make_setup
+from site_builder.engine.memory import ModelFacts, kv_bytes_per_token, weight_bytes
+from site_builder.engine.params import count_params, shape_of
+from site_builder.engine.precision import PRECISIONS, Precision, supported_on
+from site_builder.records.framework import EngineClass, FrameworkRecord
+from site_builder.records.gpu import GpuRecord
+from site_builder.records.model import ModelRecord
+
+MATRIX_PRECISIONS = ("bf16", "fp8", "awq-int4", "q4_k_m")
+# Preference among frameworks that can serve a setup: continuous-batching servers first.
+FRAMEWORK_PREFERENCE = ("vllm", "sglang", "tensorrt-llm", "lmdeploy", "tgi", "llama-cpp", "mlx", "ollama",
+                        "onnxruntime-genai")
+
+
+def facts_of(model: ModelRecord) -> ModelFacts:
+    a = model.architecture
+    return ModelFacts(arch=a, shape=shape_of(a), params=count_params(model), context_window=model.context_window)
+
+
+def serving_workload(model: ModelRecord, kv_precision: str = "fp16") -> Workload:
+    prompt = min(C.SERVE_PROMPT, model.context_window // 2)
+    output = min(C.SERVE_OUTPUT, model.context_window - prompt)
+    return Workload(prompt + output, C.SERVE_CONCURRENCY, prompt, output, kv_precision)
+
+
+def fit_workload(model: ModelRecord) -> Workload:
+    ctx = min(C.FIT_CONTEXT, model.context_window)
+    return Workload(ctx, 1, ctx, 0)
+
+
+def engine_class_for(prec: Precision, gpu: GpuRecord, framework: FrameworkRecord | None) -> EngineClass:
+    if framework is not None:
+        return framework.engine_class
+    if prec.family == "gguf" or gpu.segment in ("cpu", "apple-silicon"):
+        return "local"
+    return "batched-server"
+
+
+def choose_framework(
+    model: ModelRecord, prec: Precision, gpu: GpuRecord, frameworks: dict[str, FrameworkRecord]
+) -> FrameworkRecord | None:
+    """The preferred framework that lists the model, the precision and the GPU's vendor."""
+    for fid in FRAMEWORK_PREFERENCE:
+        fw = frameworks.get(fid)
+        if fw is None or fid not in model.frameworks:
+            continue
+        if prec.id in fw.precisions and gpu.vendor in fw.vendors:
+            return fw
+    return None
+
+
+@dataclass(frozen=True)
+class Candidate:
+    setup: Setup
+    precision: Precision
+    framework: FrameworkRecord | None
+    engine: EngineClass
+    workload: Workload
+    memory: MemoryResult
+    speed: SpeedResult | None
+    cost: CostResult | None
+    score: int = 0
+
+    @property
+    def key(self) -> str:
+        return f"{self.setup.id}-{self.precision.id}"
+
+
+@dataclass(frozen=True)
+class MatrixCell:
+    precision: str
+    level: str  # a fit level, or "n/a" when the GPU cannot run the precision, or "unknown"
+    total_bytes: int | None
+    usable_bytes: int | None
+
+
+@dataclass(frozen=True)
+class MatrixRow:
+    setup: Setup
+    cells: tuple[MatrixCell, ...]
+
+
+@dataclass(frozen=True)
+class PrecisionRow:
+    precision: Precision
+    weights_bytes: int
+    best: Candidate | None
+
+
+@dataclass(frozen=True)
+class Analysis:
+    model: ModelRecord
+    facts: ModelFacts
+    kv_bytes_per_token: int
+    kv_bytes_per_token_fp8: int
+    matrix: tuple[MatrixRow, ...]
+    fit_share: float
+    fit_cells: int
+    candidates: tuple[Candidate, ...]  # every setup that fits the serving workload, best score first
+    recommendations: tuple[Candidate, ...]
+    precision_rows: tuple[PrecisionRow, ...]
+    fit_workload: Workload
+    serve_workload: Workload
+
+    @property
+    def min_single_gpu(self) -> Candidate | None:
+        singles = [c for c in self.candidates if c.setup.count == 1 and c.setup.record.segment not in ("cpu",)]
+        return min(singles, key=lambda c: (c.setup.capacity_bytes or 0, -c.score), default=None)
+
+    @property
+    def best_multi_gpu(self) -> Candidate | None:
+        multi = [c for c in self.candidates if c.setup.count > 1]
+        return multi[0] if multi else None
+
+
+def _multipliers(gpu: GpuRecord) -> tuple[int, ...]:
+    if gpu.bundle or gpu.segment in ("cpu", "apple-silicon"):
+        return (1,)
+    if gpu.segment == "datacenter":
+        return C.GPU_COUNTS
+    return (1, 2, 4)
+
+
+def evaluate(
+    model: ModelRecord,
+    facts: ModelFacts,
+    setup: Setup,
+    prec: Precision,
+    work: Workload,
+    frameworks: dict[str, FrameworkRecord],
+) -> Candidate | None:
+    fw = choose_framework(model, prec, setup.base, frameworks)
+    engine = engine_class_for(prec, setup.base, fw)
+    mem = memory(facts, prec, setup, work, engine)
+    if mem is None:
+        return None
+    spd = speed(facts, prec, setup, work, engine)
+    return Candidate(setup, prec, fw, engine, work, mem, spd, cost(setup, spd))
+
+
+def _matrix(model: ModelRecord, facts: ModelFacts, gpus: dict[str, GpuRecord],
+            frameworks: dict[str, FrameworkRecord]) -> tuple[MatrixRow, ...]:
+    work = fit_workload(model)
+    rows = []
+    for gpu in gpus.values():
+        setup = make_setup(gpu, gpus)
+        cells = []
+        for pid in MATRIX_PRECISIONS:
+            prec = PRECISIONS[pid]
+            if not supported_on(prec, setup.base):
+                cells.append(MatrixCell(pid, "n/a", None, None))
+                continue
+            engine = engine_class_for(prec, setup.base, choose_framework(model, prec, setup.base, frameworks))
+            mem = memory(facts, prec, setup, work, engine)
+            if mem is None:
+                cells.append(MatrixCell(pid, "unknown", None, None))
+            else:
+                cells.append(MatrixCell(pid, mem.fit_level, mem.total_bytes, mem.usable_bytes))
+        rows.append(MatrixRow(setup, tuple(cells)))
+    return tuple(rows)
+
+
+def _score(cands: list[Candidate]) -> list[Candidate]:
+    priced = [c for c in cands if c.cost and c.cost.cost_per_million_tokens_usd and c.speed]
+    if not priced:
+        return cands
+    best_cost = min(c.cost.cost_per_million_tokens_usd for c in priced if c.cost and c.cost.cost_per_million_tokens_usd)
+    best_tps = max(c.speed.output_tokens_per_s or 0 for c in priced if c.speed)
+    w = C.SCORE_WEIGHTS
+    scored = []
+    for c in cands:
+        if c not in priced or c.cost is None or c.speed is None:
+            scored.append(c)
+            continue
+        cpm = c.cost.cost_per_million_tokens_usd or float("inf")
+        parts = {
+            "cost": best_cost / cpm,
+            "throughput": (c.speed.output_tokens_per_s or 0) / best_tps if best_tps else 0,
+            "latency": min(1.0, C.ITL_TARGET_MS / c.speed.itl_ms),
+            "headroom": min(1.0, max(0.0, 1 - c.memory.total_bytes / c.memory.usable_bytes) / 0.5),
+        }
+        score = round(100 * sum(w[k] * v for k, v in parts.items()))
+        scored.append(Candidate(c.setup, c.precision, c.framework, c.engine, c.workload, c.memory, c.speed,
+                                c.cost, score))
+    return scored
+
+
+def score_parts_doc() -> dict[str, str]:
+    return {
+        "cost": "cheapest cost per million output tokens among this model's setups ÷ this setup's",
+        "throughput": "this setup's output tokens/s ÷ the fastest setup's",
+        "latency": f"min(1, {C.ITL_TARGET_MS:g} ms ÷ inter-token latency)",
+        "headroom": "min(1, (1 − memory needed ÷ usable memory) ÷ 0.5)",
+    }
+
+
+def analyse(
+    model: ModelRecord, gpus: dict[str, GpuRecord], frameworks: dict[str, FrameworkRecord]
+) -> Analysis:
+    facts = facts_of(model)
+    work = serving_workload(model)
+    cands: list[Candidate] = []
+    for gpu in gpus.values():
+        for pid in model.precisions:
+            prec = PRECISIONS[pid]
+            if not supported_on(prec, gpu):
+                continue
+            for mult in _multipliers(gpu):
+                setup = make_setup(gpu, gpus, mult)
+                cand = evaluate(model, facts, setup, prec, work, frameworks)
+                if cand is None:
+                    break
+                if cand.memory.fits:
+                    cands.append(cand)
+                    break
+    ranked = sorted(_score(cands), key=lambda c: (-c.score, c.setup.id, c.precision.id))
+    recs: list[Candidate] = []
+    seen: set[str] = set()
+    for c in ranked:
+        if c.score and c.setup.record.id not in seen:
+            recs.append(c)
+            seen.add(c.setup.record.id)
+        if len(recs) == 3:
+            break
+    matrix = _matrix(model, facts, gpus, frameworks)
+    applicable = [cell for row in matrix for cell in row.cells if cell.level not in ("n/a", "unknown")]
+    fitting = [cell for cell in applicable if cell.level != "no-fit"]
+    prows = []
+    for pid in model.precisions:
+        prec = PRECISIONS[pid]
+        best = next((c for c in ranked if c.precision.id == pid), None)
+        prows.append(PrecisionRow(prec, weight_bytes(facts, prec), best))
+    return Analysis(
+        model=model,
+        facts=facts,
+        kv_bytes_per_token=kv_bytes_per_token(facts, "fp16"),
+        kv_bytes_per_token_fp8=kv_bytes_per_token(facts, "fp8"),
+        matrix=matrix,
+        fit_share=len(fitting) / len(applicable) if applicable else 0.0,
+        fit_cells=len(applicable),
+        candidates=tuple(ranked),
+        recommendations=tuple(recs),
+        precision_rows=tuple(prows),
+        fit_workload=fit_workload(model),
+        serve_workload=work,
+    )

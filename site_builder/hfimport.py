@@ -1,0 +1,490 @@
+"""Turn a Hugging Face `config.json` into a model record that a contributor finishes by hand.
+
+The architecture block is derived entirely from the config (plus a few facts that configs leave
+implicit, such as which model types use a plain MLP). Everything a config cannot know (release date,
+license, capabilities...) gets a valid placeholder and a comment telling the contributor what to put
+there, so the file passes `site-builder check` as soon as it is saved and the comments guide the rest.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from site_builder.records import Architecture, ModelRecord
+from site_builder.records.common import SLUG_RE
+from site_builder.records.model import RopeScaling
+
+SCHEMA_LINE = "# yaml-language-server: $schema=../schema/model.schema.json"
+HF_REPO_RE = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
+# The reference folder and the Hugging Face cache both name files after the repo: `org--name`.
+REPO_IN_FILENAME_RE = re.compile(r"^(?:models--)?([A-Za-z0-9_.-]+?)--([A-Za-z0-9_.-]+)$")
+
+Config = Mapping[str, Any]
+
+REQUIRED = (
+    "model_type",
+    "hidden_size",
+    "num_hidden_layers",
+    "num_attention_heads",
+    "intermediate_size",
+    "vocab_size",
+    "max_position_embeddings",
+)
+# Other spellings of the same quantity in configs that predate the Llama naming (DBRX, GPT-2, Falcon...).
+ALIASES: dict[str, tuple[str, ...]] = {
+    "hidden_size": ("d_model", "n_embd"),
+    "num_hidden_layers": ("n_layers", "n_layer", "num_layers"),
+    "num_attention_heads": ("n_heads", "n_head"),
+    "num_key_value_heads": ("attn_config.kv_n_heads", "num_kv_heads", "multi_query_group_num"),
+    "intermediate_size": ("ffn_config.ffn_hidden_size", "ffn_hidden_size", "n_inner"),
+    "max_position_embeddings": ("max_seq_len", "n_positions", "seq_length"),
+    "hidden_act": ("hidden_activation", "activation_function"),
+}
+
+FAMILY_BY_MODEL_TYPE = {
+    "llama": "llama",
+    "llama4": "llama",
+    "llama4_text": "llama",
+    "mistral": "mistral",
+    "mixtral": "mistral",
+    "qwen2": "qwen",
+    "qwen2_moe": "qwen",
+    "qwen3": "qwen",
+    "qwen3_moe": "qwen",
+    "deepseek_v2": "deepseek",
+    "deepseek_v3": "deepseek",
+    "gpt_oss": "gpt-oss",
+    "internlm": "internlm",
+    "internlm2": "internlm",
+    "internlm3": "internlm",
+    "phi3": "phi",
+    "dbrx": "dbrx",
+    "cohere": "command-r",
+}
+ORGANIZATION_BY_HF_ORG = {
+    "meta-llama": "Meta",
+    "qwen": "Alibaba Cloud (Qwen team)",
+    "mistralai": "Mistral AI",
+    "deepseek-ai": "DeepSeek",
+    "openai": "OpenAI",
+    "internlm": "Shanghai AI Laboratory",
+    "google": "Google DeepMind",
+    "microsoft": "Microsoft",
+    "cohereforai": "Cohere",
+    "coherelabs": "Cohere",
+    "databricks": "Databricks",
+    "opengvlab": "OpenGVLab / Shanghai AI Laboratory",
+}
+
+# Model types whose MLP is up-projection, activation, down-projection (2 matrices) rather than gated.
+PLAIN_MLP_TYPES = frozenset(
+    {"gpt2", "gpt_neox", "gptj", "gpt_bigcode", "falcon", "phi", "starcoder2", "bloom", "opt", "mpt"}
+)
+# Model types that normalise with LayerNorm; the value says whether the norms carry a bias vector.
+LAYERNORM_TYPES = {
+    "gpt2": True,
+    "gpt_neox": True,
+    "gptj": True,
+    "gpt_bigcode": True,
+    "falcon": True,
+    "phi": True,
+    "starcoder2": True,
+    "bloom": True,
+    "opt": True,
+    "mpt": False,
+    "cohere": False,
+    "dbrx": False,
+}
+# transformers writes `tie_word_embeddings` only when it differs from the class default; these classes
+# default to tied embeddings, so an absent key means tied for them (and untied for everything else).
+TIED_BY_DEFAULT_TYPES = frozenset({"gemma", "gemma2", "gemma3", "gemma3_text", "cohere", "cohere2"})
+QWEN2_TYPES = frozenset({"qwen2", "qwen2_moe"})
+QK_NORM_TYPES = frozenset({"qwen3", "qwen3_moe", "gemma3", "gemma3_text"})
+
+ROPE_KEYS = tuple(RopeScaling.model_fields)
+MOE_KEYS = (
+    "num_local_experts",
+    "num_experts",
+    "n_routed_experts",
+    "num_experts_per_tok",
+    "moe_intermediate_size",
+    "n_shared_experts",
+    "shared_expert_intermediate_size",
+    "first_k_dense_replace",
+    "moe_layer_freq",
+    "decoder_sparse_step",
+)
+MLA_KEYS = ("q_lora_rank", "kv_lora_rank", "qk_rope_head_dim", "qk_nope_head_dim", "v_head_dim")
+
+DTYPES = {"bfloat16": "bf16", "float16": "fp16", "float32": "fp32"}
+QUANT_METHODS = {"fp8": "fp8", "mxfp4": "mxfp4"}
+FOUR_BIT_QUANT_METHODS = {"awq": "awq-int4", "gptq": "gptq-int4"}
+
+
+class HfConfigError(ValueError):
+    """A config that cannot become a model record; the message is shown to the user as one line."""
+
+
+# --- reading the config ---------------------------------------------------------------------------
+
+
+def language_config(config: Config) -> Config:
+    """The part of the config that describes the language model (multimodal configs nest it)."""
+    for key in ("text_config", "llm_config"):
+        inner = config.get(key)
+        if isinstance(inner, Mapping):
+            return inner
+    return config
+
+
+def lookup(config: Config, name: str) -> Any:
+    """A config value by its Llama-style name, trying the known aliases; dotted names reach nested dicts."""
+    for candidate in (name, *ALIASES.get(name, ())):
+        value: Any = config
+        for part in candidate.split("."):
+            value = value.get(part) if isinstance(value, Mapping) else None
+        if value is not None:
+            return value
+    return None
+
+
+def missing_required(config: Config) -> list[str]:
+    return [name for name in REQUIRED if lookup(config, name) is None]
+
+
+# --- the architecture block -----------------------------------------------------------------------
+
+
+def core_fields(cfg: Config, model_type: str) -> dict[str, Any]:
+    fields: dict[str, Any] = {name: lookup(cfg, name) for name in REQUIRED}
+    fields["num_key_value_heads"] = lookup(cfg, "num_key_value_heads")
+    fields["head_dim"] = cfg.get("head_dim")
+    tied = cfg.get("tie_word_embeddings")
+    fields["tie_word_embeddings"] = bool(tied) if tied is not None else model_type in TIED_BY_DEFAULT_TYPES
+    fields["hidden_act"] = lookup(cfg, "hidden_act") or "silu"
+    fields["gated_mlp"] = model_type not in PLAIN_MLP_TYPES
+    fields["norm_type"] = "layernorm" if model_type in LAYERNORM_TYPES else "rmsnorm"
+    fields["norm_bias"] = LAYERNORM_TYPES.get(model_type, False)
+    return fields
+
+
+def bias_and_norm_flags(cfg: Config, model_type: str) -> dict[str, Any]:
+    # InternLM's remote code calls the attention bias plain `bias`.
+    attention_bias = cfg.get("attention_bias", cfg.get("bias", False))
+    is_gpt_oss = model_type == "gpt_oss"
+    deepseek_v3_router = model_type == "deepseek_v3" and cfg.get("topk_method") == "noaux_tc"
+    return {
+        "attention_bias": bool(attention_bias),
+        "qkv_bias": model_type in QWEN2_TYPES or bool(cfg.get("qkv_bias")),
+        "mlp_bias": is_gpt_oss or bool(cfg.get("mlp_bias")),
+        "qk_norm": model_type in QK_NORM_TYPES or bool(cfg.get("use_qk_norm")),
+        "attention_sinks": is_gpt_oss,
+        "router_bias": is_gpt_oss,
+        "expert_score_bias": deepseek_v3_router,
+    }
+
+
+def rope_scaling(cfg: Config) -> dict[str, Any] | None:
+    raw = cfg.get("rope_scaling") or cfg.get("rope_parameters")
+    if not isinstance(raw, Mapping):
+        # First-generation InternLM keeps its dynamic NTK scaling in a `rotary` block instead.
+        rotary = cfg.get("rotary")
+        raw = {"type": rotary["type"]} if isinstance(rotary, Mapping) and rotary.get("type") else None
+    if raw is None:
+        return None
+    rope_type = raw.get("rope_type") or raw.get("type")
+    if not rope_type or rope_type == "default":
+        return None
+    scaling: dict[str, Any] = {"rope_type": rope_type}
+    scaling.update({key: raw[key] for key in ROPE_KEYS if key != "rope_type" and raw.get(key) is not None})
+    return scaling
+
+
+def moe_fields(cfg: Config, model_type: str) -> dict[str, Any]:
+    fields = {key: cfg.get(key) for key in MOE_KEYS}
+    if fields["num_experts_per_tok"] is None:
+        fields["num_experts_per_tok"] = cfg.get("experts_per_token")  # gpt-oss's own name
+    if "interleave_moe_layer_step" in cfg and "intermediate_size_mlp" in cfg:
+        # Llama 4: `intermediate_size` is the expert width, `intermediate_size_mlp` the dense layers' width,
+        # and every MoE layer adds one shared expert.
+        fields["moe_intermediate_size"] = cfg["intermediate_size"]
+        fields["decoder_sparse_step"] = cfg["interleave_moe_layer_step"]
+        fields["n_shared_experts"] = 1
+    if model_type == "dbrx":
+        ffn = cfg.get("ffn_config") or {}
+        fields["num_local_experts"] = ffn.get("moe_num_experts")
+        fields["num_experts_per_tok"] = ffn.get("moe_top_k")
+        fields["moe_intermediate_size"] = ffn.get("ffn_hidden_size")
+    return fields
+
+
+def llama4_dense_width(cfg: Config) -> dict[str, Any]:
+    if "interleave_moe_layer_step" in cfg and "intermediate_size_mlp" in cfg:
+        return {"intermediate_size": cfg["intermediate_size_mlp"]}
+    return {}
+
+
+def mla_fields(cfg: Config) -> dict[str, Any]:
+    fields = {key: cfg.get(key) for key in MLA_KEYS}
+    fields["num_nextn_predict_layers"] = cfg.get("num_nextn_predict_layers")
+    return fields
+
+
+def sliding_window_fields(cfg: Config, model_type: str) -> dict[str, Any]:
+    window = cfg.get("sliding_window")
+    layers = lookup(cfg, "num_hidden_layers")
+    if not window:
+        return {}
+    if isinstance(cfg.get("layer_types"), list):
+        return {"sliding_window": window, "layer_types": list(cfg["layer_types"])}
+    if model_type == "gemma2":
+        # Gemma 2 alternates, starting with a sliding-window layer.
+        return {"sliding_window": window, "layer_types": alternate_layers(layers, lambda i: i % 2 == 0)}
+    pattern = cfg.get("sliding_window_pattern")
+    if isinstance(pattern, int) and pattern > 0:
+        # Gemma 3 / Command R7B: every `pattern`-th layer is global, the others slide.
+        return {"sliding_window": window, "layer_types": alternate_layers(layers, lambda i: (i + 1) % pattern != 0)}
+    if cfg.get("use_sliding_window") is False:
+        return {}  # Qwen2/2.5/3 write a window size but do not use it
+    if cfg.get("use_sliding_window") and isinstance(cfg.get("max_window_layers"), int):
+        # Qwen2 with the window switched on: layers from `max_window_layers` onwards slide.
+        first = cfg["max_window_layers"]
+        return {"sliding_window": window, "layer_types": alternate_layers(layers, lambda i: i >= first)}
+    return {"sliding_window": window}
+
+
+def alternate_layers(count: int, is_sliding: Callable[[int], bool]) -> list[str]:
+    return ["sliding_attention" if is_sliding(i) else "full_attention" for i in range(count)]
+
+
+def architecture_from_config(config: Config) -> Architecture:
+    """The Architecture a config describes; raises HfConfigError when it cannot describe one."""
+    cfg = language_config(config)
+    missing = missing_required(cfg)
+    if missing:
+        raise HfConfigError(f"config.json lacks required architecture fields: {', '.join(missing)}")
+    model_type = str(cfg["model_type"])
+    fields = core_fields(cfg, model_type)
+    for part in (
+        bias_and_norm_flags(cfg, model_type),
+        moe_fields(cfg, model_type),
+        llama4_dense_width(cfg),
+        mla_fields(cfg),
+        sliding_window_fields(cfg, model_type),
+    ):
+        fields.update(part)
+    fields["rope_scaling"] = rope_scaling(cfg)
+    try:
+        return Architecture.model_validate({k: v for k, v in fields.items() if v is not None})
+    except ValidationError as exc:
+        raise HfConfigError(f"config.json does not describe a valid architecture: {one_line(exc)}") from None
+
+
+def one_line(exc: ValidationError) -> str:
+    return "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+
+
+def native_precision(config: Config) -> str | None:
+    """Precision of the released weights: a quantization_config wins over torch_dtype (DeepSeek-V3)."""
+    cfg = language_config(config)
+    quant = cfg.get("quantization_config") or config.get("quantization_config")
+    if isinstance(quant, Mapping):
+        method = str(quant.get("quant_method", "")).lower()
+        if method in QUANT_METHODS:
+            return QUANT_METHODS[method]
+        if method in FOUR_BIT_QUANT_METHODS and quant.get("bits") == 4:
+            return FOUR_BIT_QUANT_METHODS[method]
+    dtype = cfg.get("torch_dtype") or cfg.get("dtype") or config.get("torch_dtype") or config.get("dtype")
+    return DTYPES.get(str(dtype)) if dtype else None
+
+
+# --- the rest of the record -----------------------------------------------------------------------
+
+
+def hf_repo_from_config(config: Config) -> str | None:
+    """`_name_or_path` when it is a Hub repo id (not a local path); only the outer config names the model."""
+    value = config.get("_name_or_path")
+    return value if isinstance(value, str) and HF_REPO_RE.match(value) else None
+
+
+def hf_repo_from_path(path: Path) -> str | None:
+    """`org--name.json` (this repo's reference configs, the Hugging Face cache) names the repo."""
+    match = REPO_IN_FILENAME_RE.match(path.stem)
+    return f"{match[1]}/{match[2]}" if match else None
+
+
+def name_from_id(model_id: str) -> str:
+    """A display name guess: `qwen2.5-7b-instruct` -> `Qwen2.5 7B Instruct`."""
+    words = []
+    for part in model_id.split("-"):
+        if re.fullmatch(r"(?:\d+x|a)?\d+(?:\.\d+)?[bmk]", part):
+            words.append(part.upper())  # sizes: 7b, 8x7b, a3b
+        else:
+            words.append(part[:1].upper() + part[1:])
+    return " ".join(words)
+
+
+def organization_for(hf_repo: str) -> str:
+    org = hf_repo.split("/", 1)[0]
+    return ORGANIZATION_BY_HF_ORG.get(org.lower(), org)
+
+
+def family_for(model_type: str) -> str:
+    if model_type in FAMILY_BY_MODEL_TYPE:
+        return FAMILY_BY_MODEL_TYPE[model_type]
+    if model_type.startswith("gemma"):
+        return "gemma"
+    # An unknown type becomes its own family id; `site-builder check` then asks for the family article.
+    slug = re.sub(r"[^a-z0-9]+", "-", model_type.lower()).strip("-")
+    return slug or "unknown"
+
+
+# --- writing YAML ---------------------------------------------------------------------------------
+
+
+def scalar(value: Any) -> str:
+    """One YAML scalar (or flow list) as PyYAML writes it, quoted only when YAML needs quotes."""
+    text = yaml.safe_dump(value, default_flow_style=True, width=1_000_000, allow_unicode=True)
+    return text.removesuffix("\n").removesuffix("\n...").strip()
+
+
+def line(key: str, value: Any, comment: str = "", indent: int = 0) -> str:
+    shown = "" if value is None else f" {scalar(value)}"
+    note = f"  # {comment}" if comment else ""
+    return f"{' ' * indent}{key}:{shown}{note}"
+
+
+def block(data: Mapping[str, Any], indent: int) -> list[str]:
+    """A nested mapping in block style; lists of strings longer than a line's worth go one per line."""
+    lines: list[str] = []
+    pad = " " * indent
+    for key, value in data.items():
+        if isinstance(value, Mapping):
+            lines.append(f"{pad}{key}:")
+            lines.extend(block(value, indent + 2))
+        elif isinstance(value, list) and len(value) > 8:
+            lines.append(f"{pad}{key}:")
+            lines.extend(f"{pad}  - {scalar(item)}" for item in value)
+        else:
+            lines.append(line(key, value, indent=indent))
+    return lines
+
+
+def architecture_yaml(arch: Architecture) -> list[str]:
+    """Every field the config determined; false flags and absent values are left out to keep it short."""
+    keep_always = {"tie_word_embeddings", "hidden_act", "gated_mlp", "norm_type"}
+    dumped = arch.model_dump(mode="json", exclude_none=True)
+    shown = {k: v for k, v in dumped.items() if v is not False or k in keep_always}
+    return block(shown, 2)
+
+
+def record_lines(arch: Architecture, model_id: str, name: str, hf_repo: str, native: str | None) -> list[str]:
+    precision = native or "bf16"
+    precision_note = "from config.json" if native else "config.json does not say: check the model card"
+    config_url = f"https://huggingface.co/{hf_repo}/blob/main/config.json"
+    card_url = f"https://huggingface.co/{hf_repo}"
+    return [
+        SCHEMA_LINE,
+        line("id", model_id),
+        line("name", name, "display name as the model card writes it"),
+        line("hf_repo", hf_repo),
+        line("organization", organization_for(hf_repo), "who released it, as the model card names it"),
+        line("family", family_for(arch.model_type), "id of catalog/families/<family>.md (add one if new)"),
+        line("release_date", None, "YYYY-MM-DD of the first public release; cite it under sources"),
+        line("license", None, "from the model card: {id: SPDX id, name: ..., url: ..., commercial_use: true}"),
+        line("context_window", arch.max_position_embeddings,
+             "max_position_embeddings; use the usable context the model card states"),
+        line("description", None, "one or two plain sentences: what it is and what sets it apart"),
+        line("capabilities", [], "any of chat, tool-use, vision, code, math, reasoning, multilingual, "
+             "structured-output, long-context"),
+        line("frameworks", [], "ids in catalog/frameworks/ that can serve it, e.g. [vllm, sglang, llama-cpp]"),
+        line("precisions", [precision], "every precision/format it is served in (add fp8, awq-int4, q4_k_m...)"),
+        line("native_precision", precision, precision_note),
+        "# stated_params: {total: 7000000000, exact: false}  # the count the model card states; check compares it",
+        line("architecture", None, "from config.json by site-builder import-hf-config"),
+        *architecture_yaml(arch),
+        "sources:",
+        f"  - url: {scalar(config_url)}",
+        f"    title: {scalar(hf_repo + ' config.json')}",
+        "    supports: [architecture, native_precision]",
+        "  # add a source for every other field you fill in, e.g. the model card:",
+        f"  # - url: {card_url}",
+        "  #   supports: [release_date, license, context_window, capabilities, description]",
+    ]
+
+
+def import_hf_config(config: dict[str, Any], id: str, name: str | None, hf_repo: str | None) -> str:
+    """The text of a model record for `config`; raises HfConfigError when it cannot be made valid."""
+    if not SLUG_RE.match(id):
+        raise HfConfigError(f"--id must be a lowercase slug (letters, digits, '-' or '.'), got {id!r}")
+    repo = hf_repo or hf_repo_from_config(config)
+    if repo is None:
+        raise HfConfigError("cannot tell the Hugging Face repo from config.json; pass --hf-repo ORG/NAME")
+    if not HF_REPO_RE.match(repo):
+        raise HfConfigError(f"--hf-repo must look like ORG/NAME, got {repo!r}")
+    arch = architecture_from_config(config)
+    text = "\n".join(record_lines(arch, id, name or name_from_id(id), repo, native_precision(config))) + "\n"
+    check_record(text)
+    return text
+
+
+def check_record(text: str) -> None:
+    """Guard against producing a record the catalog would reject (a bug here, or an odd config)."""
+    try:
+        ModelRecord.model_validate(yaml.safe_load(text))
+    except ValidationError as exc:
+        raise HfConfigError(f"the generated record is not valid: {one_line(exc)}") from None
+
+
+# --- command line ---------------------------------------------------------------------------------
+
+
+def read_config(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise HfConfigError(f"{path}: no such file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise HfConfigError(f"{path}: cannot read: {exc}") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise HfConfigError(f"{path}:{exc.lineno}:{exc.colno}: not valid JSON: {exc.msg}") from None
+    if not isinstance(data, dict):
+        raise HfConfigError(f"{path}: expected a JSON object (config.json), got {type(data).__name__}")
+    return data
+
+
+def record_from_file(path: Path, model_id: str, name: str | None, hf_repo: str | None) -> str:
+    """Read `path` and build the record; the file name may name the repo when the config does not."""
+    config = read_config(path)
+    repo = hf_repo or hf_repo_from_config(config) or hf_repo_from_path(path)
+    try:
+        return import_hf_config(config, model_id, name, repo)
+    except HfConfigError as exc:
+        raise HfConfigError(f"{path}: {exc}") from None
+
+
+def import_hf_config_command(args: argparse.Namespace) -> int:
+    try:
+        text = record_from_file(Path(args.config), args.id, args.name, args.hf_repo)
+        if args.output:
+            Path(args.output).write_text(text, encoding="utf-8")
+        else:
+            sys.stdout.write(text)
+    except HfConfigError as exc:
+        print(f"site-builder import-hf-config: error: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(f"site-builder import-hf-config: error: cannot write {args.output}: {exc.strerror}", file=sys.stderr)
+        return 1
+    return 0

@@ -1,0 +1,54 @@
+"""Contributed Markdown -> sanitized HTML. Python-Markdown does not sanitize; nh3 (an allow-list) does."""
+
+from __future__ import annotations
+
+import markdown
+import nh3
+
+from site_builder.records.family import Citation
+
+ALLOWED_TAGS = {
+    "a", "abbr", "blockquote", "br", "code", "em", "h2", "h3", "h4", "hr", "li", "ol", "p", "pre", "strong",
+    "sup", "table", "tbody", "td", "th", "thead", "tr", "ul", "div", "section",
+}
+ALLOWED_ATTRIBUTES = {
+    "a": {"href", "title", "id", "class"},
+    "sup": {"id"},
+    "li": {"id"},
+    "div": {"class"},
+    "th": {"align"},
+    "td": {"align"},
+    "h2": {"id"},
+    "h3": {"id"},
+}
+
+
+def sanitize(html: str) -> str:
+    return nh3.clean(
+        html,
+        tags=ALLOWED_TAGS,
+        attributes=ALLOWED_ATTRIBUTES,
+        url_schemes={"http", "https", "mailto"},
+        link_rel="noopener nofollow",
+    )
+
+
+def render_article(body: str, citations: list[Citation]) -> str:
+    """Render an article whose citations are [^key]; the numbered source list comes from the front matter."""
+    defs = "\n".join(f"[^{c.key}]: [{c.title}]({c.url})" for c in citations)
+    html = markdown.markdown(
+        body + "\n\n" + defs,
+        extensions=["footnotes", "tables", "sane_lists", "toc"],
+        extension_configs={"footnotes": {"BACKLINK_TEXT": "↩"}, "toc": {"permalink": False}},
+        output_format="html",
+    )
+    return sanitize(html)
+
+
+def render_inline(text: str) -> str:
+    """Contributor text shown as a paragraph (model descriptions): Markdown, sanitized."""
+    return sanitize(markdown.markdown(text, output_format="html"))
+
+
+def word_count(body: str) -> int:
+    return len([w for w in body.split() if any(ch.isalnum() for ch in w)])

@@ -1,0 +1,97 @@
+"""The computed site: every engine result the pages need, derived once per build."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from site_builder.catalog import Catalog
+from site_builder.engine.calibrate import Comparison, compare_all
+from site_builder.engine.memory import ModelFacts
+from site_builder.engine.plan import Analysis, Candidate, analyse
+from site_builder.engine.quality import QualityIndex, quality_index
+from site_builder.engine.similar import Similar, similar_models
+from site_builder.records import BenchmarkRecord, FamilyRecord, FrameworkRecord, GpuRecord, ModelRecord
+from site_builder.records.provider import ApiPrice, ProviderRecord
+
+
+@dataclass(frozen=True)
+class ModelData:
+    record: ModelRecord
+    analysis: Analysis
+    quality: QualityIndex | None
+    similar: tuple[Similar, ...]
+    benchmarks: tuple[Comparison | BenchmarkRecord, ...]
+    api_prices: tuple[tuple[ProviderRecord, ApiPrice], ...]
+
+    @property
+    def facts(self) -> ModelFacts:
+        return self.analysis.facts
+
+    @property
+    def best(self) -> Candidate | None:
+        return self.analysis.recommendations[0] if self.analysis.recommendations else None
+
+
+@dataclass
+class SiteData:
+    catalog: Catalog
+    models: dict[str, ModelData] = field(default_factory=dict)
+    comparisons: list[Comparison] = field(default_factory=list)
+
+    @property
+    def gpus(self) -> dict[str, GpuRecord]:
+        return {k: v.record for k, v in sorted(self.catalog.gpus.items())}
+
+    @property
+    def frameworks(self) -> dict[str, FrameworkRecord]:
+        return {k: v.record for k, v in sorted(self.catalog.frameworks.items())}
+
+    @property
+    def families(self) -> dict[str, FamilyRecord]:
+        return {k: v.record for k, v in sorted(self.catalog.families.items())}
+
+    def compare_pairs(self) -> list[tuple[str, str]]:
+        pairs = set()
+        for mid, md in self.models.items():
+            for s in md.similar:
+                pairs.add(tuple(sorted((mid, s.model.id))))
+        return sorted(pairs)  # type: ignore[arg-type]
+
+
+def compare_slug(a: str, b: str) -> str:
+    x, y = sorted((a, b))
+    return f"{x}-vs-{y}"
+
+
+def compute_site(catalog: Catalog) -> SiteData:
+    gpus = {k: v.record for k, v in sorted(catalog.gpus.items())}
+    frameworks = {k: v.record for k, v in sorted(catalog.frameworks.items())}
+    models = {k: v.record for k, v in sorted(catalog.models.items())}
+    benches = [v.record for v in catalog.benchmarks.values()]
+    comparisons = compare_all(benches, models, gpus, frameworks)
+    by_model: dict[str, list[Comparison | BenchmarkRecord]] = {}
+    compared = {c.record.id for c in comparisons}
+    for c in comparisons:
+        by_model.setdefault(c.record.model or "", []).append(c)
+    for b in sorted(benches, key=lambda r: r.id):
+        if b.model and b.id not in compared:
+            by_model.setdefault(b.model, []).append(b)
+    prices: dict[str, list[tuple[ProviderRecord, ApiPrice]]] = {}
+    for p in sorted(catalog.providers.values(), key=lambda x: x.record.id):
+        for ap in p.record.api_prices:
+            prices.setdefault(ap.model, []).append((p.record, ap))
+
+    analyses = {mid: analyse(m, gpus, frameworks) for mid, m in models.items()}
+    qualities = {mid: quality_index(m) for mid, m in models.items()}
+    triples = {mid: (m, analyses[mid].facts, qualities[mid]) for mid, m in models.items()}
+    site = SiteData(catalog=catalog, comparisons=comparisons)
+    for mid, m in models.items():
+        site.models[mid] = ModelData(
+            record=m,
+            analysis=analyses[mid],
+            quality=qualities[mid],
+            similar=similar_models(m, triples),
+            benchmarks=tuple(by_model.get(mid, [])),
+            api_prices=tuple(sorted(prices.get(mid, []), key=lambda t: t[1].output_usd_per_mtok)),
+        )
+    return site

@@ -1,0 +1,39 @@
+"""Inference frameworks: what they run, and how a model is launched with them."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from site_builder.records.common import PrecisionId, Record, Slug, Sourced, Url
+from site_builder.records.gpu import Vendor
+
+EngineClass = Literal["batched-server", "local"]
+
+
+class LaunchTemplate(Record):
+    """A command built from parts; `{model}`, `{value}` and similar placeholders are filled by the builder."""
+
+    command: str = Field(description="Base command, with {model} for the model's repo or file.")
+    tensor_parallel: str | None = Field(default=None, description="Flag for TP size, with {value}.")
+    max_model_len: str | None = Field(default=None, description="Flag for the context length, with {value}.")
+    quantization: str | None = Field(default=None, description="Flag for the quantization, with {value}.")
+    kv_cache_dtype: str | None = Field(default=None, description="Flag for the KV-cache dtype, with {value}.")
+    gpu_memory_utilization: str | None = Field(default=None, description="Flag with {value} (0-1).")
+    quantization_values: dict[str, str] = Field(default_factory=dict, description="Our precision id -> value.")
+    kv_cache_values: dict[str, str] = Field(default_factory=dict, description="Our KV precision -> value.")
+    notes: str | None = None
+
+
+class FrameworkRecord(Sourced):
+    id: Slug
+    name: str
+    url: Url
+    repo: Url | None = None
+    license: str | None = None
+    engine_class: EngineClass = Field(description="batched-server (continuous batching) or local.")
+    precisions: list[PrecisionId]
+    vendors: list[Vendor]
+    launch: LaunchTemplate | None = None
+    description: str | None = None

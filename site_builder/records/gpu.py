@@ -1,0 +1,68 @@
+"""GPU (and CPU-only and unified-memory) hardware records."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from site_builder.records.common import Record, Slug, Sourced, Url
+
+Segment = Literal["datacenter", "workstation", "consumer", "apple-silicon", "cpu"]
+Vendor = Literal["nvidia", "amd", "intel", "apple", "cpu"]
+
+
+class Compute(Record):
+    """Dense peak rates (no 2:4 sparsity), TFLOPS or TOPS. Absent means unknown or unsupported."""
+
+    fp32: float | None = Field(default=None, gt=0)
+    bf16: float | None = Field(default=None, gt=0)
+    fp16: float | None = Field(default=None, gt=0)
+    fp8: float | None = Field(default=None, gt=0)
+    int8: float | None = Field(default=None, gt=0)
+    int4: float | None = Field(default=None, gt=0)
+    fp4: float | None = Field(default=None, gt=0)
+
+
+class Interconnect(Record):
+    type: str = Field(description="NVLink 4, PCIe 4.0 x16, Infinity Fabric...")
+    bandwidth_gbps: float | None = Field(default=None, gt=0, description="GB/s per GPU, bidirectional.")
+    note: str | None = None
+
+
+class Price(Record):
+    provider: str
+    usd_per_gpu_hour: float = Field(gt=0)
+    offer: str | None = Field(default=None, description="The offer as the provider lists it.")
+    as_of: str = Field(pattern=r"^\d{4}-\d{2}-\d{2}$", description="Date the price was read.")
+    source: Url
+
+
+class Bundle(Record):
+    """A record that is several GPUs of another record sold or wired together (e.g. an NVL pair)."""
+
+    gpu: Slug
+    count: int = Field(ge=2)
+
+
+class GpuRecord(Sourced):
+    id: Slug
+    name: str
+    short_name: str = Field(description="Short label for tables, e.g. 'H100 SXM'.")
+    vendor: Vendor
+    segment: Segment
+    architecture: str = Field(description="Architecture generation, e.g. Hopper, Ada Lovelace, CDNA 3.")
+    memory_gb: float | None = Field(default=None, gt=0, description="Marketed memory (GB, decimal).")
+    usable_memory_fraction: float | None = Field(
+        default=None, gt=0, le=1, description="Share of memory the accelerator may use (unified memory)."
+    )
+    memory_type: str | None = None
+    memory_bandwidth_gbps: float | None = Field(default=None, gt=0, description="Peak GB/s (decimal).")
+    compute: Compute = Field(default_factory=Compute)
+    tdp_watts: float | None = Field(default=None, gt=0)
+    interconnect: Interconnect | None = None
+    release_year: int | None = Field(default=None, ge=1990, le=2100)
+    bundle: Bundle | None = None
+    prices: list[Price] = Field(default_factory=list)
+    notes: str | None = None
+    resolved_conflicts: list[str] = Field(default_factory=list, description="Source conflicts and the choice.")
