@@ -123,6 +123,19 @@ def _model_in(annotation: Any) -> type[BaseModel] | None:
     return None
 
 
+def _without_typo_duplicates(errors: list[Any]) -> list[Any]:
+    """A misspelt key yields 'unknown field' and 'required field is missing'; keep only the first."""
+    unknown = {(tuple(e["loc"][:-1]), str(e["loc"][-1])) for e in errors if e["type"] == "extra_forbidden"}
+    out = []
+    for e in errors:
+        if e["type"] == "missing":
+            parent, name = tuple(e["loc"][:-1]), str(e["loc"][-1])
+            if any(p == parent and difflib.get_close_matches(name, [u], n=1) for p, u in unknown):
+                continue
+        out.append(e)
+    return out
+
+
 def split_front_matter(text: str) -> tuple[str, str, int]:
     """Return (front matter YAML, Markdown body, line offset of the YAML) of a family article."""
     lines = text.splitlines(keepends=True)
@@ -156,7 +169,7 @@ def load_record(path: Path, kind: Kind[R], report: Report) -> Located[R] | None:
     try:
         record = kind.model.model_validate(loaded.data)
     except ValidationError as exc:
-        for err in exc.errors():
+        for err in _without_typo_duplicates(exc.errors()):
             loc: Loc = tuple(err["loc"])
             use_key = err["type"] == "extra_forbidden" and loc in loaded.key_marks
             mark = loaded.key_marks[loc] if use_key else loaded.mark_for(loc)

@@ -2,14 +2,15 @@
 
 Canonical means: the editor schema line first; keys in the order the record model declares its fields
 (the record's own fields, then inherited ones such as `sources`), recursively for nested records and for
-each item of a list of records; unknown keys after the known ones; 2-space indentation with list items
-indented under their key; long strings never re-wrapped (wrapping moves words between lines on every
+each item of a list of records; unknown keys after the known ones; 2-space indentation with `- ` list
+items level with their key (as PyYAML writes them); long strings never re-wrapped (wrapping moves words between lines on every
 edit); comments, quoting and flow/block style kept as written (ruamel.yaml round-trip).
 """
 
 from __future__ import annotations
 
 import argparse
+import inspect
 import io
 import re
 import sys
@@ -19,7 +20,8 @@ from typing import Any, get_args
 from pydantic import BaseModel
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
-from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.error import CommentMark, MarkedYAMLError, YAMLError
+from ruamel.yaml.tokens import CommentToken
 
 from site_builder.catalog import KINDS
 from site_builder.problems import Problem, Report, display_path
@@ -47,7 +49,7 @@ def schema_line(folder: str) -> str:
 def make_yaml() -> YAML:
     yaml = YAML()  # round-trip: keeps comments, quotes and flow style
     yaml.preserve_quotes = True
-    yaml.indent(mapping=2, sequence=4, offset=2)
+    yaml.indent(mapping=2, sequence=2, offset=0)  # PyYAML's layout: `- item` level with its key
     yaml.width = NEVER_WRAP
     return yaml
 
@@ -61,7 +63,7 @@ def field_order(model: type[BaseModel]) -> list[str]:
     for klass in model.__mro__:
         if not (isinstance(klass, type) and issubclass(klass, BaseModel)):
             continue
-        for name in klass.__dict__.get("__annotations__", {}):
+        for name in inspect.get_annotations(klass):
             if name in model.model_fields and name not in order:
                 order.append(name)
     return order
@@ -91,13 +93,91 @@ def reorder(node: Any, model: type[BaseModel]) -> None:
     order = field_order(model)
     rank = {name: i for i, name in enumerate(order)}
     keys = sorted(node, key=lambda k: rank.get(k, len(order)))  # stable: unknown keys keep their order
-    for key in keys:
-        node.move_to_end(key)
+    if keys != list(node):
+        move_keys(node, keys)
     for key in keys:
         info = model.model_fields.get(key)
         child = nested_model(info.annotation) if info else None
         if child:
             reorder(node[key], child)
+
+
+# --- comments that travel with their key ----------------------------------------------------------
+# ruamel.yaml stores the comment lines *above* a key in the comment token of the entry before it (the
+# end-of-line comment of its last scalar). Moving keys as they are would leave such a comment above
+# the wrong key, so the lines are detached first and re-attached above the key they belong to.
+
+Slot = tuple[dict[Any, list[Any]], Any, int]
+
+
+def is_block(value: Any) -> bool:
+    return isinstance(value, (CommentedMap, CommentedSeq)) and len(value) > 0 and not value.fa.flow_style()
+
+
+def last_slot(node: CommentedMap | CommentedSeq) -> Slot:
+    """Where the comment lines after the last line of a block collection are stored."""
+    key: Any = next(reversed(node)) if isinstance(node, CommentedMap) else len(node) - 1
+    value = node[key]
+    if is_block(value):
+        return last_slot(value)
+    return (node.ca.items, key, 2 if isinstance(node, CommentedMap) else 0)
+
+
+def entry_slot(node: CommentedMap, key: Any) -> Slot:
+    value = node[key]
+    return last_slot(value) if is_block(value) else (node.ca.items, key, 2)
+
+
+def pop_lines_after(slot: Slot) -> str:
+    """Detach the full comment lines that follow an entry, keeping its end-of-line comment."""
+    items, key, index = slot
+    token = items.get(key, [None] * 4)[index]
+    if token is None:
+        return ""
+    text: str = token.value
+    first, _, rest = text.partition("\n")
+    if first.strip():
+        token.value = first + "\n"
+    else:
+        items[key][index] = None
+    return rest
+
+
+def push_lines_after(slot: Slot, lines: str) -> None:
+    if not lines:
+        return
+    items, key, index = slot
+    entry = items.setdefault(key, [None] * 4)
+    token = entry[index]
+    if token is None:
+        entry[index] = CommentToken("\n" + lines, CommentMark(0), None)
+    else:
+        token.value += lines
+
+
+def move_keys(node: CommentedMap, keys: list[Any]) -> None:
+    """Reorder `node` to `keys`, keeping every full-line comment above the key it was written above."""
+    original = list(node)
+    after = [pop_lines_after(entry_slot(node, key)) for key in original]
+    above = {original[i + 1]: after[i] for i in range(len(original) - 1)}
+    for key in keys:
+        node.move_to_end(key)
+    for i, key in enumerate(keys):
+        following = above.get(keys[i + 1], "") if i + 1 < len(keys) else after[-1]
+        push_lines_after(entry_slot(node, key), following)
+    if keys[0] != original[0]:
+        push_lines_before(node, above.get(keys[0], ""))
+
+
+def push_lines_before(node: CommentedMap, lines: str) -> None:
+    """Comment lines above the first key are stored on the mapping itself, after any already there."""
+    if not lines:
+        return
+    if node.ca.comment is None:
+        node.ca.comment = [None, []]
+    if node.ca.comment[1] is None:
+        node.ca.comment[1] = []
+    node.ca.comment[1].append(CommentToken(lines, CommentMark(0), None))
 
 
 # --- formatting one file --------------------------------------------------------------------------

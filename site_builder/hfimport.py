@@ -241,29 +241,31 @@ def mla_fields(cfg: Config) -> dict[str, Any]:
 
 def sliding_window_fields(cfg: Config, model_type: str) -> dict[str, Any]:
     window = cfg.get("sliding_window")
-    layers = lookup(cfg, "num_hidden_layers")
     if not window:
         return {}
     if isinstance(cfg.get("layer_types"), list):
         return {"sliding_window": window, "layer_types": list(cfg["layer_types"])}
-    if model_type == "gemma2":
-        # Gemma 2 alternates, starting with a sliding-window layer.
-        return {"sliding_window": window, "layer_types": alternate_layers(layers, lambda i: i % 2 == 0)}
-    pattern = cfg.get("sliding_window_pattern")
-    if isinstance(pattern, int) and pattern > 0:
-        # Gemma 3 / Command R7B: every `pattern`-th layer is global, the others slide.
-        return {"sliding_window": window, "layer_types": alternate_layers(layers, lambda i: (i + 1) % pattern != 0)}
     if cfg.get("use_sliding_window") is False:
         return {}  # Qwen2/2.5/3 write a window size but do not use it
-    if cfg.get("use_sliding_window") and isinstance(cfg.get("max_window_layers"), int):
-        # Qwen2 with the window switched on: layers from `max_window_layers` onwards slide.
-        first = cfg["max_window_layers"]
-        return {"sliding_window": window, "layer_types": alternate_layers(layers, lambda i: i >= first)}
-    return {"sliding_window": window}
+    is_sliding = sliding_layer_rule(cfg, model_type)
+    if is_sliding is None:
+        return {"sliding_window": window}  # every layer slides (Mistral 7B v0.1)
+    layers = [is_sliding(i) for i in range(int(lookup(cfg, "num_hidden_layers")))]
+    return {"sliding_window": window,
+            "layer_types": ["sliding_attention" if sliding else "full_attention" for sliding in layers]}
 
 
-def alternate_layers(count: int, is_sliding: Callable[[int], bool]) -> list[str]:
-    return ["sliding_attention" if is_sliding(i) else "full_attention" for i in range(count)]
+def sliding_layer_rule(cfg: Config, model_type: str) -> Callable[[int], bool] | None:
+    """Which layers slide, for configs that imply the pattern instead of listing `layer_types`."""
+    if model_type == "gemma2":
+        return lambda i: i % 2 == 0  # alternates, starting with a sliding-window layer
+    pattern = cfg.get("sliding_window_pattern")
+    if isinstance(pattern, int) and pattern > 0:
+        return lambda i: (i + 1) % pattern != 0  # Gemma 3, Command R7B: every pattern-th layer is global
+    first = cfg.get("max_window_layers")
+    if cfg.get("use_sliding_window") and isinstance(first, int):
+        return lambda i: i >= first  # Qwen2 with the window switched on: the later layers slide
+    return None
 
 
 def architecture_from_config(config: Config) -> Architecture:
@@ -373,7 +375,7 @@ def block(data: Mapping[str, Any], indent: int) -> list[str]:
             lines.extend(block(value, indent + 2))
         elif isinstance(value, list) and len(value) > 8:
             lines.append(f"{pad}{key}:")
-            lines.extend(f"{pad}  - {scalar(item)}" for item in value)
+            lines.extend(f"{pad}- {scalar(item)}" for item in value)
         else:
             lines.append(line(key, value, indent=indent))
     return lines
@@ -400,25 +402,25 @@ def record_lines(arch: Architecture, model_id: str, name: str, hf_repo: str, nat
         line("organization", organization_for(hf_repo), "who released it, as the model card names it"),
         line("family", family_for(arch.model_type), "id of catalog/families/<family>.md (add one if new)"),
         line("release_date", None, "YYYY-MM-DD of the first public release; cite it under sources"),
-        line("license", None, "from the model card: {id: SPDX id, name: ..., url: ..., commercial_use: true}"),
+        line("license", None, "from the model card: {id: SPDX id, name: ..., url: ..., commercial_use: ...}"),
         line("context_window", arch.max_position_embeddings,
              "max_position_embeddings; use the usable context the model card states"),
         line("description", None, "one or two plain sentences: what it is and what sets it apart"),
         line("capabilities", [], "any of chat, tool-use, vision, code, math, reasoning, multilingual, "
              "structured-output, long-context"),
-        line("frameworks", [], "ids in catalog/frameworks/ that can serve it, e.g. [vllm, sglang, llama-cpp]"),
-        line("precisions", [precision], "every precision/format it is served in (add fp8, awq-int4, q4_k_m...)"),
+        line("frameworks", [], "ids in catalog/frameworks/ that serve it, e.g. [vllm, sglang, llama-cpp]"),
+        line("precisions", [precision], "every precision/format it is served in (fp8, awq-int4, q4_k_m...)"),
         line("native_precision", precision, precision_note),
-        "# stated_params: {total: 7000000000, exact: false}  # the count the model card states; check compares it",
+        "# stated_params: {total: 7000000000, exact: false}  # the count the model card states (7B here)",
         line("architecture", None, "from config.json by site-builder import-hf-config"),
         *architecture_yaml(arch),
         "sources:",
-        f"  - url: {scalar(config_url)}",
-        f"    title: {scalar(hf_repo + ' config.json')}",
-        "    supports: [architecture, native_precision]",
-        "  # add a source for every other field you fill in, e.g. the model card:",
-        f"  # - url: {card_url}",
-        "  #   supports: [release_date, license, context_window, capabilities, description]",
+        f"- url: {scalar(config_url)}",
+        f"  title: {scalar(hf_repo + ' config.json')}",
+        "  supports: [architecture, native_precision]",
+        "# add a source for every other field you fill in, e.g. the model card:",
+        f"# - url: {card_url}",
+        "#   supports: [release_date, license, context_window, capabilities, description]",
     ]
 
 
@@ -485,6 +487,7 @@ def import_hf_config_command(args: argparse.Namespace) -> int:
         print(f"site-builder import-hf-config: error: {exc}", file=sys.stderr)
         return 1
     except OSError as exc:
-        print(f"site-builder import-hf-config: error: cannot write {args.output}: {exc.strerror}", file=sys.stderr)
+        print(f"site-builder import-hf-config: error: cannot write {args.output}: {exc.strerror}",
+              file=sys.stderr)
         return 1
     return 0

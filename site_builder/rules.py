@@ -115,16 +115,19 @@ def architecture_consistent(catalog: Catalog) -> Iterator[Problem]:
                             "without rope_scaling", rule="architecture-consistent")
 
 
-def rounding_tolerance(value: int, exact: bool) -> float:
-    """Relative slack for a stated count: 2%, or half a unit of the last stated digit of a rounded figure.
+def stated_bounds(value: int, exact: bool) -> tuple[float, float]:
+    """The range of true counts a stated figure allows, widened by the 2% tolerance.
 
-    "9B" (one significant digit) stands for anything from 8.5B to 9.5B; "3.21B" only for 3.205B-3.215B.
+    An exact count allows 2% either way. A rounded figure ("7B", "3.21B") stands for a range set by its last
+    stated digit: vendors round ("3.21B") or truncate ("7B" for 7.74B, "14B" for 14.77B), so we accept from
+    half a unit below to one unit above.
     """
+    slack = PARAM_TOLERANCE * value
     if exact:
-        return PARAM_TOLERANCE
+        return value - slack, value + slack
     digits = str(value).rstrip("0")
-    half_unit = 0.5 * 10 ** (len(str(value)) - len(digits))
-    return max(PARAM_TOLERANCE, half_unit / value)
+    unit = 10 ** (len(str(value)) - len(digits))
+    return value - unit / 2 - slack, value + unit + slack
 
 
 @rule("stated-params-match")
@@ -139,7 +142,8 @@ def stated_params_match(catalog: Catalog) -> Iterator[Problem]:
         # Published totals leave out MTP modules (DeepSeek-V3: "671B of the Main Model weights and 14B of
         # the MTP Module"); checkpoints include them.
         total = counted.total - counted.mtp
-        if abs(total - stated.total) > rounding_tolerance(stated.total, stated.exact) * stated.total:
+        low, high = stated_bounds(stated.total, stated.exact)
+        if not low <= total <= high:
             yield m.problem(("stated_params", "total"),
                             f"stated {stated.total:,} but the architecture gives {total:,} "
                             f"({(total - stated.total) / stated.total:+.1%})", warning=True, rule="stated-params-match")
@@ -147,8 +151,8 @@ def stated_params_match(catalog: Catalog) -> Iterator[Problem]:
             # Vendors differ on whether the input-embedding lookup counts as active: accept either.
             with_embedding = counted.active + (counted.embedding if counted.lm_head else 0)
             options = (counted.active, with_embedding)
-            slack = rounding_tolerance(stated.active, stated.exact) * stated.active
-            if all(abs(o - stated.active) > slack for o in options):
+            low, high = stated_bounds(stated.active, stated.exact)
+            if not any(low <= o <= high for o in options):
                 yield m.problem(("stated_params", "active"),
                                 f"stated {stated.active:,} but the architecture gives {counted.active:,} "
                                 f"({with_embedding:,} with the embedding)", warning=True, rule="stated-params-match")

@@ -33,7 +33,7 @@ KIND_FOLDERS = {
     "family": "families",
 }
 DESCRIPTIONS = {
-    "model": "An open-weight model: catalog/models/<id>.yaml. Architecture fields follow Hugging Face config.json.",
+    "model": "An open-weight model: catalog/models/<id>.yaml (architecture fields as in config.json).",
     "gpu": "A GPU, accelerator, unified-memory machine or CPU platform: catalog/gpus/<id>.yaml.",
     "framework": "An inference framework and how to launch a model with it: catalog/frameworks/<id>.yaml.",
     "provider": "An API provider and its per-token prices: catalog/providers/<id>.yaml.",

@@ -1,0 +1,184 @@
+"""Memory and speed against hand arithmetic, physical bounds over the whole catalog, and properties."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from site_builder.engine import constants as C
+from site_builder.engine.estimate import Workload, fit_level, memory, speed
+from site_builder.engine.hardware import make_setup
+from site_builder.engine.memory import kv_bytes, kv_bytes_per_token, weight_bytes, weight_bytes_per_gpu
+from site_builder.engine.plan import facts_of
+from site_builder.engine.precision import PRECISIONS, supported_on
+from site_builder.records import GpuRecord, ModelRecord
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _load(kind: str, cls: type[ModelRecord] | type[GpuRecord]) -> dict[str, object]:
+    return {p.stem: cls.model_validate(yaml.safe_load(p.read_text()))
+            for p in sorted((ROOT / "catalog" / kind).glob("*.yaml"))}
+
+
+MODELS: dict[str, ModelRecord] = _load("models", ModelRecord)  # type: ignore[assignment]
+GPUS: dict[str, GpuRecord] = _load("gpus", GpuRecord)  # type: ignore[assignment]
+
+
+def test_kv_per_token_internlm_20b_is_twice_the_seed_figure() -> None:
+    # PRODUCT.md §5: 2 × 60 layers × 40 KV heads × 128 head dim × 2 bytes, not the seed's 614,400.
+    assert kv_bytes_per_token(facts_of(MODELS["internlm-20b"]), "fp16") == 2 * 60 * 40 * 128 * 2 == 1_228_800
+
+
+def test_kv_per_token_internvl2_26b() -> None:
+    assert kv_bytes_per_token(facts_of(MODELS["internvl2-26b"]), "fp16") == 2 * 48 * 8 * 128 * 2 == 196_608
+
+
+def test_mla_caches_latent_and_rope_key() -> None:
+    # DeepSeek-V3: (kv_lora_rank 512 + rope 64) × 61 layers × 2 bytes.
+    assert kv_bytes_per_token(facts_of(MODELS["deepseek-v3"]), "fp16") == (512 + 64) * 61 * 2
+
+
+def test_sliding_window_caps_kv() -> None:
+    facts = facts_of(MODELS["mistral-7b-v0.1"])  # every layer slides over 4,096 tokens
+    per_token = 2 * 32 * 8 * 128 * 2
+    assert kv_bytes(facts, "fp16", 32768, 1) == per_token * 4096
+    gpt = facts_of(MODELS["gpt-oss-20b"])  # 12 sliding (128) + 12 full layers
+    per_layer = 2 * 8 * 64 * 2
+    assert kv_bytes(gpt, "fp16", 10_000, 2) == 2 * per_layer * (12 * 128 + 12 * 10_000)
+
+
+def test_weights_by_precision_by_hand() -> None:
+    facts = facts_of(MODELS["llama-3.1-8b"])
+    total = facts.params.total
+    assert weight_bytes(facts, PRECISIONS["bf16"]) == total * 2
+    # FP8 compresses the decoder's linear layers; embeddings, head and norms stay 16-bit.
+    embed_head_norms = 2 * 128256 * 4096 + (2 * 32 + 1) * 4096
+    assert weight_bytes(facts, PRECISIONS["fp8"]) == (total - embed_head_norms) + embed_head_norms * 2
+
+
+def test_fit_level_thresholds() -> None:
+    assert fit_level(0.3) == "excellent"
+    assert fit_level(0.96) == "very-tight"
+    assert fit_level(1.01) == "no-fit"
+
+
+def _pairs() -> list[tuple[str, str, str]]:
+    out = []
+    for mid, m in MODELS.items():
+        for gid, g in GPUS.items():
+            for pid in m.precisions:
+                if supported_on(PRECISIONS[pid], g):
+                    out.append((mid, gid, pid))
+    return out
+
+
+PAIRS = _pairs()
+
+
+def test_physics_floor_over_the_whole_catalog() -> None:
+    """No step beats bytes ÷ peak bandwidth or FLOPs ÷ peak compute; no prefill beats peak FLOPs."""
+    checked = 0
+    for mid, gid, pid in PAIRS:
+        facts = facts_of(MODELS[mid])
+        setup = make_setup(GPUS[gid], GPUS)
+        for conc in (1, 64):
+            work = Workload(2048 + 256, conc, 2048, 256)
+            for engine in ("batched-server", "local"):
+                s = speed(facts, PRECISIONS[pid], setup, work, engine)
+                if s is None:
+                    continue
+                bw = setup.bandwidth_bytes_s
+                assert bw is not None
+                assert s.step_time_s >= s.bytes_per_step / bw
+                assert s.step_time_s >= s.step_floor_s
+                if s.compute_rate:
+                    peak = setup.peak_flops(s.compute_rate)
+                    assert peak is not None
+                    assert s.step_time_s >= s.flops_per_step / peak
+                if s.prefill_time_s is not None and s.prefill_floor_s is not None:
+                    assert s.prefill_time_s >= s.prefill_floor_s
+                checked += 1
+    assert checked > 1000
+
+
+def test_efficiencies_are_physical() -> None:
+    for eff in C.EFFICIENCY.values():
+        assert 0 < eff.memory <= 1 and 0 < eff.compute <= 1 and eff.step_overhead_s >= 0
+
+
+def test_seed_latency_error_is_not_repeated() -> None:
+    # 20B at FP8 on an H100: ~20 GB of weights at 3.35 TB/s cannot decode a step faster than ~6 ms.
+    facts = facts_of(MODELS["internlm-20b"])
+    s = speed(facts, PRECISIONS["fp8"], make_setup(GPUS["h100-sxm"], GPUS), Workload(2560, 1, 2048, 512),
+              "batched-server")
+    assert s is not None and s.itl_ms > 6.0
+
+
+SMALL = ["llama-3.1-8b", "internlm-20b", "mixtral-8x7b", "gpt-oss-20b", "deepseek-v2-lite", "qwen3-30b-a3b"]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.sampled_from(SMALL), st.integers(1, 32768), st.integers(1, 64))
+def test_kv_linear_in_context_and_concurrency(mid: str, ctx: int, conc: int) -> None:
+    facts = facts_of(MODELS[mid])
+    one = kv_bytes(facts, "fp16", ctx, 1)
+    assert abs(kv_bytes(facts, "fp16", ctx, conc) - one * conc) <= conc  # rounding of the ceiling
+    if not MODELS[mid].architecture.sliding_window:
+        assert abs(kv_bytes(facts, "fp16", 2 * ctx, 1) - 2 * one) <= 2
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.sampled_from(SMALL), st.sampled_from([2, 4, 8]))
+def test_tensor_parallel_never_needs_more_per_gpu(mid: str, n: int) -> None:
+    facts = facts_of(MODELS[mid])
+    prec = PRECISIONS["bf16"]
+    work = Workload(4096, 8, 2048, 512)
+    one = memory(facts, prec, make_setup(GPUS["h100-sxm"], GPUS, 1), work, "batched-server")
+    many = memory(facts, prec, make_setup(GPUS["h100-sxm"], GPUS, n), work, "batched-server")
+    assert one is not None and many is not None
+    assert many.total_bytes <= one.total_bytes
+    assert weight_bytes_per_gpu(facts, prec, n) <= weight_bytes_per_gpu(facts, prec, 1)
+
+
+def test_halving_bits_halves_weight_memory() -> None:
+    facts = facts_of(MODELS["llama-3.1-8b"])
+    assert weight_bytes(facts, PRECISIONS["fp16"]) * 2 == weight_bytes(facts, PRECISIONS["fp32"])
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.sampled_from(SMALL), st.floats(8, 200))
+def test_more_memory_never_lowers_fit_level(mid: str, extra_gb: float) -> None:
+    order = ["no-fit", "very-tight", "tight", "moderate", "good", "excellent"]
+    facts = facts_of(MODELS[mid])
+    base = GPUS["l40s"]
+    bigger = base.model_copy(update={"memory_gb": (base.memory_gb or 0) + extra_gb})
+    work = Workload(8192, 4, 4096, 512)
+    a = memory(facts, PRECISIONS["bf16"], make_setup(base, GPUS), work, "batched-server")
+    b = memory(facts, PRECISIONS["bf16"], make_setup(bigger, GPUS), work, "batched-server")
+    assert a is not None and b is not None
+    assert order.index(b.fit_level) >= order.index(a.fit_level)
+
+
+@pytest.mark.parametrize("mid", ["internlm-20b", "internvl2-26b"])
+def test_estimate_cli_json_is_integers_and_bytes(mid: str) -> None:
+    import json
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-m", "site_builder", "estimate", "--model", mid, "--gpu", "h100-sxm",
+                          "--precision", "fp8", "--context", "4096", "--concurrency", "max", "--json"],
+                         capture_output=True, text=True, check=True).stdout
+    data = json.loads(out)
+    for key in ("params_total", "weights_bytes", "kv_cache_bytes_per_token", "kv_cache_bytes", "total_bytes",
+                "usable_bytes", "max_context", "max_concurrency"):
+        assert isinstance(data[key], int), key
+    assert data["fits"] is True and data["concurrency"] == data["max_concurrency"] >= 1
+    assert data["total_bytes"] <= data["usable_bytes"]
+    bad = subprocess.run([sys.executable, "-m", "site_builder", "estimate", "--model", mid, "--gpu", "nope"],
+                         capture_output=True, text=True, check=False)
+    assert bad.returncode == 1 and bad.stderr.strip() == "site-builder estimate: error: unknown GPU 'nope'"
