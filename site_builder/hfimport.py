@@ -329,7 +329,7 @@ def name_from_id(model_id: str) -> str:
     words = []
     for part in model_id.split("-"):
         if re.fullmatch(r"(?:\d+x|a)?\d+(?:\.\d+)?[bmk]", part):
-            words.append(part.upper())  # sizes: 7b, 8x7b, a3b
+            words.append(re.sub(r"^a|[bmk]$", lambda m: m[0].upper(), part))  # sizes: 7B, 8x7B, A3B
         else:
             words.append(part[:1].upper() + part[1:])
     return " ".join(words)

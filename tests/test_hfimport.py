@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import shutil
@@ -59,6 +60,7 @@ def imported(config: dict[str, Any], hf_repo: str = "org/model", model_id: str =
     return data
 
 
+@functools.cache
 def catalog_models_by_repo() -> dict[str, ModelRecord]:
     """Catalog models keyed by lower-cased hf_repo (the Hub treats repo ids case-insensitively)."""
     found: dict[str, ModelRecord] = {}
