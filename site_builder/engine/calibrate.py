@@ -23,6 +23,10 @@ from site_builder.engine.plan import engine_class_for, facts_of
 from site_builder.engine.precision import GIB, PRECISIONS
 from site_builder.records import BenchmarkRecord, FrameworkRecord, GpuRecord, ModelRecord
 
+# Serving engines cap a batch at a few thousand sequences (vLLM's max_num_seqs default is 256; TensorRT-LLM's
+# benchmark builds allow 2048); offline runs with no stated concurrency are modelled at this cap.
+MAX_OFFLINE_BATCH = 2048
+
 PREDICTED_METRICS = (
     "decode_tok_s",
     "prefill_tok_s",
@@ -70,8 +74,12 @@ def predict(
     w = bench.workload
     prompt = w.prompt_tokens or 0
     output = w.output_tokens or 0
-    conc = w.concurrency or 1
     kv = "fp8" if (w.kv_precision or "").lower().startswith("fp8") else "fp16"
+    conc = w.concurrency or 1
+    if w.concurrency is None and bench.metric.startswith("aggregate_output"):
+        # An offline throughput run with no stated concurrency fills memory: as many sequences as fit.
+        probe = memory(facts, prec, setup, Workload(max(prompt + output, 1), 1, prompt, output, kv), engine)
+        conc = max(1, min(probe.max_concurrency if probe else 1, MAX_OFFLINE_BATCH))
     work = Workload(max(prompt + output, 1), conc, prompt, output, kv)
     m = bench.metric
     if m in ("model_weights_gib", "model_weights_gib_per_gpu", "activation_peak_gib", "non_torch_memory_gib"):

@@ -1,0 +1,148 @@
+"""site-builder new: complete skeletons, never overwriting, and models from config.json that pass check."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from pydantic import BaseModel
+
+from site_builder.fmt import field_order, format_text, nested_model
+from site_builder.hfimport import import_hf_config
+from site_builder.problems import Report
+from site_builder.records import GpuRecord, ModelRecord
+from site_builder.scaffold import new_command
+from site_builder.validate import validate_catalog
+
+CONFIG = {"model_type": "qwen2", "hidden_size": 64, "num_hidden_layers": 2, "num_attention_heads": 4,
+          "num_key_value_heads": 2, "intermediate_size": 128, "vocab_size": 1000, "max_position_embeddings": 4096,
+          "torch_dtype": "bfloat16", "tie_word_embeddings": True}
+
+
+def new(catalog: Path, kind: str, record_id: str, config: Path | None = None) -> argparse.Namespace:
+    return argparse.Namespace(kind=kind, id=record_id, catalog=str(catalog),
+                              from_hf_config=str(config) if config else None)
+
+
+def all_field_paths(model: type[BaseModel], prefix: str = "") -> list[str]:
+    paths = []
+    for name in field_order(model):
+        paths.append(prefix + name)
+        child = nested_model(model.model_fields[name].annotation)
+        if child:
+            paths += all_field_paths(child, f"{prefix}{name}.")
+    return paths
+
+
+def uncommented(text: str) -> Any:
+    """The skeleton with every field line uncommented and the hints dropped, parsed: its real shape."""
+    body = [re.sub(r"\s+# .*$", "", line[2:]) for line in text.splitlines()[1:] if line.startswith("# ")]
+    return yaml.safe_load("\n".join([text.splitlines()[1], *body]))
+
+
+# --- new gpu -----------------------------------------------------------------------------------------
+
+
+def test_new_gpu_lists_every_field(catalog_copy: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert new_command(new(catalog_copy, "gpu", "test-gpu-9000")) == 0
+    path = catalog_copy / "gpus" / "test-gpu-9000.yaml"
+    text = path.read_text()
+    assert text.splitlines()[0] == "# yaml-language-server: $schema=../schema/gpu.schema.json"
+    assert yaml.safe_load(text) == {"id": "test-gpu-9000"}  # it parses; everything else is commented out
+    assert "# memory_bandwidth_gbps:   # GB/s from the datasheet\n" in text
+    assert "# vendor:   # one of: nvidia, amd, intel, apple, cpu; required\n" in text
+    shape = uncommented(text)
+    for field in all_field_paths(GpuRecord):
+        node = shape
+        for part in field.split("."):
+            node = node[0] if isinstance(node, list) else node
+            assert part in node, f"{field} missing from the skeleton"
+            node = node[part]
+    assert isinstance(shape["prices"], list) and isinstance(shape["sources"], list)
+    assert format_text(text, "gpus") == text  # already in fmt's layout
+    out = capsys.readouterr().out
+    assert "next steps:" in out and "site-builder check" in out and "make serve" in out
+
+
+def test_new_gpu_then_check_names_each_missing_required_field(catalog_copy: Path) -> None:
+    new_command(new(catalog_copy, "gpu", "test-gpu-9000"))
+    report = Report()
+    validate_catalog(catalog_copy, report)
+    mine = sorted(p.field for p in report.problems if p.path.endswith("test-gpu-9000.yaml"))
+    assert mine == ["architecture", "name", "segment", "short_name", "sources", "vendor"]
+
+
+def test_never_overwrites(catalog_copy: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    existing = catalog_copy / "gpus" / "h100-sxm.yaml"
+    before = existing.read_text()
+    assert new_command(new(catalog_copy, "gpu", "h100-sxm")) == 1
+    assert existing.read_text() == before
+    err = capsys.readouterr().err
+    assert err.startswith("site-builder new: error: ") and "already exists" in err
+
+
+@pytest.mark.parametrize(("record_id", "message"), [("Bad Id", "lowercase slug"), ("-x", "lowercase slug")])
+def test_bad_ids(catalog_copy: Path, capsys: pytest.CaptureFixture[str], record_id: str, message: str) -> None:
+    assert new_command(new(catalog_copy, "gpu", record_id)) == 1
+    assert message in capsys.readouterr().err
+
+
+def test_missing_catalog_directory(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert new_command(new(tmp_path / "nope", "gpu", "g")) == 1
+    assert "does not exist" in capsys.readouterr().err
+    assert not (tmp_path / "nope").exists()
+
+
+# --- new model -----------------------------------------------------------------------------------------
+
+
+def test_new_model_from_config_passes_check(catalog_copy: Path, tmp_path: Path,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    config = tmp_path / "someorg--Tiny-Model.json"
+    config.write_text(json.dumps(CONFIG))
+    assert new_command(new(catalog_copy, "model", "tiny-model", config)) == 0
+    path = catalog_copy / "models" / "tiny-model.yaml"
+    assert path.read_text() == import_hf_config(dict(CONFIG), "tiny-model", None, "someorg/Tiny-Model")
+    report = Report()
+    validate_catalog(catalog_copy, report)
+    assert [p.format() for p in report.problems if p.path.endswith("tiny-model.yaml")] == []
+    assert "created" in capsys.readouterr().out
+
+
+def test_new_model_notes_a_duplicate_repo(catalog_copy: Path, tmp_path: Path,
+                                          capsys: pytest.CaptureFixture[str]) -> None:
+    existing = next(iter(sorted((catalog_copy / "models").glob("*.yaml"))))
+    repo = yaml.safe_load(existing.read_text())["hf_repo"]
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps({**CONFIG, "_name_or_path": repo}))
+    assert new_command(new(catalog_copy, "model", "dup-model", config)) == 0
+    assert f"already describes {repo}" in capsys.readouterr().out
+
+
+def test_new_model_with_a_bad_config_writes_nothing(catalog_copy: Path, tmp_path: Path,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    config = tmp_path / "org--m.json"
+    config.write_text("{broken")
+    assert new_command(new(catalog_copy, "model", "broken-model", config)) == 1
+    assert "not valid JSON" in capsys.readouterr().err
+    assert not (catalog_copy / "models" / "broken-model.yaml").exists()
+
+
+def test_new_model_without_config_is_a_complete_skeleton(catalog_copy: Path) -> None:
+    assert new_command(new(catalog_copy, "model", "skeleton-model")) == 0
+    text = (catalog_copy / "models" / "skeleton-model.yaml").read_text()
+    assert yaml.safe_load(text) == {"id": "skeleton-model"}
+    shape = uncommented(text)
+    assert list(shape) == field_order(ModelRecord)
+    assert set(shape["architecture"]) == set(field_order(ModelRecord.model_fields["architecture"].annotation))
+    assert "from-hf-config" in text  # points to the easier way
+
+
+def test_from_config_only_for_models(catalog_copy: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert new_command(new(catalog_copy, "gpu", "g", tmp_path / "c.json")) == 1
+    assert "only applies to `new model`" in capsys.readouterr().err
