@@ -3,8 +3,9 @@
 Canonical means: the editor schema line first; keys in the order the record model declares its fields
 (the record's own fields, then inherited ones such as `sources`), recursively for nested records and for
 each item of a list of records; unknown keys after the known ones; 2-space indentation with `- ` list
-items level with their key (as PyYAML writes them); long strings never re-wrapped (wrapping moves words between lines on every
-edit); comments, quoting and flow/block style kept as written (ruamel.yaml round-trip).
+items level with their key (as PyYAML writes them); long strings never re-wrapped (wrapping moves words
+between lines on every edit); comments, quoting and flow/block style kept as written (ruamel.yaml
+round-trip).
 """
 
 from __future__ import annotations

@@ -16,6 +16,7 @@ from site_builder.records import GpuRecord, ModelRecord
 
 ROOT = Path(__file__).resolve().parents[1]
 GPU_SCHEMA = "# yaml-language-server: $schema=../schema/gpu.schema.json"
+LONG = " that is well over one hundred and ten characters wide" * 2
 
 CANONICAL_GPU = f"""{GPU_SCHEMA}
 id: test-gpu
@@ -34,7 +35,7 @@ prices:
   usd_per_gpu_hour: 0.99
   as_of: '2025-01-01'
   source: https://example.com/pricing
-notes: A long note that is well over one hundred and ten characters wide, to show that fmt never re-wraps strings.
+notes: A long note{LONG}, to show that fmt never re-wraps strings.
 sources:
 - url: https://example.com/datasheet
   title: Datasheet
@@ -42,12 +43,12 @@ sources:
 """
 
 # The same record: keys shuffled at every level, 4-space indentation, sequences indented, no schema line.
-SHUFFLED_GPU = """sources:
+SHUFFLED_GPU = f"""sources:
     - supports: [memory_gb, memory_bandwidth_gbps, compute]
       title: Datasheet
       url: https://example.com/datasheet
 vendor: nvidia
-notes: A long note that is well over one hundred and ten characters wide, to show that fmt never re-wraps strings.
+notes: A long note{LONG}, to show that fmt never re-wraps strings.
 name: Test GPU 48GB  # the vendor's name
 id: test-gpu
 compute:
@@ -137,8 +138,8 @@ def test_any_key_order_formats_to_the_same_text(order: list[str]) -> None:
     formatted = format_text(text, "models")
     keys = [line.split(":")[0] for line in formatted.splitlines()[1:] if line and line[0].isalpha()]
     assert keys == sorted(keys, key=MODEL_KEYS.index)
-    assert formatted == format_text("".join(f"{k}: {values[k]}\n" for k in sorted(order, key=MODEL_KEYS.index)),
-                                    "models")
+    canonical = "".join(f"{k}: {values[k]}\n" for k in sorted(order, key=MODEL_KEYS.index))
+    assert formatted == format_text(canonical, "models")
 
 
 # --- the command on temporary catalogs ---------------------------------------------------------------
@@ -159,7 +160,10 @@ def small_catalog(tmp_path: Path) -> Path:
     return catalog
 
 
-def test_check_reports_only_unformatted_files(small_catalog: Path, capsys: pytest.CaptureFixture[str]) -> None:
+Capture = pytest.CaptureFixture[str]
+
+
+def test_check_reports_only_unformatted_files(small_catalog: Path, capsys: Capture) -> None:
     assert fmt_command(args(small_catalog, check=True)) == 1
     err = capsys.readouterr().err.splitlines()
     shuffled = small_catalog / "gpus" / "shuffled.yaml"
@@ -168,7 +172,7 @@ def test_check_reports_only_unformatted_files(small_catalog: Path, capsys: pytes
     assert shuffled.read_text() == SHUFFLED_GPU  # --check never writes
 
 
-def test_rewrite_then_check_passes(small_catalog: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_rewrite_then_check_passes(small_catalog: Path, capsys: Capture) -> None:
     assert fmt_command(args(small_catalog)) == 0
     assert (small_catalog / "gpus" / "shuffled.yaml").read_text() == CANONICAL_GPU
     assert (small_catalog / "families" / "fam.md").read_text() == "---\ntitle: x\nid: fam\n---\nBody\n"
@@ -177,7 +181,7 @@ def test_rewrite_then_check_passes(small_catalog: Path, capsys: pytest.CaptureFi
     assert capsys.readouterr().err == "0 files would be reformatted, 2 unchanged\n"
 
 
-def test_explicit_paths_and_non_records(small_catalog: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_explicit_paths_and_non_records(small_catalog: Path, capsys: Capture) -> None:
     family = small_catalog / "families" / "fam.md"
     good = small_catalog / "gpus" / "good.yaml"
     assert fmt_command(args(small_catalog, good, check=True)) == 0
@@ -185,7 +189,7 @@ def test_explicit_paths_and_non_records(small_catalog: Path, capsys: pytest.Capt
     assert f"{family}:1:1: format: not a YAML record" in capsys.readouterr().err
 
 
-def test_broken_yaml_is_reported_with_its_line(small_catalog: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_broken_yaml_is_reported_with_its_line(small_catalog: Path, capsys: Capture) -> None:
     broken = small_catalog / "gpus" / "broken.yaml"
     broken.write_text("id: broken\nname: [unclosed\nvendor: nvidia\n")
     assert fmt_command(args(small_catalog, broken)) == 1

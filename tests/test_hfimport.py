@@ -1,4 +1,4 @@
-"""import-hf-config: every reference config.json becomes a valid record whose architecture is the catalog's."""
+"""import-hf-config: each reference config.json becomes a valid record with the catalog's architecture."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ import argparse
 import functools
 import json
 import os
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -43,19 +42,19 @@ def reference_configs_dir() -> Path | None:
 
 CONFIG_DIR = reference_configs_dir()
 CONFIG_FILES = sorted(CONFIG_DIR.glob("*.json")) if CONFIG_DIR else []
-NO_CONFIGS = pytest.param(
-    None, marks=pytest.mark.skip(reason="shared/reference/hf-configs not found beside the repo or in $SHARED_DIR")
-)
+MISSING = "shared/reference/hf-configs not found beside the repo or in $SHARED_DIR"
+NO_CONFIGS = pytest.param(None, marks=pytest.mark.skip(reason=MISSING))
+Capture = pytest.CaptureFixture[str]
 
 
 def reference(name: str) -> dict[str, Any]:
     if CONFIG_DIR is None:
-        pytest.skip("shared/reference/hf-configs not found beside the repo or in $SHARED_DIR")
+        pytest.skip(MISSING)
     data: dict[str, Any] = json.loads((CONFIG_DIR / name).read_text())
     return data
 
 
-def imported(config: dict[str, Any], hf_repo: str = "org/model", model_id: str = "test-model") -> dict[str, Any]:
+def imported(config: dict[str, Any], hf_repo: str = "org/model", model_id: str = "m") -> dict[str, Any]:
     data: dict[str, Any] = yaml.safe_load(import_hf_config(config, model_id, None, hf_repo))
     return data
 
@@ -83,10 +82,11 @@ def test_reference_config_imports_to_the_catalog_architecture(path: Path) -> Non
     catalog = catalog_models_by_repo().get(repo.lower())
     if catalog is None:
         pytest.fail(f"no catalog/models/*.yaml has hf_repo {repo}: add the model or fix its hf_repo")
+    ours, theirs = record.architecture, catalog.architecture
     mismatches = [
-        f"{name}: imported {getattr(record.architecture, name)!r}, catalog {getattr(catalog.architecture, name)!r}"
+        f"{name}: imported {getattr(ours, name)!r}, catalog {getattr(theirs, name)!r}"
         for name in Architecture.model_fields
-        if getattr(record.architecture, name) != getattr(catalog.architecture, name)
+        if getattr(ours, name) != getattr(theirs, name)
     ]
     assert not mismatches, f"{catalog.id} ({repo}) differs from its config.json:\n" + "\n".join(mismatches)
 
@@ -106,12 +106,15 @@ def test_deepseek_v3_mla_moe_and_fp8() -> None:
     assert record["native_precision"] == "fp8"  # quantization_config wins over torch_dtype bfloat16
     assert record["precisions"] == ["fp8"]
     assert arch["n_routed_experts"] == 256 and "num_local_experts" not in arch and "num_experts" not in arch
-    assert (arch["n_shared_experts"], arch["first_k_dense_replace"], arch["moe_intermediate_size"]) == (1, 3, 2048)
+    assert arch["n_shared_experts"] == 1
+    assert (arch["first_k_dense_replace"], arch["moe_intermediate_size"]) == (3, 2048)
     assert (arch["q_lora_rank"], arch["kv_lora_rank"], arch["qk_rope_head_dim"]) == (1536, 512, 64)
     assert arch["expert_score_bias"] is True
     assert arch["num_nextn_predict_layers"] == 1
-    assert arch["rope_scaling"] == {"rope_type": "yarn", "factor": 40.0, "original_max_position_embeddings": 4096,
-                                    "beta_fast": 32.0, "beta_slow": 1.0, "mscale": 1.0, "mscale_all_dim": 1.0}
+    assert arch["rope_scaling"] == {
+        "rope_type": "yarn", "factor": 40.0, "original_max_position_embeddings": 4096,
+        "beta_fast": 32.0, "beta_slow": 1.0, "mscale": 1.0, "mscale_all_dim": 1.0,
+    }
     assert record["family"] == "deepseek" and record["organization"] == "DeepSeek"
 
 
@@ -200,13 +203,14 @@ def test_fields_the_config_cannot_know_carry_a_comment() -> None:
 # --- synthetic configs for the model types the reference folder lacks ----------------------------
 
 BASE = {"model_type": "llama", "hidden_size": 64, "num_hidden_layers": 4, "num_attention_heads": 4,
-        "num_key_value_heads": 2, "intermediate_size": 128, "vocab_size": 1000, "max_position_embeddings": 2048,
-        "torch_dtype": "bfloat16"}
+        "num_key_value_heads": 2, "intermediate_size": 128, "vocab_size": 1000,
+        "max_position_embeddings": 2048, "torch_dtype": "bfloat16"}
 
 
 def test_llama4_moe_mapping() -> None:
-    text_config = {**BASE, "model_type": "llama4_text", "intermediate_size": 8192, "intermediate_size_mlp": 16384,
-                   "interleave_moe_layer_step": 1, "num_local_experts": 16, "num_experts_per_tok": 1}
+    text_config = {**BASE, "model_type": "llama4_text", "intermediate_size": 8192,
+                   "intermediate_size_mlp": 16384, "interleave_moe_layer_step": 1, "num_local_experts": 16,
+                   "num_experts_per_tok": 1}
     arch = architecture_from_config({"model_type": "llama4", "text_config": text_config})
     assert arch.moe_intermediate_size == 8192
     assert arch.intermediate_size == 16384
@@ -216,7 +220,8 @@ def test_llama4_moe_mapping() -> None:
 
 
 def test_multimodal_uses_the_language_config() -> None:
-    config = {"model_type": "internvl_chat", "torch_dtype": "bfloat16", "_name_or_path": "OpenGVLab/InternVL2-26B",
+    config = {"model_type": "internvl_chat", "torch_dtype": "bfloat16",
+              "_name_or_path": "OpenGVLab/InternVL2-26B",
               "llm_config": {**BASE, "model_type": "internlm2", "hidden_size": 6144,
                              "_name_or_path": "internlm/internlm2-chat-20b"}}
     record = yaml.safe_load(import_hf_config(config, "internvl2-26b", None, None))
@@ -255,7 +260,8 @@ def test_dbrx_nested_config() -> None:
 
 
 @pytest.mark.parametrize(("model_type", "family"), [
-    ("llama", "llama"), ("mistral", "mistral"), ("mixtral", "mistral"), ("qwen2", "qwen"), ("qwen3_moe", "qwen"),
+    ("llama", "llama"), ("mistral", "mistral"), ("mixtral", "mistral"), ("qwen2", "qwen"),
+    ("qwen3_moe", "qwen"),
     ("deepseek_v2", "deepseek"), ("gpt_oss", "gpt-oss"), ("internlm3", "internlm"), ("gemma2", "gemma"),
     ("phi3", "phi"), ("dbrx", "dbrx"), ("cohere", "command-r"),
 ])
@@ -281,7 +287,8 @@ def test_name_from_id() -> None:
 
 
 def test_output_passes_check_in_the_catalog(catalog_copy: Path) -> None:
-    text = import_hf_config(reference("Qwen--Qwen2.5-7B.json"), "qwen2.5-7b-imported", None, "Qwen/Qwen2.5-7B")
+    config = reference("Qwen--Qwen2.5-7B.json")
+    text = import_hf_config(config, "qwen2.5-7b-imported", None, "Qwen/Qwen2.5-7B")
     target = catalog_copy / "models" / "qwen2.5-7b-imported.yaml"
     target.write_text(text)
     report = Report()
@@ -294,7 +301,8 @@ def test_output_passes_check_in_the_catalog(catalog_copy: Path) -> None:
 
 def test_errors_from_the_function() -> None:
     with pytest.raises(HfConfigError, match="hidden_size, vocab_size"):
-        import_hf_config({k: v for k, v in BASE.items() if k not in {"hidden_size", "vocab_size"}}, "m", None, "o/m")
+        incomplete = {k: v for k, v in BASE.items() if k not in {"hidden_size", "vocab_size"}}
+        import_hf_config(incomplete, "m", None, "o/m")
     with pytest.raises(HfConfigError, match="pass --hf-repo"):
         import_hf_config(BASE, "m", None, None)
     with pytest.raises(HfConfigError, match="lowercase slug"):
@@ -328,14 +336,14 @@ def test_command_errors_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert "Traceback" not in err
 
 
-def test_command_takes_the_repo_from_the_file_name(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_command_takes_the_repo_from_the_file_name(tmp_path: Path, capsys: Capture) -> None:
     path = tmp_path / "myorg--My-Model.json"
     path.write_text(json.dumps(BASE))
     assert import_hf_config_command(run(str(path), hf_repo=None)) == 0
     assert "hf_repo: myorg/My-Model\n" in capsys.readouterr().out
 
 
-def test_command_without_a_derivable_repo_asks_for_one(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_command_without_a_derivable_repo_asks_for_one(tmp_path: Path, capsys: Capture) -> None:
     path = tmp_path / "config.json"
     path.write_text(json.dumps(BASE))
     assert import_hf_config_command(run(str(path), hf_repo=None)) == 1
@@ -358,7 +366,7 @@ def test_command_line_entry_point(tmp_path: Path) -> None:
     path = tmp_path / "config.json"
     path.write_text(json.dumps(BASE))
     target = tmp_path / "out.yaml"
-    assert main(["import-hf-config", str(path), "--id", "cli-model", "--hf-repo", "o/m", "-o", str(target)]) == 0
+    repo = ["--hf-repo", "o/m"]
+    assert main(["import-hf-config", str(path), "--id", "cli-model", *repo, "-o", str(target)]) == 0
     assert yaml.safe_load(target.read_text())["id"] == "cli-model"
-    shutil.rmtree(tmp_path / "missing", ignore_errors=True)
-    assert main(["import-hf-config", str(tmp_path / "missing" / "c.json"), "--id", "x", "--hf-repo", "o/m"]) == 1
+    assert main(["import-hf-config", str(tmp_path / "missing" / "c.json"), "--id", "x", *repo]) == 1

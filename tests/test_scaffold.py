@@ -15,13 +15,14 @@ from pydantic import BaseModel
 from site_builder.fmt import field_order, format_text, nested_model
 from site_builder.hfimport import import_hf_config
 from site_builder.problems import Report
-from site_builder.records import GpuRecord, ModelRecord
+from site_builder.records import Architecture, GpuRecord, ModelRecord
 from site_builder.scaffold import new_command
 from site_builder.validate import validate_catalog
 
 CONFIG = {"model_type": "qwen2", "hidden_size": 64, "num_hidden_layers": 2, "num_attention_heads": 4,
-          "num_key_value_heads": 2, "intermediate_size": 128, "vocab_size": 1000, "max_position_embeddings": 4096,
-          "torch_dtype": "bfloat16", "tie_word_embeddings": True}
+          "num_key_value_heads": 2, "intermediate_size": 128, "vocab_size": 1000,
+          "max_position_embeddings": 4096, "torch_dtype": "bfloat16", "tie_word_embeddings": True}
+Capture = pytest.CaptureFixture[str]
 
 
 def new(catalog: Path, kind: str, record_id: str, config: Path | None = None) -> argparse.Namespace:
@@ -87,7 +88,7 @@ def test_never_overwrites(catalog_copy: Path, capsys: pytest.CaptureFixture[str]
 
 
 @pytest.mark.parametrize(("record_id", "message"), [("Bad Id", "lowercase slug"), ("-x", "lowercase slug")])
-def test_bad_ids(catalog_copy: Path, capsys: pytest.CaptureFixture[str], record_id: str, message: str) -> None:
+def test_bad_ids(catalog_copy: Path, capsys: Capture, record_id: str, message: str) -> None:
     assert new_command(new(catalog_copy, "gpu", record_id)) == 1
     assert message in capsys.readouterr().err
 
@@ -139,10 +140,10 @@ def test_new_model_without_config_is_a_complete_skeleton(catalog_copy: Path) -> 
     assert yaml.safe_load(text) == {"id": "skeleton-model"}
     shape = uncommented(text)
     assert list(shape) == field_order(ModelRecord)
-    assert set(shape["architecture"]) == set(field_order(ModelRecord.model_fields["architecture"].annotation))
+    assert set(shape["architecture"]) == set(field_order(Architecture))
     assert "from-hf-config" in text  # points to the easier way
 
 
-def test_from_config_only_for_models(catalog_copy: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_from_config_only_for_models(catalog_copy: Path, tmp_path: Path, capsys: Capture) -> None:
     assert new_command(new(catalog_copy, "gpu", "g", tmp_path / "c.json")) == 1
     assert "only applies to `new model`" in capsys.readouterr().err

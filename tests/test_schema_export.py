@@ -49,15 +49,15 @@ def type_problems(value: Any, schema: dict[str, Any], root: dict[str, Any], wher
     if kind == "array":
         if not isinstance(value, list):
             return [f"{where}: expected a list"]
-        too_short = [f"{where}: fewer than {schema['minItems']} items"] if len(value) < schema.get("minItems", 0) else []
-        return too_short + [p for i, v in enumerate(value) for p in problems(v, schema.get("items", {}), root,
-                                                                            f"{where}[{i}]")]
+        found = [f"{where}: too few items"] if len(value) < schema.get("minItems", 0) else []
+        item = schema.get("items", {})
+        return found + [p for i, v in enumerate(value) for p in problems(v, item, root, f"{where}[{i}]")]
     if kind == "string":
         text = value.isoformat() if isinstance(value, dt.date) else value  # YAML dates are strings in JSON
         if not isinstance(text, str):
             return [f"{where}: expected a string"]
-        return [f"{where}: does not match pattern"] if "pattern" in schema and not re.search(schema["pattern"],
-                                                                                              text) else []
+        matches = "pattern" not in schema or re.search(schema["pattern"], text)
+        return [] if matches else [f"{where}: does not match pattern"]
     checks = {"integer": lambda v: isinstance(v, int) and not isinstance(v, bool),
               "number": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
               "boolean": lambda v: isinstance(v, bool), "null": lambda v: v is None}
@@ -90,7 +90,8 @@ def test_the_validator_can_fail() -> None:
     assert problems({**good, "vendor": "ibm"}, schema, schema) == [".vendor: 'ibm' not in enum"]
     assert problems({**good, "colour": "red"}, schema, schema) == [".colour: not allowed"]
     assert problems({**good, "id": "Not A Slug"}, schema, schema) == [".id: does not match pattern"]
-    assert problems({k: v for k, v in good.items() if k != "sources"}, schema, schema) == [".sources: required"]
+    unsourced = {k: v for k, v in good.items() if k != "sources"}
+    assert problems(unsourced, schema, schema) == [".sources: required"]
 
 
 def catalog_records() -> list[tuple[str, Path]]:
@@ -100,7 +101,7 @@ def catalog_records() -> list[tuple[str, Path]]:
     return found
 
 
-@pytest.mark.parametrize(("kind", "path"), catalog_records(), ids=lambda v: v.name if isinstance(v, Path) else v)
+@pytest.mark.parametrize(("kind", "path"), catalog_records(), ids=lambda v: getattr(v, "name", v))
 def test_every_catalog_record_satisfies_its_schema(kind: str, path: Path) -> None:
     text = path.read_text()
     if path.suffix == ".md":
@@ -184,8 +185,8 @@ def test_check_names_a_stale_and_a_missing_file(tmp_path: Path, capsys: pytest.C
     capsys.readouterr()
     assert schema_command(command(out, check=True)) == 1
     err = capsys.readouterr().err.splitlines()
-    assert err == [f"{out / 'gpu.schema.json'}: out of date with the record models (run site-builder schema)",
-                   f"{out / 'family.schema.json'}: out of date with the record models (run site-builder schema)"]
+    message = "out of date with the record models (run site-builder schema)"
+    assert err == [f"{out / 'gpu.schema.json'}: {message}", f"{out / 'family.schema.json'}: {message}"]
     schema_command(command(out, check=False))
     assert stale_files(out) == []
 
