@@ -275,6 +275,18 @@ def architecture_from_config(config: Config) -> Architecture:
     if missing:
         raise HfConfigError(f"config.json lacks required architecture fields: {', '.join(missing)}")
     model_type = str(cfg["model_type"])
+    try:
+        fields = collect_fields(cfg, model_type)
+    except (TypeError, ValueError, AttributeError) as exc:
+        # A value of the wrong shape (a string where a number belongs, a list where a mapping does).
+        raise HfConfigError(f"config.json has a value of an unexpected type: {exc}") from None
+    try:
+        return Architecture.model_validate({k: v for k, v in fields.items() if v is not None})
+    except ValidationError as exc:
+        raise HfConfigError(f"config.json does not describe a valid architecture: {one_line(exc)}") from None
+
+
+def collect_fields(cfg: Config, model_type: str) -> dict[str, Any]:
     fields = core_fields(cfg, model_type)
     for part in (
         bias_and_norm_flags(cfg, model_type),
@@ -285,10 +297,7 @@ def architecture_from_config(config: Config) -> Architecture:
     ):
         fields.update(part)
     fields["rope_scaling"] = rope_scaling(cfg)
-    try:
-        return Architecture.model_validate({k: v for k, v in fields.items() if v is not None})
-    except ValidationError as exc:
-        raise HfConfigError(f"config.json does not describe a valid architecture: {one_line(exc)}") from None
+    return fields
 
 
 def one_line(exc: ValidationError) -> str:
@@ -411,7 +420,7 @@ def record_lines(arch: Architecture, model_id: str, name: str, hf_repo: str, nat
         line("frameworks", [], "ids in catalog/frameworks/ that serve it, e.g. [vllm, sglang, llama-cpp]"),
         line("precisions", [precision], "every precision/format it is served in (fp8, awq-int4, q4_k_m...)"),
         line("native_precision", precision, precision_note),
-        "# stated_params: {total: 7000000000, exact: false}  # the count the model card states (7B here)",
+        "# stated_params: {total: 7000000000, exact: false}  # count the model card states: 7B -> 7000000000",
         line("architecture", None, "from config.json by site-builder import-hf-config"),
         *architecture_yaml(arch),
         "sources:",

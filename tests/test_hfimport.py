@@ -311,6 +311,11 @@ def test_errors_from_the_function() -> None:
         import_hf_config(BASE, "m", None, "just-a-name")
     with pytest.raises(HfConfigError, match="num_hidden_layers"):
         import_hf_config({**BASE, "num_hidden_layers": 0}, "m", None, "o/m")
+    with pytest.raises(HfConfigError, match="unexpected type"):
+        import_hf_config({**BASE, "num_hidden_layers": "four", "sliding_window": 8,
+                          "sliding_window_pattern": 2}, "m", None, "o/m")
+    with pytest.raises(HfConfigError, match="unexpected type"):
+        import_hf_config({**BASE, "model_type": "dbrx", "ffn_config": [1]}, "m", None, "o/m")
 
 
 def run(config: str, *, hf_repo: str | None = "org/model", output: str | None = None) -> argparse.Namespace:

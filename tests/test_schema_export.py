@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import functools
 import json
 import re
 from pathlib import Path
@@ -101,12 +102,17 @@ def catalog_records() -> list[tuple[str, Path]]:
     return found
 
 
+@functools.cache
+def cached_schema(kind: str) -> dict[str, Any]:
+    return schema_for(kind)
+
+
 @pytest.mark.parametrize(("kind", "path"), catalog_records(), ids=lambda v: getattr(v, "name", v))
 def test_every_catalog_record_satisfies_its_schema(kind: str, path: Path) -> None:
     text = path.read_text()
     if path.suffix == ".md":
         text = split_front_matter(text)[0]
-    schema = schema_for(kind)
+    schema = cached_schema(kind)
     assert problems(yaml.safe_load(text), schema, schema) == []
 
 
