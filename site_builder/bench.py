@@ -69,9 +69,11 @@ def main() -> int:
         pages = sorted(out.glob("models/*/index.html"), key=lambda p: p.stat().st_size)
         largest = pages[-1]
         gz = len(gzip.compress(largest.read_bytes()))
-        print(f"models={args.models} gpus={args.gpus} pages={result.pages} seconds={seconds:.1f} "
-              f"pages_per_s={result.pages / seconds:.1f} peak_rss_mib={peak_mib:.0f} "
-              f"largest_model_page={largest.stat().st_size / 1024:.0f}KiB gzip={gz / 1024:.0f}KiB")
+        print(
+            f"models={args.models} gpus={args.gpus} pages={result.pages} seconds={seconds:.1f} "
+            f"pages_per_s={result.pages / seconds:.1f} peak_rss_mib={peak_mib:.0f} "
+            f"largest_model_page={largest.stat().st_size / 1024:.0f}KiB gzip={gz / 1024:.0f}KiB"
+        )
     return 0
 
 

@@ -60,27 +60,46 @@ def collect_pages(site: SiteData, base: str) -> list[Page]:
         Page("methodology/index.html", "methodology.html", methodology_page(site, base)),
         Page("about/index.html", "about.html", about_page(base)),
         Page("api/index.html", "api.html", api_page(base)),
-        Page("search/index.html", "search.html", {"title": "Search", "description": "Search the catalog.",
-                                                 "charts": False}),
-        Page("404.html", "404.html", {"title": "Page not found", "description": "This page does not exist.",
-                                      "charts": False}),
+        Page(
+            "search/index.html",
+            "search.html",
+            {"title": "Search", "description": "Search the catalog.", "charts": False},
+        ),
+        Page(
+            "404.html",
+            "404.html",
+            {"title": "Page not found", "description": "This page does not exist.", "charts": False},
+        ),
     ]
     for mid, md in site.models.items():
         pages.append(Page(f"models/{mid}/index.html", "model.html", model_page(md, site, base)))
         for c in md.analysis.recommendations:
-            pages.append(Page(f"deploy/{mid}/{deploy_slug(c)}/index.html", "deploy.html", deploy_page(md, c, site, base)))
+            pages.append(
+                Page(f"deploy/{mid}/{deploy_slug(c)}/index.html", "deploy.html", deploy_page(md, c, site, base))
+            )
         for extra in (md.analysis.min_single_gpu, md.analysis.best_multi_gpu):
             if extra and extra not in md.analysis.recommendations:
-                pages.append(Page(f"deploy/{mid}/{deploy_slug(extra)}/index.html", "deploy.html",
-                                  deploy_page(md, extra, site, base)))
+                pages.append(
+                    Page(
+                        f"deploy/{mid}/{deploy_slug(extra)}/index.html",
+                        "deploy.html",
+                        deploy_page(md, extra, site, base),
+                    )
+                )
     for gid, g in site.gpus.items():
         pages.append(Page(f"gpus/{gid}/index.html", "gpu.html", gpu_page(g, site, base)))
     for fid, located in sorted(site.catalog.families.items()):
-        pages.append(Page(f"families/{fid}/index.html", "family.html",
-                          family_page(located.record, located.body, site, base)))
+        pages.append(
+            Page(f"families/{fid}/index.html", "family.html", family_page(located.record, located.body, site, base))
+        )
     for a, b in site.compare_pairs():
-        pages.append(Page(f"compare/{compare_slug(a, b)}/index.html", "compare.html",
-                          compare_page(site.models[a], site.models[b], site, base)))
+        pages.append(
+            Page(
+                f"compare/{compare_slug(a, b)}/index.html",
+                "compare.html",
+                compare_page(site.models[a], site.models[b], site, base),
+            )
+        )
     unique: dict[str, Page] = {}
     for p in pages:
         unique.setdefault(p.path, p)
@@ -107,8 +126,13 @@ def render_pages(env: Environment, pages: list[Page], out: Path, base: str, abso
 
     for i, page in enumerate(pages, 1):
         url_path = page.path.removesuffix("index.html")
-        ctx = {"page": page.context, "base": base, "canonical": absolute + url_path, "catalog_date": cdate,
-               "faq_jsonld": faq_jsonld(page.context) if page.template == "model.html" else ""}
+        ctx = {
+            "page": page.context,
+            "base": base,
+            "canonical": absolute + url_path,
+            "catalog_date": cdate,
+            "faq_jsonld": faq_jsonld(page.context) if page.template == "model.html" else "",
+        }
         write_text(out, page.path, env.get_template(page.template).render(ctx))
         _progress(i, len(pages))
 
@@ -129,8 +153,9 @@ def write_api(site: SiteData, out: Path) -> None:
     write_text(out, "api/v1/gpus.json", plumbing.dumps([g.model_dump(mode="json") for g in site.gpus.values()]))
 
 
-def build_site(catalog_dir: Path, out: Path, *, base_url: str = "/", strict: bool = False,
-               search: bool = True) -> BuildResult:
+def build_site(
+    catalog_dir: Path, out: Path, *, base_url: str = "/", strict: bool = False, search: bool = True
+) -> BuildResult:
     start = time.perf_counter()
     report = Report()
     catalog = validate_catalog(catalog_dir, report)
@@ -154,6 +179,9 @@ def build_site(catalog_dir: Path, out: Path, *, base_url: str = "/", strict: boo
 
             index_site(tmp)
     seconds = time.perf_counter() - start
-    print(f"built {len(pages)} pages from {len(site.models)} models and {len(site.gpus)} GPUs into {out} "
-          f"in {seconds:.1f}s — open {out.resolve() / 'index.html'} or run `make serve`", file=sys.stderr)
+    print(
+        f"built {len(pages)} pages from {len(site.models)} models and {len(site.gpus)} GPUs into {out} "
+        f"in {seconds:.1f}s — open {out.resolve() / 'index.html'} or run `make serve`",
+        file=sys.stderr,
+    )
     return BuildResult(True, report, len(pages), seconds)

@@ -203,7 +203,9 @@ def load_catalog(root: Path, report: Report, on_file: Callable[[Path], None] | N
                 continue
             record_id = getattr(located.record, "id", path.stem)
             if record_id in table:
-                report.add(located.problem(("id",), f"duplicate id {record_id!r} (also in {table[record_id].path.name})"))
+                report.add(
+                    located.problem(("id",), f"duplicate id {record_id!r} (also in {table[record_id].path.name})")
+                )
                 continue
             table[record_id] = located
     return catalog

@@ -38,8 +38,9 @@ def cmd_check(args: argparse.Namespace) -> int:
 def cmd_build(args: argparse.Namespace) -> int:
     from site_builder.build import build_site
 
-    result = build_site(Path(args.catalog), Path(args.out), base_url=args.base_url, strict=args.strict,
-                        search=not args.no_search)
+    result = build_site(
+        Path(args.catalog), Path(args.out), base_url=args.base_url, strict=args.strict, search=not args.no_search
+    )
     print_report(result.report)
     return 0 if result.ok else 1
 
@@ -158,6 +159,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("kind", choices=["model", "gpu"])
     p.add_argument("--id", required=True)
     p.add_argument("--from-hf-config", default=None)
+    p.add_argument("--hf-repo", default=None, help="Hugging Face repo id (org/name) of a new model")
+    p.add_argument("--name", default=None, help="display name of a new model")
     p.add_argument("--catalog", default="catalog")
     p.set_defaults(handler=cmd_new)
 

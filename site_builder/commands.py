@@ -31,6 +31,7 @@ def _num(v: float | None, digits: int = 3) -> float | None:
 
 def _largest_fitting(facts: Any, prec: Any, setup: Any, probe: Workload, engine: Any, upper: int) -> int:
     """Largest concurrency that fits, sampler buffers included (they grow with the batch)."""
+
     def fits(b: int) -> bool:
         w = Workload(probe.context, b, probe.prompt, probe.output, probe.kv_precision)
         m = memory(facts, prec, setup, w, engine)
@@ -100,18 +101,35 @@ def estimate(args: argparse.Namespace) -> dict[str, Any]:
     spd = speed(facts, prec, setup, work, engine)
     cst = cost(setup, spd)
     return {
-        "model": model.id, "gpu": gpu.id, "gpus": setup.count, "precision": prec.id, "kv_precision": args.kv_precision,
-        "framework": fw.id if fw else None, "engine_class": engine,
-        "context": context, "concurrency": concurrency, "prompt": prompt, "output": output,
-        "params_total": facts.params.total, "params_active": facts.params.active,
-        "weights_bytes": mem.weights_bytes, "weights_bytes_total": mem.weights_bytes_total,
-        "kv_cache_bytes_per_token": mem.kv_cache_bytes_per_token, "kv_cache_bytes": mem.kv_cache_bytes,
-        "activations_bytes": mem.activations_bytes, "overhead_bytes": mem.overhead_bytes,
-        "total_bytes": mem.total_bytes, "usable_bytes": mem.usable_bytes, "fits": mem.fits,
-        "fit_level": mem.fit_level, "max_context": mem.max_context, "max_concurrency": mem.max_concurrency,
+        "model": model.id,
+        "gpu": gpu.id,
+        "gpus": setup.count,
+        "precision": prec.id,
+        "kv_precision": args.kv_precision,
+        "framework": fw.id if fw else None,
+        "engine_class": engine,
+        "context": context,
+        "concurrency": concurrency,
+        "prompt": prompt,
+        "output": output,
+        "params_total": facts.params.total,
+        "params_active": facts.params.active,
+        "weights_bytes": mem.weights_bytes,
+        "weights_bytes_total": mem.weights_bytes_total,
+        "kv_cache_bytes_per_token": mem.kv_cache_bytes_per_token,
+        "kv_cache_bytes": mem.kv_cache_bytes,
+        "activations_bytes": mem.activations_bytes,
+        "overhead_bytes": mem.overhead_bytes,
+        "total_bytes": mem.total_bytes,
+        "usable_bytes": mem.usable_bytes,
+        "fits": mem.fits,
+        "fit_level": mem.fit_level,
+        "max_context": mem.max_context,
+        "max_concurrency": mem.max_concurrency,
         "decode_tokens_per_s": _num(spd.decode_tokens_per_s if spd else None),
         "output_tokens_per_s": _num(spd.output_tokens_per_s if spd else None),
-        "itl_ms": _num(spd.itl_ms if spd else None), "ttft_ms": _num(spd.ttft_ms if spd else None),
+        "itl_ms": _num(spd.itl_ms if spd else None),
+        "ttft_ms": _num(spd.ttft_ms if spd else None),
         "step_bound": spd.step_bound if spd else None,
         "price_per_hour_usd": _num(cst.price_per_hour_usd if cst else None, 4),
         "cost_per_month_usd": _num(cst.cost_per_month_usd if cst else None, 2),
@@ -130,16 +148,26 @@ def recommend_json(args: argparse.Namespace) -> str:
     model = cat.models[args.model].record
     an = analyse(model, {k: v.record for k, v in cat.gpus.items()}, {k: v.record for k, v in cat.frameworks.items()})
     w = an.serve_workload
-    out = {"model": model.id, "workload": {"concurrency": w.concurrency, "prompt": w.prompt, "output": w.output},
-           "setups": []}
+    setups: list[dict[str, Any]] = []
+    out = {
+        "model": model.id,
+        "workload": {"concurrency": w.concurrency, "prompt": w.prompt, "output": w.output},
+        "setups": setups,
+    }
     for c in an.candidates[: args.limit]:
-        out["setups"].append({  # type: ignore[attr-defined]
-            "gpu": c.setup.record.id, "gpus": c.setup.count, "precision": c.precision.id,
-            "framework": c.framework.id if c.framework else None, "score": c.score,
-            "fit_level": c.memory.fit_level, "total_bytes": c.memory.total_bytes,
-            "output_tokens_per_s": _num(c.speed.output_tokens_per_s if c.speed else None),
-            "itl_ms": _num(c.speed.itl_ms if c.speed else None),
-            "cost_per_month_usd": _num(c.cost.cost_per_month_usd if c.cost else None, 2),
-            "cost_per_million_tokens_usd": _num(c.cost.cost_per_million_tokens_usd if c.cost else None, 4),
-        })
+        setups.append(
+            {
+                "gpu": c.setup.record.id,
+                "gpus": c.setup.count,
+                "precision": c.precision.id,
+                "framework": c.framework.id if c.framework else None,
+                "score": c.score,
+                "fit_level": c.memory.fit_level,
+                "total_bytes": c.memory.total_bytes,
+                "output_tokens_per_s": _num(c.speed.output_tokens_per_s if c.speed else None),
+                "itl_ms": _num(c.speed.itl_ms if c.speed else None),
+                "cost_per_month_usd": _num(c.cost.cost_per_month_usd if c.cost else None, 2),
+                "cost_per_million_tokens_usd": _num(c.cost.cost_per_million_tokens_usd if c.cost else None, 4),
+            }
+        )
     return json.dumps(out, indent=2, sort_keys=True)

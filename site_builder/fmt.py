@@ -28,8 +28,13 @@ from site_builder.catalog import KINDS
 from site_builder.problems import Problem, Report, display_path
 
 # catalog/<folder>/ -> the schema name used in the editor line, for the kinds stored as plain YAML.
-SCHEMA_NAMES = {"models": "model", "gpus": "gpu", "frameworks": "framework", "providers": "provider",
-                "benchmarks": "benchmark"}
+SCHEMA_NAMES = {
+    "models": "model",
+    "gpus": "gpu",
+    "frameworks": "framework",
+    "providers": "provider",
+    "benchmarks": "benchmark",
+}
 SCHEMA_LINE_RE = re.compile(r"^#\s*yaml-language-server:.*\$schema=.*\n?", re.MULTILINE)
 NEVER_WRAP = 1_000_000
 UNFORMATTED = "not in canonical order/style (run site-builder fmt)"

@@ -251,8 +251,10 @@ def sliding_window_fields(cfg: Config, model_type: str) -> dict[str, Any]:
     if is_sliding is None:
         return {"sliding_window": window}  # every layer slides (Mistral 7B v0.1)
     layers = [is_sliding(i) for i in range(int(lookup(cfg, "num_hidden_layers")))]
-    return {"sliding_window": window,
-            "layer_types": ["sliding_attention" if sliding else "full_attention" for sliding in layers]}
+    return {
+        "sliding_window": window,
+        "layer_types": ["sliding_attention" if sliding else "full_attention" for sliding in layers],
+    }
 
 
 def sliding_layer_rule(cfg: Config, model_type: str) -> Callable[[int], bool] | None:
@@ -412,11 +414,17 @@ def record_lines(arch: Architecture, model_id: str, name: str, hf_repo: str, nat
         line("family", family_for(arch.model_type), "id of catalog/families/<family>.md (add one if new)"),
         line("release_date", None, "YYYY-MM-DD of the first public release; cite it under sources"),
         line("license", None, "from the model card: {id: SPDX id, name: ..., url: ..., commercial_use: ...}"),
-        line("context_window", arch.max_position_embeddings,
-             "max_position_embeddings; use the usable context the model card states"),
+        line(
+            "context_window",
+            arch.max_position_embeddings,
+            "max_position_embeddings; use the usable context the model card states",
+        ),
         line("description", None, "one or two plain sentences: what it is and what sets it apart"),
-        line("capabilities", [], "any of chat, tool-use, vision, code, math, reasoning, multilingual, "
-             "structured-output, long-context"),
+        line(
+            "capabilities",
+            [],
+            "any of chat, tool-use, vision, code, math, reasoning, multilingual, structured-output, long-context",
+        ),
         line("frameworks", [], "ids in catalog/frameworks/ that serve it, e.g. [vllm, sglang, llama-cpp]"),
         line("precisions", [precision], "every precision/format it is served in (fp8, awq-int4, q4_k_m...)"),
         line("native_precision", precision, precision_note),
@@ -496,7 +504,6 @@ def import_hf_config_command(args: argparse.Namespace) -> int:
         print(f"site-builder import-hf-config: error: {exc}", file=sys.stderr)
         return 1
     except OSError as exc:
-        print(f"site-builder import-hf-config: error: cannot write {args.output}: {exc.strerror}",
-              file=sys.stderr)
+        print(f"site-builder import-hf-config: error: cannot write {args.output}: {exc.strerror}", file=sys.stderr)
         return 1
     return 0

@@ -8,8 +8,31 @@ import nh3
 from site_builder.records.family import Citation
 
 ALLOWED_TAGS = {
-    "a", "abbr", "blockquote", "br", "code", "em", "h2", "h3", "h4", "hr", "li", "ol", "p", "pre", "strong",
-    "sup", "table", "tbody", "td", "th", "thead", "tr", "ul", "div", "section",
+    "a",
+    "abbr",
+    "blockquote",
+    "br",
+    "code",
+    "em",
+    "h2",
+    "h3",
+    "h4",
+    "hr",
+    "li",
+    "ol",
+    "p",
+    "pre",
+    "strong",
+    "sup",
+    "table",
+    "tbody",
+    "td",
+    "th",
+    "thead",
+    "tr",
+    "ul",
+    "div",
+    "section",
 }
 ALLOWED_ATTRIBUTES = {
     "a": {"href", "title", "id", "class"},

@@ -30,8 +30,8 @@ def staging_dir(out: Path) -> Iterator[Path]:
 def swap(new: Path, out: Path) -> None:
     old = out.with_name(f".{out.name}.old-{os.getpid()}")
     if out.exists():
-        os.replace(out, old)
-    os.replace(new, out)
+        out.replace(old)
+    new.replace(out)
     shutil.rmtree(old, ignore_errors=True)
     # mkdtemp creates 0700 directories; a published site must be readable.
     out.chmod(0o755)

@@ -52,8 +52,11 @@ def references_resolve(catalog: Catalog) -> Iterator[Problem]:
 
     for m in catalog.models.values():
         if missing("families", m.record.family):
-            yield m.problem(("family",), f"unknown family {m.record.family!r} (no catalog/families/"
-                            f"{m.record.family}.md)", rule="references-resolve")
+            yield m.problem(
+                ("family",),
+                f"unknown family {m.record.family!r} (no catalog/families/{m.record.family}.md)",
+                rule="references-resolve",
+            )
         for i, fw in enumerate(m.record.frameworks):
             if missing("frameworks", fw):
                 yield m.problem(("frameworks", i), f"unknown framework {fw!r}", rule="references-resolve")
@@ -70,8 +73,11 @@ def references_resolve(catalog: Catalog) -> Iterator[Problem]:
                 yield p.problem(("api_prices", i, "model"), f"unknown model {price.model!r}", rule="references-resolve")
     for b in catalog.benchmarks.values():
         r = b.record
-        for field, table, ref in (("model", "models", r.model), ("gpu", "gpus", r.gpu),
-                                  ("framework", "frameworks", r.framework)):
+        for field, table, ref in (
+            ("model", "models", r.model),
+            ("gpu", "gpus", r.gpu),
+            ("framework", "frameworks", r.framework),
+        ):
             if ref is not None and missing(table, ref):
                 yield b.problem((field,), f"unknown {field} {ref!r}", rule="references-resolve")
 
@@ -83,36 +89,61 @@ def architecture_consistent(catalog: Catalog) -> Iterator[Problem]:
         loc = ("architecture",)
         kv = a.num_key_value_heads
         if kv is not None and a.num_attention_heads % kv:
-            yield m.problem((*loc, "num_key_value_heads"),
-                            f"must divide num_attention_heads ({a.num_attention_heads}), got {kv}",
-                            rule="architecture-consistent")
+            yield m.problem(
+                (*loc, "num_key_value_heads"),
+                f"must divide num_attention_heads ({a.num_attention_heads}), got {kv}",
+                rule="architecture-consistent",
+            )
         if a.head_dim is None and a.kv_lora_rank is None and a.hidden_size % a.num_attention_heads:
-            yield m.problem((*loc, "head_dim"), f"required: hidden_size ({a.hidden_size}) is not divisible by "
-                            f"num_attention_heads ({a.num_attention_heads})", rule="architecture-consistent")
+            yield m.problem(
+                (*loc, "head_dim"),
+                f"required: hidden_size ({a.hidden_size}) is not divisible by "
+                f"num_attention_heads ({a.num_attention_heads})",
+                rule="architecture-consistent",
+            )
         if a.layer_types is not None and len(a.layer_types) != a.num_hidden_layers:
-            yield m.problem((*loc, "layer_types"), f"has {len(a.layer_types)} entries, expected num_hidden_layers "
-                            f"({a.num_hidden_layers})", rule="architecture-consistent")
+            yield m.problem(
+                (*loc, "layer_types"),
+                f"has {len(a.layer_types)} entries, expected num_hidden_layers ({a.num_hidden_layers})",
+                rule="architecture-consistent",
+            )
         if a.layer_types and "sliding_attention" in a.layer_types and a.sliding_window is None:
-            yield m.problem((*loc, "sliding_window"), "required when layer_types has sliding_attention layers",
-                            rule="architecture-consistent")
+            yield m.problem(
+                (*loc, "sliding_window"),
+                "required when layer_types has sliding_attention layers",
+                rule="architecture-consistent",
+            )
         experts = [n for n in ("num_local_experts", "num_experts", "n_routed_experts") if getattr(a, n)]
         if len(experts) > 1:
-            yield m.problem((*loc, experts[1]), f"set only one routed-expert count (also {experts[0]})",
-                            rule="architecture-consistent")
+            yield m.problem(
+                (*loc, experts[1]),
+                f"set only one routed-expert count (also {experts[0]})",
+                rule="architecture-consistent",
+            )
         if experts and not a.num_experts_per_tok:
-            yield m.problem((*loc, "num_experts_per_tok"), "required for a mixture-of-experts model",
-                            rule="architecture-consistent")
+            yield m.problem(
+                (*loc, "num_experts_per_tok"), "required for a mixture-of-experts model", rule="architecture-consistent"
+            )
         count = getattr(a, experts[0]) if experts else 0
         if experts and a.num_experts_per_tok and a.num_experts_per_tok > count:
-            yield m.problem((*loc, "num_experts_per_tok"), f"must not exceed the expert count ({count})",
-                            rule="architecture-consistent")
+            yield m.problem(
+                (*loc, "num_experts_per_tok"),
+                f"must not exceed the expert count ({count})",
+                rule="architecture-consistent",
+            )
         mla = (a.kv_lora_rank, a.qk_rope_head_dim, a.qk_nope_head_dim)
         if any(v is not None for v in mla) and not all(v is not None for v in mla):
-            yield m.problem((*loc, "kv_lora_rank"), "MLA needs kv_lora_rank, qk_rope_head_dim and qk_nope_head_dim",
-                            rule="architecture-consistent")
+            yield m.problem(
+                (*loc, "kv_lora_rank"),
+                "MLA needs kv_lora_rank, qk_rope_head_dim and qk_nope_head_dim",
+                rule="architecture-consistent",
+            )
         if m.record.context_window > a.max_position_embeddings and a.rope_scaling is None:
-            yield m.problem(("context_window",), f"exceeds max_position_embeddings ({a.max_position_embeddings}) "
-                            "without rope_scaling", rule="architecture-consistent")
+            yield m.problem(
+                ("context_window",),
+                f"exceeds max_position_embeddings ({a.max_position_embeddings}) without rope_scaling",
+                rule="architecture-consistent",
+            )
 
 
 def stated_bounds(value: int, exact: bool) -> tuple[float, float]:
@@ -144,26 +175,35 @@ def stated_params_match(catalog: Catalog) -> Iterator[Problem]:
         total = counted.total - counted.mtp
         low, high = stated_bounds(stated.total, stated.exact)
         if not low <= total <= high:
-            yield m.problem(("stated_params", "total"),
-                            f"stated {stated.total:,} but the architecture gives {total:,} "
-                            f"({(total - stated.total) / stated.total:+.1%})", warning=True, rule="stated-params-match")
+            yield m.problem(
+                ("stated_params", "total"),
+                f"stated {stated.total:,} but the architecture gives {total:,} "
+                f"({(total - stated.total) / stated.total:+.1%})",
+                warning=True,
+                rule="stated-params-match",
+            )
         if stated.active is not None:
             # Vendors differ on whether the input-embedding lookup counts as active: accept either.
             with_embedding = counted.active + (counted.embedding if counted.lm_head else 0)
             options = (counted.active, with_embedding)
             low, high = stated_bounds(stated.active, stated.exact)
             if not any(low <= o <= high for o in options):
-                yield m.problem(("stated_params", "active"),
-                                f"stated {stated.active:,} but the architecture gives {counted.active:,} "
-                                f"({with_embedding:,} with the embedding)", warning=True, rule="stated-params-match")
+                yield m.problem(
+                    ("stated_params", "active"),
+                    f"stated {stated.active:,} but the architecture gives {counted.active:,} "
+                    f"({with_embedding:,} with the embedding)",
+                    warning=True,
+                    rule="stated-params-match",
+                )
 
 
 @rule("precisions-known")
 def precisions_known(catalog: Catalog) -> Iterator[Problem]:
     for m in catalog.models.values():
         if m.record.native_precision not in m.record.precisions:
-            yield m.problem(("precisions",), f"must include native_precision ({m.record.native_precision})",
-                            rule="precisions-known")
+            yield m.problem(
+                ("precisions",), f"must include native_precision ({m.record.native_precision})", rule="precisions-known"
+            )
 
 
 @rule("dates-not-in-future")
@@ -190,8 +230,11 @@ def figures_have_sources(catalog: Catalog) -> Iterator[Problem]:
             for i, src in enumerate(getattr(rec.record, "sources", [])):
                 for j, name in enumerate(src.supports):
                     if name.split(".")[0] not in fields:
-                        yield rec.problem(("sources", i, "supports", j), f"names no field of the record: {name!r}",
-                                          rule="figures-have-sources")
+                        yield rec.problem(
+                            ("sources", i, "supports", j),
+                            f"names no field of the record: {name!r}",
+                            rule="figures-have-sources",
+                        )
 
 
 CITE_RE = re.compile(r"\[\^([A-Za-z0-9_-]+)\]")
@@ -203,10 +246,16 @@ def family_citations(catalog: Catalog) -> Iterator[Problem]:
         keys = [c.key for c in f.record.sources]
         used = set(CITE_RE.findall(f.body))
         for key in sorted(used - set(keys)):
-            yield f.problem(("sources",), f"the text cites [^{key}] but no source has that key", rule="family-citations")
+            yield f.problem(
+                ("sources",), f"the text cites [^{key}] but no source has that key", rule="family-citations"
+            )
         for i, key in enumerate(keys):
             if key not in used:
-                yield f.problem(("sources", i, "key"), f"source {key!r} is never cited in the text", warning=True,
-                                rule="family-citations")
+                yield f.problem(
+                    ("sources", i, "key"),
+                    f"source {key!r} is never cited in the text",
+                    warning=True,
+                    rule="family-citations",
+                )
             if keys.count(key) > 1:
                 yield f.problem(("sources", i, "key"), f"duplicate source key {key!r}", rule="family-citations")

@@ -83,9 +83,7 @@ def is_list(annotation: Any) -> bool:
     return any(is_list(arg) for arg in get_args(annotation))
 
 
-def commented_fields(
-    kind: str, model: type[BaseModel], indent: str, prefix: str, skip: set[str]
-) -> Iterator[str]:
+def commented_fields(kind: str, model: type[BaseModel], indent: str, prefix: str, skip: set[str]) -> Iterator[str]:
     """One `# field:   # what to put` line per field, nested records expanded below their key."""
     for name in field_order(model):
         if name in skip:
@@ -107,7 +105,7 @@ def nested_fields(kind: str, child: type[BaseModel], indent: str, path: str, man
         # The first field of a list item carries the "- " marker, level with the list's key (fmt's layout).
         first = lines[0]
         cut = 2 + len(indent)
-        lines[0] = f"{first[:cut]}- {first[cut + 2:]}"
+        lines[0] = f"{first[:cut]}- {first[cut + 2 :]}"
     yield from lines
 
 
@@ -139,8 +137,9 @@ def target_path(catalog: Path, kind: str, record_id: str) -> Path:
 def record_text(args: argparse.Namespace) -> str:
     if args.kind == "model" and args.from_hf_config:
         try:
-            return record_from_file(Path(args.from_hf_config), args.id, getattr(args, "name", None),
-                                    getattr(args, "hf_repo", None))
+            return record_from_file(
+                Path(args.from_hf_config), args.id, getattr(args, "name", None), getattr(args, "hf_repo", None)
+            )
         except HfConfigError as exc:
             raise ScaffoldError(str(exc)) from None
     if args.from_hf_config:
@@ -151,11 +150,15 @@ def record_text(args: argparse.Namespace) -> str:
 def next_steps(kind: str, path: Path, from_config: bool) -> list[str]:
     shown = display_path(path)
     if from_config:
-        fill = ["Check each value that has a comment after it (name, organization, context_window...)",
-                "and fill release_date, license, description, capabilities, frameworks and precisions."]
+        fill = [
+            "Check each value that has a comment after it (name, organization, context_window...)",
+            "and fill release_date, license, description, capabilities, frameworks and precisions.",
+        ]
     else:
-        fill = ["Uncomment (delete '# ') each field you can fill from a source; delete the lines you cannot.",
-                "`site-builder check` reports each required field until it is filled."]
+        fill = [
+            "Uncomment (delete '# ') each field you can fill from a source; delete the lines you cannot.",
+            "`site-builder check` reports each required field until it is filled.",
+        ]
     return [
         f"created {shown}",
         "next steps:",
@@ -180,8 +183,11 @@ def warnings_for(path: Path, text: str) -> list[str]:
         notes.append(f"note: family {family!r} has no catalog/families/{family}.md: add it or pick another")
     repo = data.get("hf_repo")
     if repo:
-        notes.extend(f"note: {display_path(other)} already describes {repo}"
-                     for other in models_with_repo(catalog, str(repo)) if other != path)
+        notes.extend(
+            f"note: {display_path(other)} already describes {repo}"
+            for other in models_with_repo(catalog, str(repo))
+            if other != path
+        )
     return notes
 
 

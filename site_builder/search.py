@@ -12,7 +12,8 @@ def pagefind_binary() -> list[str]:
 
 
 def index_site(site: Path) -> None:
-    result = subprocess.run([*pagefind_binary(), "--site", str(site), "--silent"], capture_output=True, text=True,
-                            check=False)
+    result = subprocess.run(
+        [*pagefind_binary(), "--site", str(site), "--silent"], capture_output=True, text=True, check=False
+    )
     if result.returncode != 0:
         raise RuntimeError(f"pagefind failed: {result.stderr.strip() or result.stdout.strip()}")

@@ -47,8 +47,9 @@ def serve(catalog: Path, out: Path, *, port: int = 8000, once: bool = False) -> 
     server = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    print(f"serving {display_path(out)} at http://127.0.0.1:{server.server_address[1]}/ (Ctrl-C to stop)",
-          file=sys.stderr)
+    print(
+        f"serving {display_path(out)} at http://127.0.0.1:{server.server_address[1]}/ (Ctrl-C to stop)", file=sys.stderr
+    )
     if once:
         server.shutdown()
         return 0

@@ -11,8 +11,11 @@ from site_builder.build import build_site
 
 
 def _digest(root: Path) -> dict[str, str]:
-    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(root.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
 
 
 def test_two_builds_are_byte_identical(tmp_path: Path) -> None:
@@ -29,8 +32,22 @@ def test_failed_build_leaves_previous_site_untouched(tmp_path: Path, catalog_cop
     assert build_site(catalog_copy, out, search=False).ok
     before = _digest(out)
     (catalog_copy / "models" / "broken.yaml").write_text("id: broken\nname: [\n")
-    result = subprocess.run([sys.executable, "-m", "site_builder", "build", "--catalog", str(catalog_copy),
-                             "--out", str(out), "--no-search"], capture_output=True, text=True, check=False)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "site_builder",
+            "build",
+            "--catalog",
+            str(catalog_copy),
+            "--out",
+            str(out),
+            "--no-search",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert result.returncode == 1
     assert "broken.yaml:3:1: YAML syntax error" in result.stderr
     assert "Traceback" not in result.stderr

@@ -21,8 +21,10 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def _load(kind: str, cls: type[ModelRecord] | type[GpuRecord]) -> dict[str, object]:
-    return {p.stem: cls.model_validate(yaml.safe_load(p.read_text()))
-            for p in sorted((ROOT / "catalog" / kind).glob("*.yaml"))}
+    return {
+        p.stem: cls.model_validate(yaml.safe_load(p.read_text()))
+        for p in sorted((ROOT / "catalog" / kind).glob("*.yaml"))
+    }
 
 
 MODELS: dict[str, ModelRecord] = _load("models", ModelRecord)  # type: ignore[assignment]
@@ -68,7 +70,7 @@ def test_fit_level_thresholds() -> None:
 
 
 def _pairs() -> list[tuple[str, str, str]]:
-    out = []
+    out: list[tuple[str, str, str]] = []
     for mid, m in MODELS.items():
         for gid, g in GPUS.items():
             for pid in m.precisions:
@@ -114,8 +116,9 @@ def test_efficiencies_are_physical() -> None:
 def test_seed_latency_error_is_not_repeated() -> None:
     # 20B at FP8 on an H100: ~20 GB of weights at 3.35 TB/s cannot decode a step faster than ~6 ms.
     facts = facts_of(MODELS["internlm-20b"])
-    s = speed(facts, PRECISIONS["fp8"], make_setup(GPUS["h100-sxm"], GPUS), Workload(2560, 1, 2048, 512),
-              "batched-server")
+    s = speed(
+        facts, PRECISIONS["fp8"], make_setup(GPUS["h100-sxm"], GPUS), Workload(2560, 1, 2048, 512), "batched-server"
+    )
     assert s is not None and s.itl_ms > 6.0
 
 
@@ -170,15 +173,46 @@ def test_estimate_cli_json_is_integers_and_bytes(mid: str) -> None:
     import subprocess
     import sys
 
-    out = subprocess.run([sys.executable, "-m", "site_builder", "estimate", "--model", mid, "--gpu", "h100-sxm",
-                          "--precision", "fp8", "--context", "4096", "--concurrency", "max", "--json"],
-                         capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "site_builder",
+            "estimate",
+            "--model",
+            mid,
+            "--gpu",
+            "h100-sxm",
+            "--precision",
+            "fp8",
+            "--context",
+            "4096",
+            "--concurrency",
+            "max",
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     data = json.loads(out)
-    for key in ("params_total", "weights_bytes", "kv_cache_bytes_per_token", "kv_cache_bytes", "total_bytes",
-                "usable_bytes", "max_context", "max_concurrency"):
+    for key in (
+        "params_total",
+        "weights_bytes",
+        "kv_cache_bytes_per_token",
+        "kv_cache_bytes",
+        "total_bytes",
+        "usable_bytes",
+        "max_context",
+        "max_concurrency",
+    ):
         assert isinstance(data[key], int), key
     assert data["fits"] is True and data["concurrency"] == data["max_concurrency"] >= 1
     assert data["total_bytes"] <= data["usable_bytes"]
-    bad = subprocess.run([sys.executable, "-m", "site_builder", "estimate", "--model", mid, "--gpu", "nope"],
-                         capture_output=True, text=True, check=False)
+    bad = subprocess.run(
+        [sys.executable, "-m", "site_builder", "estimate", "--model", mid, "--gpu", "nope"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert bad.returncode == 1 and bad.stderr.strip() == "site-builder estimate: error: unknown GPU 'nope'"

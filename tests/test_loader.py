@@ -15,30 +15,88 @@ GOOD_MODEL = (Path(__file__).resolve().parent.parent / "catalog" / "models" / "i
 
 # (file name, content, expected line, expected field, a fragment of the message)
 CASES: list[tuple[str, str | bytes, int, str, str]] = [
-    ("models/typo.yaml", GOOD_MODEL.replace("id: internlm-20b", "id: typo").replace("  hidden_size: 5120",
-                                                                                     "  hiden_size: 5120"),
-     25, "architecture.hiden_size", "unknown field (did you mean 'hidden_size'?)"),
-    ("models/kvheads.yaml", GOOD_MODEL.replace("id: internlm-20b", "id: kvheads").replace(
-        "num_key_value_heads: 40", "num_key_value_heads: 7"),
-     28, "architecture.num_key_value_heads", "must divide num_attention_heads (40), got 7"),
-    ("models/missing.yaml", GOOD_MODEL.replace("id: internlm-20b", "id: missing").replace(
-        "hf_repo: internlm/internlm-20b\n", ""), 2, "hf_repo", "required field is missing"),
-    ("models/wrongtype.yaml", GOOD_MODEL.replace("id: internlm-20b", "id: wrongtype").replace(
-        "  num_hidden_layers: 60", "  num_hidden_layers: sixty"), 26, "architecture.num_hidden_layers",
-     "valid integer"),
-    ("models/dupkey.yaml", GOOD_MODEL.replace("id: internlm-20b", "id: dupkey").replace(
-        "context_window: 16384", "context_window: 16384\ncontext_window: 8192"), 14, "context_window",
-     "duplicate key 'context_window' (first defined at line 13)"),
-    ("models/badfamily.yaml", GOOD_MODEL.replace("id: internlm-20b", "id: badfamily").replace(
-        "family: internlm", "family: nosuchfamily"), 6, "family", "unknown family 'nosuchfamily'"),
-    ("models/stem.yaml", GOOD_MODEL.replace("id: internlm-20b", "id: other-id"), 2, "id", "must equal the file name 'stem'"),
-    ("models/badprecision.yaml", GOOD_MODEL.replace("id: internlm-20b", "id: badprecision").replace(
-        "native_precision: bf16", "native_precision: bf17"), 19, "native_precision", "got 'bf17'"),
-    ("models/future.yaml", GOOD_MODEL.replace("id: internlm-20b", "id: future").replace(
-        "release_date: 2023-09-20", "release_date: 2999-01-01"), 7, "release_date", "is in the future"),
-    ("models/badurl.yaml", GOOD_MODEL.replace("id: internlm-20b", "id: badurl").replace(
-        "\n- url: https://huggingface.co/internlm/internlm-20b\n", "\n- url: huggingface.co/internlm\n"),
-     62, "sources.1.url", "must be an http(s) URL"),
+    (
+        "models/typo.yaml",
+        GOOD_MODEL.replace("id: internlm-20b", "id: typo").replace("  hidden_size: 5120", "  hiden_size: 5120"),
+        25,
+        "architecture.hiden_size",
+        "unknown field (did you mean 'hidden_size'?)",
+    ),
+    (
+        "models/kvheads.yaml",
+        GOOD_MODEL.replace("id: internlm-20b", "id: kvheads").replace(
+            "num_key_value_heads: 40", "num_key_value_heads: 7"
+        ),
+        28,
+        "architecture.num_key_value_heads",
+        "must divide num_attention_heads (40), got 7",
+    ),
+    (
+        "models/missing.yaml",
+        GOOD_MODEL.replace("id: internlm-20b", "id: missing").replace("hf_repo: internlm/internlm-20b\n", ""),
+        2,
+        "hf_repo",
+        "required field is missing",
+    ),
+    (
+        "models/wrongtype.yaml",
+        GOOD_MODEL.replace("id: internlm-20b", "id: wrongtype").replace(
+            "  num_hidden_layers: 60", "  num_hidden_layers: sixty"
+        ),
+        26,
+        "architecture.num_hidden_layers",
+        "valid integer",
+    ),
+    (
+        "models/dupkey.yaml",
+        GOOD_MODEL.replace("id: internlm-20b", "id: dupkey").replace(
+            "context_window: 16384", "context_window: 16384\ncontext_window: 8192"
+        ),
+        14,
+        "context_window",
+        "duplicate key 'context_window' (first defined at line 13)",
+    ),
+    (
+        "models/badfamily.yaml",
+        GOOD_MODEL.replace("id: internlm-20b", "id: badfamily").replace("family: internlm", "family: nosuchfamily"),
+        6,
+        "family",
+        "unknown family 'nosuchfamily'",
+    ),
+    (
+        "models/stem.yaml",
+        GOOD_MODEL.replace("id: internlm-20b", "id: other-id"),
+        2,
+        "id",
+        "must equal the file name 'stem'",
+    ),
+    (
+        "models/badprecision.yaml",
+        GOOD_MODEL.replace("id: internlm-20b", "id: badprecision").replace(
+            "native_precision: bf16", "native_precision: bf17"
+        ),
+        19,
+        "native_precision",
+        "got 'bf17'",
+    ),
+    (
+        "models/future.yaml",
+        GOOD_MODEL.replace("id: internlm-20b", "id: future").replace(
+            "release_date: 2023-09-20", "release_date: 2999-01-01"
+        ),
+        7,
+        "release_date",
+        "is in the future",
+    ),
+    (
+        "models/badurl.yaml",
+        GOOD_MODEL.replace("id: internlm-20b", "id: badurl").replace(
+            "\n- url: https://huggingface.co/internlm/internlm-20b\n", "\n- url: huggingface.co/internlm\n"
+        ),
+        62,
+        "sources.1.url",
+        "must be an http(s) URL",
+    ),
     ("models/empty.yaml", "", 1, "", "file is empty"),
     ("models/comments.yaml", "# only a comment\n", 1, "", "file is empty"),
     ("models/binary.yaml", b"\x00\x01\x02binary", 1, "", "binary"),
@@ -46,13 +104,23 @@ CASES: list[tuple[str, str | bytes, int, str, str]] = [
     ("models/syntax.yaml", "id: x\nname: [unclosed\n", 3, "", "YAML syntax error"),
     ("models/list.yaml", "- a\n- b\n", 1, "", "must be a YAML mapping"),
     ("models/pyobj.yaml", "id: !!python/object/apply:os.system ['echo pwned']\n", 1, "id", "unsupported YAML"),
-    ("models/bomb.yaml", "a: &a [x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
-     "c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: [*c, *c, *c, *c, *c, *c, *c, *c, *c]\n", 1, "b.0",
-     "anchors and aliases are not allowed"),
+    (
+        "models/bomb.yaml",
+        "a: &a [x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
+        "c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: [*c, *c, *c, *c, *c, *c, *c, *c, *c]\n",
+        1,
+        "b.0",
+        "anchors and aliases are not allowed",
+    ),
     ("models/huge.yaml", "description: " + "x" * 1_100_000 + "\n", 1, "", "limited to"),
-    ("gpus/bundle.yaml", "id: bundle\nname: x\nshort_name: x\nvendor: nvidia\nsegment: datacenter\n"
-     "architecture: Hopper\nbundle: {gpu: nosuch, count: 2}\nsources:\n  - url: https://example.com\n",
-     7, "bundle.gpu", "unknown GPU 'nosuch'"),
+    (
+        "gpus/bundle.yaml",
+        "id: bundle\nname: x\nshort_name: x\nvendor: nvidia\nsegment: datacenter\n"
+        "architecture: Hopper\nbundle: {gpu: nosuch, count: 2}\nsources:\n  - url: https://example.com\n",
+        7,
+        "bundle.gpu",
+        "unknown GPU 'nosuch'",
+    ),
     ("families/nofront.md", "# no front matter\n", 1, "", "must start with '---'"),
 ]
 
@@ -64,8 +132,9 @@ def _problems(catalog: Path) -> Report:
 
 
 @pytest.mark.parametrize(("name", "content", "line", "field", "fragment"), CASES, ids=[c[0] for c in CASES])
-def test_broken_file_gives_one_clear_line(catalog_copy: Path, name: str, content: str | bytes, line: int,
-                                          field: str, fragment: str) -> None:
+def test_broken_file_gives_one_clear_line(
+    catalog_copy: Path, name: str, content: str | bytes, line: int, field: str, fragment: str
+) -> None:
     path = catalog_copy / name
     if isinstance(content, bytes):
         path.write_bytes(content)
@@ -85,8 +154,12 @@ def test_broken_file_gives_one_clear_line(catalog_copy: Path, name: str, content
 def test_check_reports_every_problem_at_once_and_exits_1(catalog_copy: Path) -> None:
     for name, content, *_ in CASES[:6]:
         (catalog_copy / name).write_text(str(content), encoding="utf-8")
-    result = subprocess.run([sys.executable, "-m", "site_builder", "check", "--catalog", str(catalog_copy)],
-                            capture_output=True, text=True, check=False)
+    result = subprocess.run(
+        [sys.executable, "-m", "site_builder", "check", "--catalog", str(catalog_copy)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
     lines = [ln for ln in result.stderr.splitlines() if ".yaml:" in ln]
@@ -95,8 +168,13 @@ def test_check_reports_every_problem_at_once_and_exits_1(catalog_copy: Path) -> 
 
 
 def test_shipped_catalog_is_clean_under_strict() -> None:
-    result = subprocess.run([sys.executable, "-m", "site_builder", "check", "--strict"], capture_output=True,
-                            text=True, check=False, cwd=Path(__file__).resolve().parent.parent)
+    result = subprocess.run(
+        [sys.executable, "-m", "site_builder", "check", "--strict"],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=Path(__file__).resolve().parent.parent,
+    )
     assert result.returncode == 0, result.stderr
 
 

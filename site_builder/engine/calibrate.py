@@ -144,13 +144,23 @@ def summarize(comparisons: list[Comparison]) -> list[MetricError]:
     rows = []
     for metric, items in sorted(by_metric.items()):
         worst = max(items, key=lambda c: abs(c.error))
-        rows.append(MetricError(metric, len(items), statistics.median(abs(c.error) for c in items),
-                                abs(worst.error), worst.record.id))
+        rows.append(
+            MetricError(
+                metric, len(items), statistics.median(abs(c.error) for c in items), abs(worst.error), worst.record.id
+            )
+        )
     return rows
 
 
-SPEED_METRICS = {"decode_tok_s", "prefill_tok_s", "aggregate_output_tok_s", "aggregate_output_tok_s_per_gpu",
-                 "ttft_ms", "itl_ms", "tpot_ms"}
+SPEED_METRICS = {
+    "decode_tok_s",
+    "prefill_tok_s",
+    "aggregate_output_tok_s",
+    "aggregate_output_tok_s_per_gpu",
+    "ttft_ms",
+    "itl_ms",
+    "tpot_ms",
+}
 
 
 @contextmanager
@@ -169,8 +179,12 @@ def _objective(comparisons: list[Comparison]) -> float:
     return statistics.median(errs) if errs else float("inf")
 
 
-def fit_efficiency(benchmarks: list[BenchmarkRecord], models: dict[str, ModelRecord],
-                   gpus: dict[str, GpuRecord], frameworks: dict[str, FrameworkRecord]) -> dict[str, C.Efficiency]:
+def fit_efficiency(
+    benchmarks: list[BenchmarkRecord],
+    models: dict[str, ModelRecord],
+    gpus: dict[str, GpuRecord],
+    frameworks: dict[str, FrameworkRecord],
+) -> dict[str, C.Efficiency]:
     """Grid search per framework class over (memory, compute, overhead); all factors stay <= 1."""
     best: dict[str, C.Efficiency] = dict(C.EFFICIENCY)
     grid_mem = (0.5, 0.6, 0.7, 0.8, 0.9)
@@ -211,8 +225,10 @@ def calibrate_command(args: argparse.Namespace) -> int:
     print(f"{'metric':34} {'n':>3} {'median |err|':>13} {'worst |err|':>12}  worst record")
     for row in summarize(comps):
         print(f"{row.metric:34} {row.count:>3} {row.median_ape:>12.1%} {row.worst_ape:>12.1%}  {row.worst_id}")
-    print(f"{len(comps)} of {len(benches)} benchmark records compared (the rest lack a model, GPU or precision,"
-          " or measure hardware only)")
+    print(
+        f"{len(comps)} of {len(benches)} benchmark records compared (the rest lack a model, GPU or precision,"
+        " or measure hardware only)"
+    )
     if args.fit:
         fitted = fit_efficiency(benches, models, gpus, fws)
         for engine, eff in fitted.items():

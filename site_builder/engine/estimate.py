@@ -118,6 +118,7 @@ def memory(
 
 def _max_context(facts: ModelFacts, work: Workload, share: float, free: int) -> int:
     """Largest context (up to the model's window) whose KV for `concurrency` sequences fits in `free`."""
+
     def fits(ctx: int) -> bool:
         return kv_bytes(facts, work.kv_precision, ctx, work.concurrency) * share <= free
 
@@ -150,7 +151,7 @@ def _experts_touched_fraction(facts: ModelFacts, tokens: int) -> float:
 
 def bytes_read_per_step(facts: ModelFacts, prec: Precision, setup: Setup, work: Workload, tokens: int) -> float:
     """Weights the step must stream from memory (per GPU) plus the batch's KV cache."""
-    p, s = facts.params, facts.shape
+    p = facts.params
     n = setup.count
     whole = weight_bytes(facts, prec)
     # The embedding table is only gathered (one row per token), unless it doubles as the LM head.
@@ -181,9 +182,7 @@ def _allreduce_s(setup: Setup, layers: int, tokens: int, hidden: int) -> float:
     return 2 * layers * one
 
 
-def speed(
-    facts: ModelFacts, prec: Precision, setup: Setup, work: Workload, engine: EngineClass
-) -> SpeedResult | None:
+def speed(facts: ModelFacts, prec: Precision, setup: Setup, work: Workload, engine: EngineClass) -> SpeedResult | None:
     bw = setup.bandwidth_bytes_s
     if bw is None:
         return None
@@ -261,5 +260,3 @@ def cost(setup: Setup, spd: SpeedResult | None) -> CostResult | None:
         cost_per_month_usd=hourly * C.HOURS_PER_MONTH,
         cost_per_million_tokens_usd=per_million,
     )
-
-

@@ -180,8 +180,15 @@ def count_params(model: ModelRecord) -> ParamCount:
     # an output norm, and its own copies of the embedding and LM head, all stored in the checkpoint.
     mtp_layer = sparse if s.is_moe else dense
     one_mtp = (
-        mtp_layer.attention + mtp_layer.dense_mlp + mtp_layer.experts + mtp_layer.shared + mtp_layer.router
-        + mtp_layer.norms + 3 * norm_params(a) + 2 * s.hidden * s.hidden + 2 * s.vocab * s.hidden
+        mtp_layer.attention
+        + mtp_layer.dense_mlp
+        + mtp_layer.experts
+        + mtp_layer.shared
+        + mtp_layer.router
+        + mtp_layer.norms
+        + 3 * norm_params(a)
+        + 2 * s.hidden * s.hidden
+        + 2 * s.vocab * s.hidden
     )
     mtp = (a.num_nextn_predict_layers or 0) * one_mtp
     vision = model.vision.params if model.vision else 0

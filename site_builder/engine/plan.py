@@ -16,8 +16,17 @@ from site_builder.records.model import ModelRecord
 
 MATRIX_PRECISIONS = ("bf16", "fp8", "awq-int4", "q4_k_m")
 # Preference among frameworks that can serve a setup: continuous-batching servers first.
-FRAMEWORK_PREFERENCE = ("vllm", "sglang", "tensorrt-llm", "lmdeploy", "tgi", "llama-cpp", "mlx", "ollama",
-                        "onnxruntime-genai")
+FRAMEWORK_PREFERENCE = (
+    "vllm",
+    "sglang",
+    "tensorrt-llm",
+    "lmdeploy",
+    "tgi",
+    "llama-cpp",
+    "mlx",
+    "ollama",
+    "onnxruntime-genai",
+)
 
 
 def facts_of(model: ModelRecord) -> ModelFacts:
@@ -146,8 +155,9 @@ def evaluate(
     return Candidate(setup, prec, fw, engine, work, mem, spd, cost(setup, spd))
 
 
-def _matrix(model: ModelRecord, facts: ModelFacts, gpus: dict[str, GpuRecord],
-            frameworks: dict[str, FrameworkRecord]) -> tuple[MatrixRow, ...]:
+def _matrix(
+    model: ModelRecord, facts: ModelFacts, gpus: dict[str, GpuRecord], frameworks: dict[str, FrameworkRecord]
+) -> tuple[MatrixRow, ...]:
     work = fit_workload(model)
     rows = []
     for gpu in gpus.values():
@@ -188,8 +198,9 @@ def _score(cands: list[Candidate]) -> list[Candidate]:
             "headroom": min(1.0, max(0.0, 1 - c.memory.total_bytes / c.memory.usable_bytes) / 0.5),
         }
         score = round(100 * sum(w[k] * v for k, v in parts.items()))
-        scored.append(Candidate(c.setup, c.precision, c.framework, c.engine, c.workload, c.memory, c.speed,
-                                c.cost, score))
+        scored.append(
+            Candidate(c.setup, c.precision, c.framework, c.engine, c.workload, c.memory, c.speed, c.cost, score)
+        )
     return scored
 
 
@@ -202,9 +213,7 @@ def score_parts_doc() -> dict[str, str]:
     }
 
 
-def analyse(
-    model: ModelRecord, gpus: dict[str, GpuRecord], frameworks: dict[str, FrameworkRecord]
-) -> Analysis:
+def analyse(model: ModelRecord, gpus: dict[str, GpuRecord], frameworks: dict[str, FrameworkRecord]) -> Analysis:
     facts = facts_of(model)
     work = serving_workload(model)
     cands: list[Candidate] = []

@@ -55,32 +55,70 @@ PRECISIONS: dict[str, Precision] = {
         Precision("bf16", "BF16", 16, "all", "bf16", True, "float", "Native weights of most releases."),
         Precision("fp16", "FP16", 16, "all", "fp16", True, "float", "Same size as BF16."),
         Precision(
-            "fp8", "FP8", 8, "linear", "fp8", False, "float",
+            "fp8",
+            "FP8",
+            8,
+            "linear",
+            "fp8",
+            False,
+            "float",
             "E4M3 weights with per-channel or block scales; on GPUs without FP8 tensor cores vLLM runs them "
             "weight-only (dequantized to 16-bit), at the 16-bit rate.",
         ),
         Precision("int8", "INT8", 8, "linear", "int8", False, "integer", "W8A8 or W8A16 with per-channel scales."),
         Precision(
-            "awq-int4", "AWQ INT4", _GROUP_INT4_BITS, "linear", "bf16", False, "integer",
+            "awq-int4",
+            "AWQ INT4",
+            _GROUP_INT4_BITS,
+            "linear",
+            "bf16",
+            False,
+            "integer",
             "4-bit weights, group size 128, fp16 scales and 4-bit zero points; computed in 16-bit.",
         ),
         Precision(
-            "gptq-int4", "GPTQ INT4", _GROUP_INT4_BITS, "linear", "bf16", False, "integer",
+            "gptq-int4",
+            "GPTQ INT4",
+            _GROUP_INT4_BITS,
+            "linear",
+            "bf16",
+            False,
+            "integer",
             "4-bit weights, group size 128; computed in 16-bit.",
         ),
         Precision("int4", "INT4", _GROUP_INT4_BITS, "linear", "bf16", False, "integer", "Generic group-wise 4-bit."),
         Precision(
-            "mxfp4", "MXFP4", 4.25, "experts", "bf16", False, "microscaling",
+            "mxfp4",
+            "MXFP4",
+            4.25,
+            "experts",
+            "bf16",
+            False,
+            "microscaling",
             "OCP microscaling FP4: 4-bit elements with an 8-bit scale per 32, applied to MoE experts (as gpt-oss "
             "ships them; dense layers use it for all linear weights). Weight-only on GPUs without FP4 units.",
         ),
         Precision(
-            "nvfp4", "NVFP4", 4.5, "linear", "fp4", True, "microscaling",
+            "nvfp4",
+            "NVFP4",
+            4.5,
+            "linear",
+            "fp4",
+            True,
+            "microscaling",
             "NVIDIA FP4: 4-bit elements with an FP8 scale per 16; needs Blackwell FP4 tensor cores.",
         ),
         *[
-            Precision(pid, pid.upper(), _gguf_bits(size), "all", "bf16", False, "gguf", f"GGUF {pid.upper()} "
-                      f"(llama.cpp: {size} GiB for Llama-3-8B)")
+            Precision(
+                pid,
+                pid.upper(),
+                _gguf_bits(size),
+                "all",
+                "bf16",
+                False,
+                "gguf",
+                f"GGUF {pid.upper()} (llama.cpp: {size} GiB for Llama-3-8B)",
+            )
             for pid, size in GGUF_SIZES_GIB.items()
         ],
     ]
@@ -107,7 +145,7 @@ def supported_on(prec: Precision, gpu: GpuRecord) -> bool:
     if prec.native_compute_needed and prec.compute not in SIXTEEN_BIT_RATES:
         return getattr(c, prec.compute) is not None
     if gpu.segment in ("cpu", "apple-silicon"):
-        return prec.family in ("gguf", "float") and prec.id not in ("fp8",) or prec.id in ("int4", "int8")
+        return (prec.family in ("gguf", "float") and prec.id not in ("fp8",)) or prec.id in ("int4", "int8")
     return True
 
 

@@ -28,11 +28,14 @@ def similarity(a: ModelRecord, fa: ModelFacts, b: ModelRecord, fb: ModelFacts) -
     caps_a, caps_b = set(a.capabilities), set(b.capabilities)
     caps = len(caps_a & caps_b) / len(caps_a | caps_b) if caps_a | caps_b else 1.0
     fam = 1.0 if a.family == b.family else 0.0
-    return w["size"] * size + w["architecture"] * arch + w["context"] * ctx + w["capabilities"] * caps + w["family"] * fam
+    return (
+        w["size"] * size + w["architecture"] * arch + w["context"] * ctx + w["capabilities"] * caps + w["family"] * fam
+    )
 
 
-def relations(a: ModelRecord, fa: ModelFacts, qa: QualityIndex | None,
-              b: ModelRecord, fb: ModelFacts, qb: QualityIndex | None) -> tuple[str, ...]:
+def relations(
+    a: ModelRecord, fa: ModelFacts, qa: QualityIndex | None, b: ModelRecord, fb: ModelFacts, qb: QualityIndex | None
+) -> tuple[str, ...]:
     """How `b` differs from `a`, in words a reader can act on."""
     out = []
     if b.context_window > a.context_window:

@@ -24,20 +24,43 @@ def family_page(fam: FamilyRecord, body: str, site: SiteData, base: str) -> dict
     arch = []
     for md in members:
         a, s = md.record.architecture, md.facts.shape
-        arch.append({"name": md.record.name, "href": f"{base}models/{md.record.id}/", "params": F.params(md.facts.params.total),
-                     "layers": a.num_hidden_layers, "hidden": f"{a.hidden_size:,}", "heads": a.num_attention_heads,
-                     "kv": s.kv_heads, "head_dim": s.head_dim, "ffn": f"{a.intermediate_size:,}",
-                     "context": F.context(md.record.context_window), "attention": attention_kind(md.record),
-                     "kv_token": f"{md.analysis.kv_bytes_per_token:,}",
-                     "memory": [F.gib(r.weights_bytes) for r in md.analysis.precision_rows],
-                     "precs": [r.precision.label for r in md.analysis.precision_rows]})
+        arch.append(
+            {
+                "name": md.record.name,
+                "href": f"{base}models/{md.record.id}/",
+                "params": F.params(md.facts.params.total),
+                "layers": a.num_hidden_layers,
+                "hidden": f"{a.hidden_size:,}",
+                "heads": a.num_attention_heads,
+                "kv": s.kv_heads,
+                "head_dim": s.head_dim,
+                "ffn": f"{a.intermediate_size:,}",
+                "context": F.context(md.record.context_window),
+                "attention": attention_kind(md.record),
+                "kv_token": f"{md.analysis.kv_bytes_per_token:,}",
+                "memory": [F.gib(r.weights_bytes) for r in md.analysis.precision_rows],
+                "precs": [r.precision.label for r in md.analysis.precision_rows],
+            }
+        )
     benches = sorted({s.benchmark for md in members for s in md.record.scores})
-    scores = [{"name": md.record.name, "cols": [next((f"{s.value:g}" for s in md.record.scores if s.benchmark == b),
-                                                      "—") for b in benches]} for md in members]
+    scores = [
+        {
+            "name": md.record.name,
+            "cols": [next((f"{s.value:g}" for s in md.record.scores if s.benchmark == b), "—") for b in benches],
+        }
+        for md in members
+    ]
     return {
-        "family": fam, "title": f"{fam.title} model family", "description": fam.description,
-        "html": render_article(body, fam.sources), "words": word_count(body), "sources": fam.sources,
-        "arch": arch, "benchmarks": benches, "scores": scores, "charts": False,
+        "family": fam,
+        "title": f"{fam.title} model family",
+        "description": fam.description,
+        "html": render_article(body, fam.sources),
+        "words": word_count(body),
+        "sources": fam.sources,
+        "arch": arch,
+        "benchmarks": benches,
+        "scores": scores,
+        "charts": False,
     }
 
 
@@ -51,11 +74,18 @@ def compare_page(a: ModelData, b: ModelData, site: SiteData, base: str) -> dict[
         m, p, s = md.record, md.facts.params, md.facts.shape
         best = md.best
         return {
-            "name": m.name, "href": f"{base}models/{m.id}/", "org": m.organization,
-            "params": F.params(p.total), "active": F.params(p.active), "kind": "MoE" if s.is_moe else "Dense",
-            "layers": m.architecture.num_hidden_layers, "attention": attention_kind(m),
-            "context": f"{m.context_window:,}", "kv": f"{md.analysis.kv_bytes_per_token:,} bytes",
-            "memory": _mem_summary(md), "license": m.license.name if m.license else "unknown",
+            "name": m.name,
+            "href": f"{base}models/{m.id}/",
+            "org": m.organization,
+            "params": F.params(p.total),
+            "active": F.params(p.active),
+            "kind": "MoE" if s.is_moe else "Dense",
+            "layers": m.architecture.num_hidden_layers,
+            "attention": attention_kind(m),
+            "context": f"{m.context_window:,}",
+            "kv": f"{md.analysis.kv_bytes_per_token:,} bytes",
+            "memory": _mem_summary(md),
+            "license": m.license.name if m.license else "unknown",
             "quality": f"{md.quality.value:.1f}" if md.quality else "not rated",
             "best": setup_label(best) if best else "none priced",
             "tps": F.tokens_per_s(best.speed.output_tokens_per_s if best and best.speed else None),
@@ -63,11 +93,25 @@ def compare_page(a: ModelData, b: ModelData, site: SiteData, base: str) -> dict[
             "cpm": F.usd(best.cost.cost_per_million_tokens_usd if best and best.cost else None),
             "month": F.usd_month(best.cost.cost_per_month_usd if best and best.cost else None),
         }
-    rows = [("Organization", "org"), ("Total parameters", "params"), ("Active per token", "active"),
-            ("Type", "kind"), ("Layers", "layers"), ("Attention", "attention"), ("Context window", "context"),
-            ("KV cache per token (16-bit)", "kv"), ("Weights", "memory"), ("License", "license"),
-            ("Quality index", "quality"), ("Best setup", "best"), ("Output throughput", "tps"),
-            ("Inter-token latency", "itl"), ("Cost per M output tokens", "cpm"), ("Cost per month", "month")]
+
+    rows = [
+        ("Organization", "org"),
+        ("Total parameters", "params"),
+        ("Active per token", "active"),
+        ("Type", "kind"),
+        ("Layers", "layers"),
+        ("Attention", "attention"),
+        ("Context window", "context"),
+        ("KV cache per token (16-bit)", "kv"),
+        ("Weights", "memory"),
+        ("License", "license"),
+        ("Quality index", "quality"),
+        ("Best setup", "best"),
+        ("Output throughput", "tps"),
+        ("Inter-token latency", "itl"),
+        ("Cost per M output tokens", "cpm"),
+        ("Cost per month", "month"),
+    ]
     ca, cb = col(a), col(b)
     labels = [r.precision.label for r in a.analysis.precision_rows]
     labels += [r.precision.label for r in b.analysis.precision_rows if r.precision.label not in labels]
@@ -76,14 +120,39 @@ def compare_page(a: ModelData, b: ModelData, site: SiteData, base: str) -> dict[
         by = {r.precision.label: r.weights_bytes / F.GIB for r in md.analysis.precision_rows}
         return [round(by.get(lab, 0), 2) for lab in labels]
 
-    chart = charts.chart(f"chart-compare-{a.record.id}-{b.record.id}", "Weights by precision (GiB)", [
-        {"type": "bar", "name": a.record.name, "x": labels, "y": weights(a), "marker": {"color": charts.PALETTE[0]}},
-        {"type": "bar", "name": b.record.name, "x": labels, "y": weights(b), "marker": {"color": charts.PALETTE[1]}},
-    ], {"barmode": "group", "yaxis": {"title": {"text": "GiB"}}})
+    chart = charts.chart(
+        f"chart-compare-{a.record.id}-{b.record.id}",
+        "Weights by precision (GiB)",
+        [
+            {
+                "type": "bar",
+                "name": a.record.name,
+                "x": labels,
+                "y": weights(a),
+                "marker": {"color": charts.PALETTE[0]},
+            },
+            {
+                "type": "bar",
+                "name": b.record.name,
+                "x": labels,
+                "y": weights(b),
+                "marker": {"color": charts.PALETTE[1]},
+            },
+        ],
+        {"barmode": "group", "yaxis": {"title": {"text": "GiB"}}},
+    )
     note = work_note(a.best) if a.best else ""
-    return {"title": f"{a.record.name} vs {b.record.name}", "description": f"{a.record.name} and {b.record.name} "
-            "side by side: architecture, memory, best GPU setups, speed and cost.", "a": ca, "b": cb, "rows": rows,
-            "chart": chart, "note": note, "charts": True}
+    return {
+        "title": f"{a.record.name} vs {b.record.name}",
+        "description": f"{a.record.name} and {b.record.name} "
+        "side by side: architecture, memory, best GPU setups, speed and cost.",
+        "a": ca,
+        "b": cb,
+        "rows": rows,
+        "chart": chart,
+        "note": note,
+        "charts": True,
+    }
 
 
 def _flag(template: str | None, value: object) -> list[str]:
@@ -122,33 +191,53 @@ def deploy_page(md: ModelData, c: Candidate, site: SiteData, base: str) -> dict[
         model_ref = m.hf_repo if c.precision.family != "gguf" else f"{m.id}.{c.precision.id}.gguf"
         cmd = launch_command(fw, c, model_ref, min(max_len, m.context_window))
         if cmd:
-            commands.append({"framework": fw.name, "href": fw.url, "command": cmd,
-                             "notes": fw.launch.notes if fw.launch else None})
+            commands.append(
+                {"framework": fw.name, "href": fw.url, "command": cmd, "notes": fw.launch.notes if fw.launch else None}
+            )
     variants = []
     for conc in (1, 8, 32, 64, 128):
         w = Workload(c.workload.context, conc, c.workload.prompt, c.workload.output, c.workload.kv_precision)
         v = evaluate(m, md.facts, c.setup, c.precision, w, site.frameworks)
         if v is None:
             continue
-        variants.append({"concurrency": conc, "fits": v.memory.fits,
-                         "tps": F.tokens_per_s(v.speed.output_tokens_per_s if v.speed else None),
-                         "itl": F.ms(v.speed.itl_ms if v.speed else None),
-                         "cpm": F.usd(v.cost.cost_per_million_tokens_usd if v.cost else None),
-                         "memory": F.gib(v.memory.total_bytes)})
+        variants.append(
+            {
+                "concurrency": conc,
+                "fits": v.memory.fits,
+                "tps": F.tokens_per_s(v.speed.output_tokens_per_s if v.speed else None),
+                "itl": F.ms(v.speed.itl_ms if v.speed else None),
+                "cpm": F.usd(v.cost.cost_per_million_tokens_usd if v.cost else None),
+                "memory": F.gib(v.memory.total_bytes),
+            }
+        )
     view = candidate_view(c, base, m.id)
     mem = c.memory
     return {
         "title": f"Deploy {m.name} on {c.setup.label} ({c.precision.label})",
         "description": f"Launch commands and expected memory, speed and cost for {m.name} on {c.setup.label}.",
-        "model": m, "model_href": f"{base}models/{m.id}/", "c": view, "commands": commands,
-        "flags": [("Tensor parallel size", str(c.setup.count)), ("Max model length", f"{min(max_len, m.context_window):,}"),
-                  ("Weights", c.precision.label), ("KV-cache dtype", c.workload.kv_precision),
-                  ("GPU memory utilization", f"{c.setup.usable_fraction:.2f}")],
-        "memory": [("Weights", engine(F.gib(mem.weights_bytes))), ("KV cache", engine(F.gib(mem.kv_cache_bytes))),
-                   ("Activations", engine(F.gib(mem.activations_bytes))),
-                   ("Runtime overhead", engine(F.gib(mem.overhead_bytes))), ("Total", engine(F.gib(mem.total_bytes))),
-                   ("Usable", engine(F.gib(mem.usable_bytes)))],
-        "max_concurrency": mem.max_concurrency, "max_context": mem.max_context,
-        "variants": variants, "note": work_note(c), "charts": False,
+        "model": m,
+        "model_href": f"{base}models/{m.id}/",
+        "c": view,
+        "commands": commands,
+        "flags": [
+            ("Tensor parallel size", str(c.setup.count)),
+            ("Max model length", f"{min(max_len, m.context_window):,}"),
+            ("Weights", c.precision.label),
+            ("KV-cache dtype", c.workload.kv_precision),
+            ("GPU memory utilization", f"{c.setup.usable_fraction:.2f}"),
+        ],
+        "memory": [
+            ("Weights", engine(F.gib(mem.weights_bytes))),
+            ("KV cache", engine(F.gib(mem.kv_cache_bytes))),
+            ("Activations", engine(F.gib(mem.activations_bytes))),
+            ("Runtime overhead", engine(F.gib(mem.overhead_bytes))),
+            ("Total", engine(F.gib(mem.total_bytes))),
+            ("Usable", engine(F.gib(mem.usable_bytes))),
+        ],
+        "max_concurrency": mem.max_concurrency,
+        "max_context": mem.max_context,
+        "variants": variants,
+        "note": work_note(c),
+        "charts": False,
         "hours": C.HOURS_PER_MONTH,
     }

@@ -22,26 +22,48 @@ def gpu_page(g: GpuRecord, site: SiteData, base: str) -> dict[str, Any]:
     src = b.sources[0].url if b.sources else None
 
     def spec(label: str, value: Any, unit: str) -> tuple[str, Any]:
-        return (label, stated(f"{value:,g} {unit}" if value is not None else "unknown", "datasheet figure", src)
-                if value is not None else None)
+        return (
+            label,
+            stated(f"{value:,g} {unit}" if value is not None else "unknown", "datasheet figure", src)
+            if value is not None
+            else None,
+        )
 
     specs = [
-        ("Vendor", stated(b.vendor, "", src)), ("Segment", stated(b.segment, "", src)),
+        ("Vendor", stated(b.vendor, "", src)),
+        ("Segment", stated(b.segment, "", src)),
         ("Architecture", stated(b.architecture, "", src)),
-        spec("Memory", b.memory_gb, "GB"), spec("Memory bandwidth", b.memory_bandwidth_gbps, "GB/s"),
-        spec("BF16 dense", b.compute.bf16, "TFLOPS"), spec("FP8 dense", b.compute.fp8, "TFLOPS"),
-        spec("INT8 dense", b.compute.int8, "TOPS"), spec("FP4 dense", b.compute.fp4, "TFLOPS"),
+        spec("Memory", b.memory_gb, "GB"),
+        spec("Memory bandwidth", b.memory_bandwidth_gbps, "GB/s"),
+        spec("BF16 dense", b.compute.bf16, "TFLOPS"),
+        spec("FP8 dense", b.compute.fp8, "TFLOPS"),
+        spec("INT8 dense", b.compute.int8, "TOPS"),
+        spec("FP4 dense", b.compute.fp4, "TFLOPS"),
         spec("TDP", b.tdp_watts, "W"),
-        ("Interconnect", stated(f"{b.interconnect.type}" + (f", {b.interconnect.bandwidth_gbps:,g} GB/s"
-                                                            if b.interconnect.bandwidth_gbps else ""), "", src)
-         if b.interconnect else None),
-        ("Usable share of memory", engine(F.percent(setup.usable_fraction),
-                                          "usable_memory_fraction from the record" if b.usable_memory_fraction
-                                          else f"serving engines' default reserve ({C.USABLE_FRACTION:.0%})")),
+        (
+            "Interconnect",
+            stated(
+                f"{b.interconnect.type}"
+                + (f", {b.interconnect.bandwidth_gbps:,g} GB/s" if b.interconnect.bandwidth_gbps else ""),
+                "",
+                src,
+            )
+            if b.interconnect
+            else None,
+        ),
+        (
+            "Usable share of memory",
+            engine(
+                F.percent(setup.usable_fraction),
+                "usable_memory_fraction from the record"
+                if b.usable_memory_fraction
+                else f"serving engines' default reserve ({C.USABLE_FRACTION:.0%})",
+            ),
+        ),
     ]
     if g.bundle:
         specs.insert(0, ("Bundle", stated(f"{g.bundle.count} × {b.short_name}", "", g.sources[0].url)))
-    rows = []
+    rows: list[dict[str, Any]] = []
     for mid, md in site.models.items():
         work = serving_workload(md.record)
         cells = []
@@ -51,8 +73,16 @@ def gpu_page(g: GpuRecord, site: SiteData, base: str) -> dict[str, Any]:
             if not supported_on(prec, b):
                 cells.append({"level": "n/a", "label": "n/a"})
                 continue
-            cell = next((c for row in md.analysis.matrix if row.setup.record.id == g.id for c in row.cells
-                         if c.precision == pid), None)
+            cell = next(
+                (
+                    c
+                    for row in md.analysis.matrix
+                    if row.setup.record.id == g.id
+                    for c in row.cells
+                    if c.precision == pid
+                ),
+                None,
+            )
             level = cell.level if cell else "unknown"
             cells.append({"level": level, "label": C.FIT_LABELS.get(level, level)})
         for pid in md.record.precisions:
@@ -60,28 +90,61 @@ def gpu_page(g: GpuRecord, site: SiteData, base: str) -> dict[str, Any]:
             if not supported_on(prec, b):
                 continue
             cand = evaluate(md.record, md.facts, setup, prec, work, site.frameworks)
-            if cand and cand.memory.fits and cand.speed and cand.speed.output_tokens_per_s:
-                if best is None or cand.speed.output_tokens_per_s > (best.speed.output_tokens_per_s or 0):  # type: ignore[union-attr]
-                    best = cand
+            tps = cand.speed.output_tokens_per_s if cand and cand.memory.fits and cand.speed else None
+            best_tps: float | None = best.speed.output_tokens_per_s if best and best.speed else None
+            if cand and tps and (best_tps is None or tps > best_tps):
+                best = cand
         tps = best.speed.output_tokens_per_s if best and best.speed else None
-        rows.append({"name": md.record.name, "href": f"{base}models/{mid}/", "cells": cells,
-                     "best": f"{best.precision.label}" if best else "does not fit",
-                     "tps": engine(F.tokens_per_s(tps), f"{work.concurrency} concurrent requests, {work.prompt:,}-token "
-                                   f"prompts, {work.output:,}-token answers") if best else None,
-                     "tps_raw": round(tps or 0, 1)})
+        rows.append(
+            {
+                "name": md.record.name,
+                "href": f"{base}models/{mid}/",
+                "cells": cells,
+                "best": f"{best.precision.label}" if best else "does not fit",
+                "tps": engine(
+                    F.tokens_per_s(tps),
+                    f"{work.concurrency} concurrent requests, {work.prompt:,}-token "
+                    f"prompts, {work.output:,}-token answers",
+                )
+                if best
+                else None,
+                "tps_raw": round(tps or 0, 1),
+            }
+        )
     top = sorted((r for r in rows if r["tps_raw"]), key=lambda r: -r["tps_raw"])[:15]
-    chart = charts.bar(f"chart-gpu-{g.id}", f"Output tokens/s on {g.short_name}", [r["name"] for r in top],
-                       [r["tps_raw"] for r in top], "output tokens/s", [r["best"] for r in top]) if top else None
-    prices = [{"provider": p.provider, "price": stated(F.usd(p.usd_per_gpu_hour), f"as of {p.as_of}", p.source),
-               "offer": p.offer or "", "as_of": p.as_of} for p in sorted(b.prices if not g.prices else g.prices,
-                                                                          key=lambda p: p.usd_per_gpu_hour)]
+    chart = (
+        charts.bar(
+            f"chart-gpu-{g.id}",
+            f"Output tokens/s on {g.short_name}",
+            [r["name"] for r in top],
+            [r["tps_raw"] for r in top],
+            "output tokens/s",
+            [r["best"] for r in top],
+        )
+        if top
+        else None
+    )
+    prices = [
+        {
+            "provider": p.provider,
+            "price": stated(F.usd(p.usd_per_gpu_hour), f"as of {p.as_of}", p.source),
+            "offer": p.offer or "",
+            "as_of": p.as_of,
+        }
+        for p in sorted(b.prices if not g.prices else g.prices, key=lambda p: p.usd_per_gpu_hour)
+    ]
     return {
-        "gpu": g, "base_gpu": b, "title": f"{g.name}: which LLMs fit and how fast",
+        "gpu": g,
+        "base_gpu": b,
+        "title": f"{g.name}: which LLMs fit and how fast",
         "description": f"Specs, prices and the open models that fit on {g.name}, with estimated throughput.",
         "specs": [s for s in specs if s is not None and s[1] is not None],
-        "prices": prices, "rows": rows, "chart": chart,
+        "prices": prices,
+        "rows": rows,
+        "chart": chart,
         "columns": [PRECISIONS[p].label for p in MATRIX_PRECISIONS],
         "sources": g.sources + (b.sources if g.bundle else []),
-        "conflicts": b.resolved_conflicts, "notes": b.notes,
+        "conflicts": b.resolved_conflicts,
+        "notes": b.notes,
         "charts": chart is not None,
     }

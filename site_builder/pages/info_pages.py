@@ -17,30 +17,73 @@ from site_builder.pages.site import SiteData
 
 def methodology_page(site: SiteData, base: str) -> dict[str, Any]:
     comps = site.comparisons
-    table = [{"metric": r.metric, "n": r.count, "median": f"{r.median_ape:.0%}", "worst": f"{r.worst_ape:.0%}",
-              "worst_id": r.worst_id} for r in summarize(comps)]
-    speed = [c for c in comps if c.record.metric in SPEED_METRICS and c.record.metric in
-             ("decode_tok_s", "prefill_tok_s", "aggregate_output_tok_s")]
+    table = [
+        {
+            "metric": r.metric,
+            "n": r.count,
+            "median": f"{r.median_ape:.0%}",
+            "worst": f"{r.worst_ape:.0%}",
+            "worst_id": r.worst_id,
+        }
+        for r in summarize(comps)
+    ]
+    speed = [
+        c
+        for c in comps
+        if c.record.metric in SPEED_METRICS
+        and c.record.metric in ("decode_tok_s", "prefill_tok_s", "aggregate_output_tok_s")
+    ]
     chart = None
     if speed:
-        data = [{"type": "scatter", "mode": "markers", "name": metric.replace("_", " "),
-                 "x": [round(c.record.value, 2) for c in speed if c.record.metric == metric],
-                 "y": [round(c.predicted, 2) for c in speed if c.record.metric == metric],
-                 "text": [c.record.id for c in speed if c.record.metric == metric], "hoverinfo": "text+x+y"}
-                for metric in sorted({c.record.metric for c in speed})]
+        data: list[dict[str, Any]] = [
+            {
+                "type": "scatter",
+                "mode": "markers",
+                "name": metric.replace("_", " "),
+                "x": [round(c.record.value, 2) for c in speed if c.record.metric == metric],
+                "y": [round(c.predicted, 2) for c in speed if c.record.metric == metric],
+                "text": [c.record.id for c in speed if c.record.metric == metric],
+                "hoverinfo": "text+x+y",
+            }
+            for metric in sorted({c.record.metric for c in speed})
+        ]
         lo = min(min(c.record.value, c.predicted) for c in speed)
         hi = max(max(c.record.value, c.predicted) for c in speed)
-        data.append({"type": "scatter", "mode": "lines", "name": "prediction = measurement", "x": [lo, hi],
-                     "y": [lo, hi], "line": {"dash": "dot", "color": "#888"}})
-        chart = charts.chart("chart-calibration", "Predicted vs measured (tokens/s, log scale)", data,
-                             {"xaxis": {"type": "log", "title": {"text": "measured"}},
-                              "yaxis": {"type": "log", "title": {"text": "engine"}}, "height": 420})
+        data.append(
+            {
+                "type": "scatter",
+                "mode": "lines",
+                "name": "prediction = measurement",
+                "x": [lo, hi],
+                "y": [lo, hi],
+                "line": {"dash": "dot", "color": "#888"},
+            }
+        )
+        chart = charts.chart(
+            "chart-calibration",
+            "Predicted vs measured (tokens/s, log scale)",
+            data,
+            {
+                "xaxis": {"type": "log", "title": {"text": "measured"}},
+                "yaxis": {"type": "log", "title": {"text": "engine"}},
+                "height": 420,
+            },
+        )
     return {
         "title": "Methodology: how every number is computed",
         "description": "Formulas, constants, fit thresholds, score weights and calibration of the sizing engine.",
         "params_doc": PARAMS_DOC or "",
-        "precisions": [{"id": p.id, "label": p.label, "bits": f"{p.bits_per_weight:.3f}", "scope": p.scope,
-                        "compute": p.compute, "note": p.note} for p in PRECISIONS.values()],
+        "precisions": [
+            {
+                "id": p.id,
+                "label": p.label,
+                "bits": f"{p.bits_per_weight:.3f}",
+                "scope": p.scope,
+                "compute": p.compute,
+                "note": p.note,
+            }
+            for p in PRECISIONS.values()
+        ],
         "kv_bytes": sorted(KV_BYTES.items()),
         "constants": [
             ("Capacity unit", f"{C.CAPACITY_UNIT_BYTES:,} bytes per marketed GB"),
@@ -52,35 +95,61 @@ def methodology_page(site: SiteData, base: str) -> dict[str, Any]:
             ("Sampled sequences (max)", str(C.MAX_SAMPLED_SEQUENCES)),
             ("Activation per token", f"({C.ACT_FFN_FACTOR} × FFN ÷ TP + {C.ACT_HIDDEN_FACTOR} × hidden) × 2 bytes"),
             ("Sampler", f"{C.SAMPLER_FP32_COPIES} fp32 copies of the logits per sampled sequence"),
-            ("Default GPU link (no interconnect recorded)", f"{C.DEFAULT_LINK_GBPS_PER_DIRECTION:g} GB/s per direction"),
+            (
+                "Default GPU link (no interconnect recorded)",
+                f"{C.DEFAULT_LINK_GBPS_PER_DIRECTION:g} GB/s per direction",
+            ),
             ("All-reduce latency", f"{C.ALLREDUCE_LATENCY_S * 1e6:g} µs"),
             ("Hours per month", str(C.HOURS_PER_MONTH)),
             ("Matrix workload", f"one sequence of min({C.FIT_CONTEXT:,}, context window) tokens"),
-            ("Serving workload", f"{C.SERVE_CONCURRENCY} concurrent requests, {C.SERVE_PROMPT:,}-token prompts, "
-                                 f"{C.SERVE_OUTPUT:,}-token answers"),
+            (
+                "Serving workload",
+                f"{C.SERVE_CONCURRENCY} concurrent requests, {C.SERVE_PROMPT:,}-token prompts, "
+                f"{C.SERVE_OUTPUT:,}-token answers",
+            ),
             ("GPU counts tried", ", ".join(map(str, C.GPU_COUNTS))),
         ],
-        "efficiency": [{"engine": k, "memory": f"{v.memory:.2f}", "compute": f"{v.compute:.2f}",
-                        "overhead": f"{v.step_overhead_s * 1000:g} ms"} for k, v in C.EFFICIENCY.items()],
+        "efficiency": [
+            {
+                "engine": k,
+                "memory": f"{v.memory:.2f}",
+                "compute": f"{v.compute:.2f}",
+                "overhead": f"{v.step_overhead_s * 1000:g} ms",
+            }
+            for k, v in C.EFFICIENCY.items()
+        ],
         "fit_levels": [{"label": C.FIT_LABELS[k], "limit": f"≤ {v:.0%}"} for k, v in C.FIT_LEVELS]
         + [{"label": C.FIT_LABELS["no-fit"], "limit": "> 100%"}],
-        "score_weights": [{"part": k, "weight": f"{v:.0%}", "formula": score_parts_doc()[k]}
-                          for k, v in C.SCORE_WEIGHTS.items()],
+        "score_weights": [
+            {"part": k, "weight": f"{v:.0%}", "formula": score_parts_doc()[k]} for k, v in C.SCORE_WEIGHTS.items()
+        ],
         "similarity": [{"part": k, "weight": f"{v:.0%}"} for k, v in SIMILARITY_WEIGHTS.items()],
         "quality": {"benchmarks": ", ".join(QUALITY_BENCHMARKS), "min": MIN_SCORES},
         "matrix_precisions": [PRECISIONS[p].label for p in MATRIX_PRECISIONS],
-        "calibration": table, "compared": len(comps), "records": len(site.catalog.benchmarks),
-        "chart": chart, "charts": chart is not None,
+        "calibration": table,
+        "compared": len(comps),
+        "records": len(site.catalog.benchmarks),
+        "chart": chart,
+        "charts": chart is not None,
     }
 
 
 def about_page(base: str) -> dict[str, Any]:
-    return {"title": "About and contributing", "description": "How the catalog is built and how to add a model or GPU.",
-            "charts": False}
+    return {
+        "title": "About and contributing",
+        "description": "How the catalog is built and how to add a model or GPU.",
+        "charts": False,
+    }
 
 
 def api_page(base: str) -> dict[str, Any]:
-    return {"title": "JSON API", "description": "Versioned JSON files of every model, GPU and estimate.",
-            "endpoints": [("api/v1/models.json", "Every model: id, name, parameters, context, best setup"),
-                          ("api/v1/models/<id>.json", "One model: the record plus the engine's results"),
-                          ("api/v1/gpus.json", "Every GPU record")], "charts": False}
+    return {
+        "title": "JSON API",
+        "description": "Versioned JSON files of every model, GPU and estimate.",
+        "endpoints": [
+            ("api/v1/models.json", "Every model: id, name, parameters, context, best setup"),
+            ("api/v1/models/<id>.json", "One model: the record plus the engine's results"),
+            ("api/v1/gpus.json", "Every GPU record"),
+        ],
+        "charts": False,
+    }

@@ -20,20 +20,30 @@ def model_rows(site: SiteData, base: str) -> list[dict[str, Any]]:
                 if cell.level not in ("no-fit", "n/a", "unknown"):
                     fits.append(f"{row.setup.id}:{cell.precision}")
         min_gib = min((r.weights_bytes for r in md.analysis.precision_rows), default=0) / F.GIB
-        rows.append({
-            "id": mid, "name": m.name, "href": f"{base}models/{mid}/", "org": m.organization,
-            "family": site.families[m.family].title if m.family in site.families else m.family,
-            "family_id": m.family,
-            "params": F.params(p.total), "params_raw": p.total, "active_raw": p.active,
-            "kind": "MoE" if md.facts.shape.is_moe else "Dense",
-            "context": F.context(m.context_window), "context_raw": m.context_window,
-            "caps": " ".join(m.capabilities), "license": m.license.id if m.license else "unknown",
-            "min_vram": f"{min_gib:,.1f}", "min_vram_raw": round(min_gib, 2),
-            "fits": " ".join(sorted(fits)),
-            "quality": f"{md.quality.value:.1f}" if md.quality else "—",
-            "quality_raw": round(md.quality.value, 2) if md.quality else -1,
-            "released": str(m.release_date) if m.release_date else "unknown",
-        })
+        rows.append(
+            {
+                "id": mid,
+                "name": m.name,
+                "href": f"{base}models/{mid}/",
+                "org": m.organization,
+                "family": site.families[m.family].title if m.family in site.families else m.family,
+                "family_id": m.family,
+                "params": F.params(p.total),
+                "params_raw": p.total,
+                "active_raw": p.active,
+                "kind": "MoE" if md.facts.shape.is_moe else "Dense",
+                "context": F.context(m.context_window),
+                "context_raw": m.context_window,
+                "caps": " ".join(m.capabilities),
+                "license": m.license.id if m.license else "unknown",
+                "min_vram": f"{min_gib:,.1f}",
+                "min_vram_raw": round(min_gib, 2),
+                "fits": " ".join(sorted(fits)),
+                "quality": f"{md.quality.value:.1f}" if md.quality else "—",
+                "quality_raw": round(md.quality.value, 2) if md.quality else -1,
+                "released": str(m.release_date) if m.release_date else "unknown",
+            }
+        )
     return rows
 
 
@@ -57,25 +67,47 @@ def gpu_index_page(site: SiteData, base: str) -> dict[str, Any]:
     rows = []
     for g in site.gpus.values():
         prices = sorted(p.usd_per_gpu_hour for p in g.prices)
-        rows.append({
-            "id": g.id, "name": g.name, "short": g.short_name, "href": f"{base}gpus/{g.id}/",
-            "vendor": g.vendor, "segment": g.segment, "arch": g.architecture,
-            "memory": f"{g.memory_gb:g} GB" if g.memory_gb else ("bundle" if g.bundle else "unknown"),
-            "bandwidth": f"{g.memory_bandwidth_gbps:,.0f} GB/s" if g.memory_bandwidth_gbps else "unknown",
-            "bf16": f"{g.compute.bf16:,.0f}" if g.compute.bf16 else "—",
-            "fp8": f"{g.compute.fp8:,.0f}" if g.compute.fp8 else "—",
-            "price": f"${prices[0]:.2f}–{prices[-1]:.2f}" if prices else "unknown",
-        })
-    return {"title": "GPUs and other hardware", "description": "Memory, bandwidth, tensor throughput and prices "
-            "of every GPU, Apple unified-memory machine and CPU profile in the catalog.", "rows": rows,
-            "charts": False}
+        rows.append(
+            {
+                "id": g.id,
+                "name": g.name,
+                "short": g.short_name,
+                "href": f"{base}gpus/{g.id}/",
+                "vendor": g.vendor,
+                "segment": g.segment,
+                "arch": g.architecture,
+                "memory": f"{g.memory_gb:g} GB" if g.memory_gb else ("bundle" if g.bundle else "unknown"),
+                "bandwidth": f"{g.memory_bandwidth_gbps:,.0f} GB/s" if g.memory_bandwidth_gbps else "unknown",
+                "bf16": f"{g.compute.bf16:,.0f}" if g.compute.bf16 else "—",
+                "fp8": f"{g.compute.fp8:,.0f}" if g.compute.fp8 else "—",
+                "price": f"${prices[0]:.2f}–{prices[-1]:.2f}" if prices else "unknown",
+            }
+        )
+    return {
+        "title": "GPUs and other hardware",
+        "description": "Memory, bandwidth, tensor throughput and prices "
+        "of every GPU, Apple unified-memory machine and CPU profile in the catalog.",
+        "rows": rows,
+        "charts": False,
+    }
 
 
 def family_index_page(site: SiteData, base: str) -> dict[str, Any]:
     rows = []
     for fid, fam in site.families.items():
         n = sum(1 for md in site.models.values() if md.record.family == fid)
-        rows.append({"title": fam.title, "href": f"{base}families/{fid}/", "org": fam.organization,
-                     "description": fam.description, "models": n})
-    return {"title": "Model families", "description": "Sourced articles on each open model family.", "rows": rows,
-            "charts": False}
+        rows.append(
+            {
+                "title": fam.title,
+                "href": f"{base}families/{fid}/",
+                "org": fam.organization,
+                "description": fam.description,
+                "models": n,
+            }
+        )
+    return {
+        "title": "Model families",
+        "description": "Sourced articles on each open model family.",
+        "rows": rows,
+        "charts": False,
+    }
