@@ -13,12 +13,21 @@ from site_builder.validate import validate_catalog
 
 GOOD_MODEL = (Path(__file__).resolve().parent.parent / "catalog" / "models" / "internlm-20b.yaml").read_text()
 
+
+def line_of(needle: str) -> int:
+    """1-based line of the fixture record that starts with `needle` (indentation ignored)."""
+    for number, line in enumerate(GOOD_MODEL.splitlines(), 1):
+        if line.strip().startswith(needle):
+            return number
+    raise AssertionError(f"{needle!r} is not in the fixture record")
+
+
 # (file name, content, expected line, expected field, a fragment of the message)
 CASES: list[tuple[str, str | bytes, int, str, str]] = [
     (
         "models/typo.yaml",
         GOOD_MODEL.replace("id: internlm-20b", "id: typo").replace("  hidden_size: 5120", "  hiden_size: 5120"),
-        25,
+        line_of("hidden_size:"),
         "architecture.hiden_size",
         "unknown field (did you mean 'hidden_size'?)",
     ),
@@ -27,7 +36,7 @@ CASES: list[tuple[str, str | bytes, int, str, str]] = [
         GOOD_MODEL.replace("id: internlm-20b", "id: kvheads").replace(
             "num_key_value_heads: 40", "num_key_value_heads: 7"
         ),
-        28,
+        line_of("num_key_value_heads:"),
         "architecture.num_key_value_heads",
         "must divide num_attention_heads (40), got 7",
     ),
@@ -43,7 +52,7 @@ CASES: list[tuple[str, str | bytes, int, str, str]] = [
         GOOD_MODEL.replace("id: internlm-20b", "id: wrongtype").replace(
             "  num_hidden_layers: 60", "  num_hidden_layers: sixty"
         ),
-        26,
+        line_of("num_hidden_layers:"),
         "architecture.num_hidden_layers",
         "valid integer",
     ),
@@ -52,14 +61,14 @@ CASES: list[tuple[str, str | bytes, int, str, str]] = [
         GOOD_MODEL.replace("id: internlm-20b", "id: dupkey").replace(
             "context_window: 16384", "context_window: 16384\ncontext_window: 8192"
         ),
-        14,
+        line_of("context_window:") + 1,
         "context_window",
-        "duplicate key 'context_window' (first defined at line 13)",
+        f"duplicate key 'context_window' (first defined at line {line_of('context_window:')})",
     ),
     (
         "models/badfamily.yaml",
         GOOD_MODEL.replace("id: internlm-20b", "id: badfamily").replace("family: internlm", "family: nosuchfamily"),
-        6,
+        line_of("family:"),
         "family",
         "unknown family 'nosuchfamily'",
     ),
@@ -75,7 +84,7 @@ CASES: list[tuple[str, str | bytes, int, str, str]] = [
         GOOD_MODEL.replace("id: internlm-20b", "id: badprecision").replace(
             "native_precision: bf16", "native_precision: bf17"
         ),
-        19,
+        line_of("native_precision:"),
         "native_precision",
         "got 'bf17'",
     ),
@@ -84,7 +93,7 @@ CASES: list[tuple[str, str | bytes, int, str, str]] = [
         GOOD_MODEL.replace("id: internlm-20b", "id: future").replace(
             "release_date: 2023-09-20", "release_date: 2999-01-01"
         ),
-        7,
+        line_of("release_date:"),
         "release_date",
         "is in the future",
     ),
@@ -93,7 +102,7 @@ CASES: list[tuple[str, str | bytes, int, str, str]] = [
         GOOD_MODEL.replace("id: internlm-20b", "id: badurl").replace(
             "\n- url: https://huggingface.co/internlm/internlm-20b\n", "\n- url: huggingface.co/internlm\n"
         ),
-        62,
+        GOOD_MODEL.splitlines().index("- url: https://huggingface.co/internlm/internlm-20b") + 1,
         "sources.1.url",
         "must be an http(s) URL",
     ),
