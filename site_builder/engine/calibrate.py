@@ -188,7 +188,7 @@ def fit_efficiency(
     """Grid search per framework class over (memory, compute, overhead); all factors stay <= 1."""
     best: dict[str, C.Efficiency] = dict(C.EFFICIENCY)
     grid_mem = (0.5, 0.6, 0.7, 0.8, 0.9)
-    grid_comp = (0.2, 0.3, 0.4, 0.5, 0.6, 0.7)
+    grid_comp = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
     grid_over = (0.0005, 0.001, 0.002, 0.004, 0.008)
     for engine in ("batched-server", "local"):
         subset = [b for b in benchmarks if _engine_of(b, frameworks) == engine]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Literal
 
@@ -149,17 +150,24 @@ def _experts_touched_fraction(facts: ModelFacts, tokens: int) -> float:
     return 1 - miss
 
 
-def bytes_read_per_step(facts: ModelFacts, prec: Precision, setup: Setup, work: Workload, tokens: int) -> float:
-    """Weights the step must stream from memory (per GPU) plus the batch's KV cache."""
+def bytes_read_per_step(
+    facts: ModelFacts, prec: Precision, setup: Setup, work: Workload, tokens: int, shards: int | None = None
+) -> float:
+    """Weights the step must stream from memory (per GPU) plus the batch's KV cache.
+
+    `shards` is how many GPUs split the work of one step (tensor parallel: all of them; a layer-split
+    pipeline runs its GPUs one after another, so a step streams the whole model: 1).
+    """
     p = facts.params
-    n = setup.count
+    n = setup.count if shards is None else shards
     whole = weight_bytes(facts, prec)
     # The embedding table is only gathered (one row per token), unless it doubles as the LM head.
     table = 0 if facts.arch.tie_word_embeddings else p.embedding * (whole / p.total)
     expert_bytes = p.experts * (whole / p.total)
     touched = _experts_touched_fraction(facts, tokens)
     weights = (whole - table - expert_bytes * (1 - touched)) / n
-    kv = kv_bytes(facts, work.kv_precision, work.decode_context, work.concurrency) * kv_share_per_gpu(facts, n)
+    kv_share = kv_share_per_gpu(facts, n) if n == setup.count else 1.0 / n
+    kv = kv_bytes(facts, work.kv_precision, work.decode_context, work.concurrency) * kv_share
     return weights + kv
 
 
@@ -182,43 +190,49 @@ def _allreduce_s(setup: Setup, layers: int, tokens: int, hidden: int) -> float:
     return 2 * layers * one
 
 
+def is_pipeline(setup: Setup, engine: EngineClass) -> bool:
+    """llama.cpp-style runtimes split layers across GPUs (one after another), not tensors."""
+    return engine == "local" and setup.count > 1
+
+
+def _link_s(setup: Setup, layers: int, tokens: int, hidden: int, pipeline: bool) -> float:
+    if pipeline:
+        # Activations cross each layer boundary once: (n - 1) hops of tokens x hidden x 2 bytes.
+        return (setup.count - 1) * (C.ALLREDUCE_LATENCY_S + tokens * hidden * 2 / setup.link_bytes_s)
+    return _allreduce_s(setup, layers, tokens, hidden)
+
+
 def speed(facts: ModelFacts, prec: Precision, setup: Setup, work: Workload, engine: EngineClass) -> SpeedResult | None:
     bw = setup.bandwidth_bytes_s
     if bw is None:
         return None
     eff = C.EFFICIENCY[engine]
-    n = setup.count
+    pipeline = is_pipeline(setup, engine)
+    shards = 1 if pipeline else setup.count
     rate = compute_rate_for(prec, setup.base)
     peak = setup.peak_flops(rate) if rate else None
     b = work.concurrency
+    layers, hidden = facts.shape.layers, facts.shape.hidden
 
-    bytes_step = bytes_read_per_step(facts, prec, setup, work, b)
-    flops_step = b * flops_per_token(facts, work.decode_context) / n
+    bytes_step = bytes_read_per_step(facts, prec, setup, work, b, shards)
+    flops_step = b * flops_per_token(facts, work.decode_context) / shards
     mem_t = bytes_step / (bw * eff.memory)
     comp_t = flops_step / (peak * eff.compute) if peak else 0.0
-    comm_t = _allreduce_s(setup, facts.shape.layers, b, facts.shape.hidden)
-    step = max(mem_t, comp_t) + comm_t + eff.step_overhead_s
+    step = max(mem_t, comp_t) + _link_s(setup, layers, b, hidden, pipeline) + eff.step_overhead_s
     floor = max(bytes_step / bw, flops_step / peak if peak else 0.0)
 
     prefill_t: float | None = None
     prefill_floor: float | None = None
+    batch_prefill_t: float | None = None
     if peak and work.prompt > 0:
-        p_tokens = work.prompt
-        pflops = _prefill_flops(facts, p_tokens) / n
-        pbytes = bytes_read_per_step(facts, prec, setup, Workload(0, 1, 0, 0, work.kv_precision), p_tokens)
-        prefill_floor = max(pflops / peak, pbytes / bw)
-        prefill_t = (
-            max(pflops / (peak * eff.compute), pbytes / (bw * eff.memory))
-            + _allreduce_s(setup, facts.shape.layers, p_tokens, facts.shape.hidden)
-            + eff.step_overhead_s
-        )
+        prefill_t, prefill_floor = _prefill(facts, prec, setup, work, 1, shards, pipeline, engine, bw, peak)
+        batch_prefill_t, _ = _prefill(facts, prec, setup, work, b, shards, pipeline, engine, bw, peak)
     elif work.prompt == 0:
-        prefill_t = 0.0
-        prefill_floor = 0.0
+        prefill_t = prefill_floor = batch_prefill_t = 0.0
 
     output_tps: float | None = None
-    if prefill_t is not None and work.output > 0:
-        output_tps = b * work.output / (b * prefill_t + work.output * step)
+    if batch_prefill_t is not None and work.output > 0:
+        output_tps = b * work.output / (batch_prefill_t + work.output * step)
     return SpeedResult(
         decode_tokens_per_s=b / step,
         output_tokens_per_s=output_tps,
@@ -233,6 +247,37 @@ def speed(facts: ModelFacts, prec: Precision, setup: Setup, work: Workload, engi
         flops_per_step=flops_step,
         compute_rate=rate,
     )
+
+
+def _prefill(
+    facts: ModelFacts,
+    prec: Precision,
+    setup: Setup,
+    work: Workload,
+    requests: int,
+    shards: int,
+    pipeline: bool,
+    engine: EngineClass,
+    bw: float,
+    peak: float,
+) -> tuple[float, float]:
+    """Time (and physical floor) to prefill `requests` prompts, batched in chunks of the framework's batch.
+
+    Each chunk streams the weights once; FLOPs scale with every prompt token.
+    """
+    eff = C.EFFICIENCY[engine]
+    tokens = requests * work.prompt
+    chunk = C.SERVER_BATCH_TOKENS if engine == "batched-server" else C.LOCAL_BATCH_TOKENS
+    chunks = math.ceil(tokens / chunk)
+    flops = requests * _prefill_flops(facts, work.prompt) / shards
+    weights = bytes_read_per_step(
+        facts, prec, setup, Workload(0, 1, 0, 0, work.kv_precision), min(tokens, chunk), shards
+    )
+    pbytes = chunks * weights
+    floor = max(flops / peak, pbytes / bw)
+    per_chunk = _link_s(setup, facts.shape.layers, min(tokens, chunk), facts.shape.hidden, pipeline)
+    seconds = max(flops / (peak * eff.compute), pbytes / (bw * eff.memory)) + chunks * (per_chunk + eff.step_overhead_s)
+    return seconds, floor
 
 
 def _prefill_flops(facts: ModelFacts, prompt: int) -> float:
