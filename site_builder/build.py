@@ -121,7 +121,9 @@ def catalog_date(site: SiteData) -> str:
     return max(dates) if dates else "unknown"
 
 
-def render_pages(env: Environment, pages: list[Page], out: Path, base: str, absolute: str, cdate: str) -> None:
+def render_pages(
+    env: Environment, pages: list[Page], out: Path, base: str, absolute: str, cdate: str, search: bool
+) -> None:
     from site_builder.pages.faq import faq_jsonld
 
     for i, page in enumerate(pages, 1):
@@ -131,6 +133,7 @@ def render_pages(env: Environment, pages: list[Page], out: Path, base: str, abso
             "base": base,
             "canonical": absolute + url_path,
             "catalog_date": cdate,
+            "search_enabled": search,
             "faq_jsonld": faq_jsonld(page.context) if page.template == "model.html" else "",
         }
         write_text(out, page.path, env.get_template(page.template).render(ctx))
@@ -167,7 +170,7 @@ def build_site(
     pages = collect_pages(site, base)
     env = environment()
     with staging_dir(out) as tmp:
-        render_pages(env, pages, tmp, base, absolute, catalog_date(site))
+        render_pages(env, pages, tmp, base, absolute, catalog_date(site), search)
         write_static(tmp)
         write_api(site, tmp)
         html = sorted(p.path.removesuffix("index.html") for p in pages if p.path != "404.html")

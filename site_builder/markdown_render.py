@@ -68,10 +68,5 @@ def render_article(body: str, citations: list[Citation]) -> str:
     return sanitize(html)
 
 
-def render_inline(text: str) -> str:
-    """Contributor text shown as a paragraph (model descriptions): Markdown, sanitized."""
-    return sanitize(markdown.markdown(text, output_format="html"))
-
-
 def word_count(body: str) -> int:
     return len([w for w in body.split() if any(ch.isalnum() for ch in w)])

@@ -5,7 +5,7 @@
     document.querySelectorAll('script[data-chart]').forEach(function (node) {
       var spec = JSON.parse(node.textContent);
       var box = document.getElementById(node.getAttribute('data-chart'));
-      if (box) { window.Plotly.newPlot(box, spec.data, spec.layout, spec.config); }
+      if (box) { if (spec.layout && spec.layout.height) { box.style.height = spec.layout.height + 'px'; } window.Plotly.newPlot(box, spec.data, spec.layout, spec.config); }
     });
   }
   if (document.readyState === 'loading') { document.addEventListener('DOMContentLoaded', draw); } else { draw(); }

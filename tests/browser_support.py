@@ -39,8 +39,22 @@ CHROMIUM_ARGS = [
 ]
 SEED_MODELS = ("internlm-20b", "internvl2-26b")
 MODEL_SECTIONS = (
-    "overview", "brief", "architecture", "memory", "compatibility", "recommendations", "deployment",
-    "api-pricing", "performance", "vram", "precision", "capabilities", "measured", "similar", "faq", "sources",
+    "overview",
+    "brief",
+    "architecture",
+    "memory",
+    "compatibility",
+    "recommendations",
+    "deployment",
+    "api-pricing",
+    "performance",
+    "vram",
+    "precision",
+    "capabilities",
+    "measured",
+    "similar",
+    "faq",
+    "sources",
 )
 
 
@@ -48,20 +62,21 @@ def build(out: Path, *, catalog: Path = CATALOG, search: bool, base_url: str = "
     """Build the catalog into `out` (which must not exist yet) and return it; raise if the build fails."""
     result = build_site(catalog, out, base_url=base_url, search=search)
     if not result.ok:
-        raise RuntimeError(f"site build failed: {result.report.summary()}")
+        details = "\n".join(problem.format() for problem in result.report.errors[:20])
+        raise RuntimeError(f"site build failed: {result.report.summary()}\n{details}")
     return out
 
 
 class _QuietHandler(SimpleHTTPRequestHandler):
     """Static file handler that does not write a log line per request to stderr."""
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - the stdlib's parameter name
+    def log_message(self, format: str, *args: Any) -> None:
         return
 
 
 @contextmanager
 def serve(root: Path) -> Iterator[str]:
-    """Serve `root` on an ephemeral 127.0.0.1 port in a daemon thread; yields the origin (no trailing slash)."""
+    """Serve `root` on a free 127.0.0.1 port in a daemon thread; yields the origin (no trailing slash)."""
     handler = functools.partial(_QuietHandler, directory=str(root))
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, name="site-server", daemon=True)
@@ -127,10 +142,12 @@ class PageWatch:
             self.bad_responses.append(f"{response.status} {response.url}")
 
     def problems(self) -> list[str]:
-        return [*(f"console error: {m}" for m in self.console_errors),
-                *(f"uncaught exception: {m}" for m in self.page_errors),
-                *(f"request failed: {m}" for m in self.failed_requests),
-                *(f"HTTP error: {m}" for m in self.bad_responses)]
+        return [
+            *(f"console error: {m}" for m in self.console_errors),
+            *(f"uncaught exception: {m}" for m in self.page_errors),
+            *(f"request failed: {m}" for m in self.failed_requests),
+            *(f"HTTP error: {m}" for m in self.bad_responses),
+        ]
 
 
 @dataclass
@@ -142,7 +159,7 @@ class Tag:
 
 
 class TagCollector(HTMLParser):
-    """Every start tag of a document with its attributes (values unescaped by html.parser), and script bodies."""
+    """Every start tag of a document with its attributes (unescaped by html.parser), and script bodies."""
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)

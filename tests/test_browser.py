@@ -1,4 +1,4 @@
-"""The built site in a real Chromium: sections, charts, console, links, accessibility, filters, search, layout.
+"""The built site in a real Chromium: sections, charts, console, links, accessibility, filters, search.
 
 The real catalog is built once per session (with the Pagefind index) and served on 127.0.0.1; the browser is
 Debian's /usr/bin/chromium driven by Playwright (never a downloaded browser). Screenshots of the seed pages go
@@ -15,8 +15,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from playwright.sync_api import Browser, Page, Playwright, sync_playwright
-
 from browser_support import (
     AXE,
     MODEL_SECTIONS,
@@ -28,17 +26,23 @@ from browser_support import (
     launch,
     serve,
 )
+from playwright.sync_api import Browser, Page, Playwright, sync_playwright
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.skipif(not chromium_available(),
-                       reason="/usr/bin/chromium is not installed (run `make browser-deps` as root)"),
+    pytest.mark.skipif(
+        not chromium_available(), reason="/usr/bin/chromium is not installed (run `make browser-deps` as root)"
+    ),
 ]
 
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 390, "height": 844}
 AXE_PAGES = [
-    "/models/internlm-20b/", "/models/internvl2-26b/", "/", "/gpus/rtx-4090/", "/methodology/",
+    "/models/internlm-20b/",
+    "/models/internvl2-26b/",
+    "/",
+    "/gpus/rtx-4090/",
+    "/methodology/",
     "/families/internlm/",
 ]
 # Every chart container on the page holds a Plotly SVG with at least one trace.
@@ -50,6 +54,7 @@ CHARTS_DRAWN = """() => {
 
 
 # --- fixtures ---------------------------------------------------------------------------------------------
+
 
 @pytest.fixture(scope="session")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
@@ -123,9 +128,9 @@ def _open(page: Page, url: str) -> None:
 
 # --- model pages ------------------------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("model", SEED_MODELS)
-def test_every_section_is_present_and_has_content(desktop: tuple[Page, PageWatch], origin: str,
-                                                  model: str) -> None:
+def test_every_section_is_present_and_has_content(desktop: tuple[Page, PageWatch], origin: str, model: str) -> None:
     page, _ = desktop
     _open(page, f"{origin}/models/{model}/")
     empty = []
@@ -141,25 +146,38 @@ def test_every_section_is_present_and_has_content(desktop: tuple[Page, PageWatch
 
 
 @pytest.mark.parametrize("model", SEED_MODELS)
-def test_every_chart_container_holds_a_plotly_svg(desktop: tuple[Page, PageWatch], origin: str,
-                                                 model: str) -> None:
+def test_every_chart_container_holds_a_plotly_svg(desktop: tuple[Page, PageWatch], origin: str, model: str) -> None:
     page, _ = desktop
     _open(page, f"{origin}/models/{model}/")
     boxes: list[dict[str, Any]] = page.evaluate("""() => Array.from(document.querySelectorAll('.chart-box'))
         .map(b => ({id: b.id, svgs: b.querySelectorAll('svg.main-svg').length,
                     traces: b._fullData ? b._fullData.length : 0}))""")
-    specs = set(page.evaluate(
-        "() => Array.from(document.querySelectorAll('script[data-chart]')).map(s => s.dataset.chart)"))
+    specs = set(
+        page.evaluate("() => Array.from(document.querySelectorAll('script[data-chart]')).map(s => s.dataset.chart)")
+    )
     ids = {b["id"] for b in boxes}
     assert ids == specs, "every chart container has its data and every data block its container"
     assert {f"chart-{k}-{model}" for k in ("matrix", "throughput", "vram", "precision")} <= ids
     for b in boxes:
         assert b["svgs"] >= 1 and b["traces"] >= 1, f"{b['id']} was not drawn: {b}"
+    # Opened (the heatmap sits in a closed <details>), every chart fits its box and clears its caption.
+    page.evaluate("() => document.querySelectorAll('details').forEach(d => { d.open = true; })")
+    page.wait_for_timeout(300)
+    sizes: list[dict[str, Any]] = page.evaluate("""() => Array.from(document.querySelectorAll('.chart-box'))
+        .map(b => { const svg = b.querySelector('svg.main-svg').getBoundingClientRect();
+                    const box = b.getBoundingClientRect();
+                    const cap = b.closest('figure').querySelector('figcaption').getBoundingClientRect();
+                    return {id: b.id, svg: svg.height, box: box.height, boxBottom: box.bottom,
+                            capTop: cap.top}; })""")
+    for s in sizes:
+        assert s["svg"] <= s["box"] + 1, f"{s['id']}: the {s['svg']}px plot overflows its {s['box']}px box"
+        assert s["capTop"] >= s["boxBottom"] - 1, f"{s['id']}: the caption overlaps the chart: {s}"
 
 
 @pytest.mark.parametrize("model", SEED_MODELS)
-def test_model_page_has_no_console_errors_or_failed_requests(fresh_desktop: tuple[Page, PageWatch],
-                                                             origin: str, model: str) -> None:
+def test_model_page_has_no_console_errors_or_failed_requests(
+    fresh_desktop: tuple[Page, PageWatch], origin: str, model: str
+) -> None:
     page, watch = fresh_desktop
     _open(page, f"{origin}/models/{model}/")
     # Open the collapsed heatmap and every FAQ so any lazy work runs too.
@@ -170,15 +188,17 @@ def test_model_page_has_no_console_errors_or_failed_requests(fresh_desktop: tupl
 
 
 @pytest.mark.parametrize("model", SEED_MODELS)
-def test_matrix_legend_matches_the_levels_in_use(desktop: tuple[Page, PageWatch], origin: str,
-                                                 model: str) -> None:
+def test_matrix_legend_matches_the_levels_in_use(desktop: tuple[Page, PageWatch], origin: str, model: str) -> None:
     page, _ = desktop
     _open(page, f"{origin}/models/{model}/")
-    legend: list[str] = page.evaluate("""() => Array.from(document.querySelectorAll('#compatibility .legend .cell'))
-        .map(e => Array.from(e.classList).filter(c => c.startsWith('fit-')).map(c => c.slice(4)).join(' '))""")
+    legend: list[str] = page.evaluate("""() => Array.from(
+        document.querySelectorAll('#compatibility .legend .cell'))
+        .map(e => Array.from(e.classList).filter(c => c.startsWith('fit-')).map(c => c.slice(4))
+                  .join(' '))""")
     cells: list[dict[str, Any]] = page.evaluate("""() => Array.from(
         document.querySelectorAll('#compatibility table.matrix td[data-level]'))
-        .map(e => ({level: e.dataset.level, classes: Array.from(e.classList), text: e.textContent.trim()}))""")
+        .map(e => ({level: e.dataset.level, classes: Array.from(e.classList),
+                    text: e.textContent.trim()}))""")
     assert cells, "the matrix has cells"
     assert all(legend), f"every legend entry names its level: {legend}"
     assert len(legend) == len(set(legend)), f"legend repeats a level: {legend}"
@@ -197,8 +217,7 @@ def test_deploy_and_compare_links_resolve(desktop: tuple[Page, PageWatch], origi
     page, _ = desktop
     _open(page, f"{origin}/models/{model}/")
     hrefs: list[str] = page.evaluate("() => Array.from(document.querySelectorAll('a[href]')).map(a => a.href)")
-    targets = sorted({h.split("#")[0] for h in hrefs
-                      if urlsplit(h).path.startswith(("/deploy/", "/compare/"))})
+    targets = sorted({h.split("#")[0] for h in hrefs if urlsplit(h).path.startswith(("/deploy/", "/compare/"))})
     assert any("/deploy/" in t for t in targets), "the page links to at least one deploy page"
     assert any("/compare/" in t for t in targets), "the page links to at least one comparison"
     broken = [(t, s) for t in targets if (s := http_status(t)) != 200]
@@ -208,10 +227,9 @@ def test_deploy_and_compare_links_resolve(desktop: tuple[Page, PageWatch], origi
 
 # --- accessibility ----------------------------------------------------------------------------------------
 
-@pytest.mark.xfail(strict=False, reason="known open bug (issue 6): axe reports serious violations (contrast) on some pages")
+
 @pytest.mark.parametrize("path", AXE_PAGES)
-def test_axe_finds_no_serious_or_critical_violations(desktop: tuple[Page, PageWatch], origin: str,
-                                                     path: str) -> None:
+def test_axe_finds_no_serious_or_critical_violations(desktop: tuple[Page, PageWatch], origin: str, path: str) -> None:
     if not AXE.is_file():
         pytest.fail(f"{AXE} is missing: run `make browser-deps` (npm install --no-save axe-core@4)")
     page, watch = desktop
@@ -325,7 +343,6 @@ WIDE_ELEMENTS = """() => {
 }"""
 
 
-@pytest.mark.xfail(strict=False, reason="known open bug (issue 6): wide tables overflow a 390px viewport")
 @pytest.mark.parametrize("model", SEED_MODELS)
 def test_phone_viewport_has_no_horizontal_scroll(phone: tuple[Page, PageWatch], origin: str, model: str) -> None:
     page, watch = phone
@@ -345,8 +362,7 @@ def _png_size(path: Path) -> tuple[int, int]:
 
 
 @pytest.mark.parametrize("model", SEED_MODELS)
-def test_full_page_screenshot(desktop: tuple[Page, PageWatch], origin: str, screenshot_dir: Path,
-                              model: str) -> None:
+def test_full_page_screenshot(desktop: tuple[Page, PageWatch], origin: str, screenshot_dir: Path, model: str) -> None:
     page, _ = desktop
     _open(page, f"{origin}/models/{model}/")
     page.evaluate("() => document.fonts.ready")

@@ -216,3 +216,37 @@ def test_estimate_cli_json_is_integers_and_bytes(mid: str) -> None:
         check=False,
     )
     assert bad.returncode == 1 and bad.stderr.strip() == "site-builder estimate: error: unknown GPU 'nope'"
+
+
+def test_layer_split_does_not_speed_up_single_stream_decode() -> None:
+    """llama.cpp splits layers across GPUs: one token still streams the whole model, one GPU after another."""
+    facts = facts_of(MODELS["llama-3-70b"])
+    prec = PRECISIONS["q4_k_m"]
+    work = Workload(512, 1, 0, 512)
+    two = speed(facts, prec, make_setup(GPUS["rtx-4090"], GPUS, 2), work, "local")
+    four = speed(facts, prec, make_setup(GPUS["rtx-4090"], GPUS, 4), work, "local")
+    tp = speed(facts, prec, make_setup(GPUS["rtx-4090"], GPUS, 4), work, "batched-server")
+    assert two is not None and four is not None and tp is not None
+    weights = weight_bytes(facts, prec)
+    assert two.step_time_s >= weights * 0.9 / 1008e9  # whole model at one 4090's bandwidth, minus the table
+    assert four.decode_tokens_per_s <= two.decode_tokens_per_s  # more GPUs in a pipeline: no faster
+    assert tp.decode_tokens_per_s > four.decode_tokens_per_s  # tensor parallel does split the reads
+
+
+def test_engine_tracks_measurements() -> None:
+    """Regression guard on calibration: median error per speed metric against the measured records."""
+    from site_builder.engine.calibrate import compare_all, summarize
+    from site_builder.records import BenchmarkRecord, FrameworkRecord
+
+    benches = [
+        BenchmarkRecord.model_validate(yaml.safe_load(p.read_text()))
+        for p in sorted((ROOT / "catalog" / "benchmarks").glob("*.yaml"))
+    ]
+    frameworks = {
+        p.stem: FrameworkRecord.model_validate(yaml.safe_load(p.read_text()))
+        for p in sorted((ROOT / "catalog" / "frameworks").glob("*.yaml"))
+    }
+    rows = {r.metric: r for r in summarize(compare_all(benches, MODELS, GPUS, frameworks))}
+    assert rows["decode_tok_s"].count >= 20 and rows["decode_tok_s"].median_ape < 0.15
+    assert rows["aggregate_output_tok_s"].count >= 15 and rows["aggregate_output_tok_s"].median_ape < 0.25
+    assert rows["ttft_ms"].median_ape < 0.15

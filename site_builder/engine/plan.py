@@ -220,6 +220,11 @@ def analyse(model: ModelRecord, gpus: dict[str, GpuRecord], frameworks: dict[str
     for gpu in gpus.values():
         for pid in model.precisions:
             prec = PRECISIONS[pid]
+            # FP16 and BF16 take the same memory and time: list the model's native 16-bit format only.
+            if pid == "fp16" and "bf16" in model.precisions and model.native_precision != "fp16":
+                continue
+            if pid == "bf16" and model.native_precision == "fp16" and "fp16" in model.precisions:
+                continue
             if not supported_on(prec, gpu):
                 continue
             for mult in _multipliers(gpu):

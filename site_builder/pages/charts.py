@@ -8,6 +8,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+# Fit-level colours, no-fit to excellent; the same values as the --fit-* variables in static/site.css.
+FIT_COLOURS = ["#5f646d", "#b83b3b", "#e0893a", "#e6c84a", "#8cc17a", "#267a4c"]
 PALETTE = ["#3b6fd8", "#e0803a", "#4ca37a", "#b04fc0", "#c94a4a", "#8a8f98"]
 LAYOUT: dict[str, Any] = {
     "margin": {"l": 60, "r": 20, "t": 30, "b": 60},
@@ -24,7 +26,11 @@ def chart(div_id: str, title: str, data: list[dict[str, Any]], layout: dict[str,
     spec = {"data": data, "layout": merged, "config": {"displayModeBar": False, "responsive": True}}
     # "</" would end the <script> the JSON sits in; JSON allows the escaped form.
     text = json.dumps(spec, sort_keys=True, separators=(",", ":")).replace("</", "<\\/")
-    return {"id": div_id, "title": title, "json": text}
+    # The box reserves the chart's height before plotly.js loads, so nothing shifts when it draws. Taller
+    # charts than the two reserved sizes (the heatmap, in a closed <details>) get theirs from charts.js.
+    height = merged["height"]
+    box = "chart-box" if height <= 340 else "chart-box tall" if height <= 420 else "chart-box sized-by-script"
+    return {"id": div_id, "title": title, "json": text, "box_class": box}
 
 
 def bar(div_id: str, title: str, labels: list[str], values: list[float], axis: str, hover: list[str]) -> dict[str, Any]:
@@ -59,18 +65,44 @@ def stacked(
         }
         for i, (name, values) in enumerate(parts.items())
     ]
+    layout: dict[str, Any] = {"barmode": "stack", "yaxis": {"title": {"text": axis}}}
     if capacity is not None:
-        data.append(
+        # A dashed line across each bar at the memory the engine may fill, labelled on the bar.
+        layout["shapes"] = [
             {
-                "type": "scatter",
-                "mode": "markers",
-                "name": "usable memory",
-                "x": labels,
-                "y": [round(v, 2) for v in capacity],
-                "marker": {"symbol": "line-ew-open", "size": 40, "color": "#222", "line": {"width": 3}},
+                "type": "line",
+                "xref": "x",
+                "yref": "y",
+                "x0": i - 0.45,
+                "x1": i + 0.45,
+                "y0": round(cap, 2),
+                "y1": round(cap, 2),
+                "line": {"color": "#c94a4a", "width": 3, "dash": "dash"},
             }
-        )
-    return chart(div_id, title, data, {"barmode": "stack", "yaxis": {"title": {"text": axis}}})
+            for i, cap in enumerate(capacity)
+        ]
+        layout["annotations"] = [
+            {
+                "x": i,
+                "y": round(cap, 2),
+                "xref": "x",
+                "yref": "y",
+                "text": f"usable {cap:.1f}",
+                "showarrow": False,
+                "yshift": 10,
+            }
+            for i, cap in enumerate(capacity)
+        ]
+    return chart(div_id, title, data, layout)
+
+
+def _stepped(colours: list[str]) -> list[list[float | str]]:
+    """A colour scale with one flat band per level, so levels 0..n-1 map to exactly their colour."""
+    n = len(colours)
+    scale: list[list[float | str]] = []
+    for i, colour in enumerate(colours):
+        scale += [[i / n, colour], [(i + 1) / n, colour]]
+    return scale
 
 
 def heatmap(
@@ -87,14 +119,7 @@ def heatmap(
             "zmin": 0,
             "zmax": 5,
             "showscale": False,
-            "colorscale": [
-                [0, "#d9d9d9"],
-                [0.2, "#c94a4a"],
-                [0.4, "#e0803a"],
-                [0.6, "#e6c84a"],
-                [0.8, "#8cc17a"],
-                [1.0, "#2f8f5b"],
-            ],
+            "colorscale": _stepped(FIT_COLOURS),
         }
     ]
     return chart(

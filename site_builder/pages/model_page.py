@@ -201,6 +201,30 @@ def matrix_view(md: ModelData, base: str) -> dict[str, Any]:
     }
 
 
+def _parts(c: Candidate) -> dict[str, int]:
+    mem = c.memory
+    return {
+        "Weights": mem.weights_bytes,
+        "KV cache": mem.kv_cache_bytes,
+        "Activations": mem.activations_bytes,
+        "Runtime overhead": mem.overhead_bytes,
+    }
+
+
+def _license_fig(m: ModelRecord) -> Fig:
+    """The short license id on the card; its full name and source in the note."""
+    if m.license is None:
+        return stated_fig(m, "license", "unknown")
+    note, href = source_note(m, "license")
+    commercial = {True: "commercial use allowed", False: "no commercial use", None: "commercial use not stated"}
+    text = f"{m.license.name} ({commercial[m.license.commercial_use]})" + (f". Source: {note}" if note else "")
+    return stated(m.license.id, text, href or m.license.url)
+
+
+def _lower_first(text: str) -> str:
+    return text[:1].lower() + text[1:]
+
+
 def brief(md: ModelData) -> str:
     m, a = md.record, md.analysis
     p = md.facts.params
@@ -208,7 +232,7 @@ def brief(md: ModelData) -> str:
     text = (
         f"{m.name} is a {kind} model from {m.organization} with {F.params(p.total)} parameters"
         + (f" ({F.params(p.active)} active per token)" if md.facts.shape.is_moe else "")
-        + f" and a {m.context_window:,}-token context window, using {attention_kind(m).lower()}. "
+        + f" and a {m.context_window:,}-token context window, using {_lower_first(attention_kind(m))}. "
     )
     fp16 = next((r for r in a.precision_rows if r.precision.id in ("bf16", "fp16")), None)
     if fp16:
@@ -271,12 +295,7 @@ def model_page(md: ModelData, site: SiteData, base: str) -> dict[str, Any]:
     vram = None
     if best:
         mem = best.memory
-        parts = {
-            "Weights": mem.weights_bytes,
-            "KV cache": mem.kv_cache_bytes,
-            "Activations": mem.activations_bytes,
-            "Runtime overhead": mem.overhead_bytes,
-        }
+        parts = _parts(best)
         vram = {
             "setup": setup_label(best),
             "note": work_note(best) + " — per GPU",
@@ -287,11 +306,11 @@ def model_page(md: ModelData, site: SiteData, base: str) -> dict[str, Any]:
             ),
             "chart": charts.stacked(
                 f"chart-vram-{m.id}",
-                "Memory per GPU",
-                [best.setup.label],
-                {k: [v / F.GIB] for k, v in parts.items()},
+                "Memory per GPU for the recommended setups, against usable memory",
+                [f"{c.setup.label} {c.precision.label}" for c in an.recommendations],
+                {k: [_parts(c)[k] / F.GIB for c in an.recommendations] for k in parts},
                 "GiB",
-                [mem.usable_bytes / F.GIB],
+                [c.memory.usable_bytes / F.GIB for c in an.recommendations],
             ),
         }
     tput = [c for c in an.candidates if c.speed and c.speed.output_tokens_per_s][:12]
@@ -389,7 +408,7 @@ def model_page(md: ModelData, site: SiteData, base: str) -> dict[str, Any]:
         "params_active": engine(F.params(p.active), f"{p.active:,}; excludes the input-embedding lookup"),
         "context": stated_fig(m, "context_window", f"{m.context_window:,} tokens"),
         "release": stated_fig(m, "release_date", str(m.release_date) if m.release_date else "unknown"),
-        "license": stated_fig(m, "license", m.license.name if m.license else "unknown"),
+        "license": _license_fig(m),
         "license_id": m.license.id if m.license else None,
         "quality": quality,
         "best_gpu": best.setup.label if best else None,
