@@ -5,7 +5,9 @@ from __future__ import annotations
 import shutil
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -36,12 +38,31 @@ class BuildResult:
 
 @dataclass(frozen=True)
 class Page:
+    """One output file: its template, a function that builds its page model, and what it depends on.
+
+    `deps` names catalog records as "<kind>/<id>"; "<kind>/*" means every record of that kind and "*"
+    everything. The preview server re-renders only pages whose dependencies changed.
+    """
+
     path: str  # relative output path, e.g. models/x/index.html
     template: str
-    context: dict[str, Any]
+    make: Callable[[], dict[str, Any]]
+    deps: frozenset[str] = frozenset({"*"})
+
+    def affected_by(self, changed: set[str]) -> bool:
+        if "*" in self.deps or "*" in changed:
+            return True
+        for key in changed:
+            kind = key.split("/", 1)[0]
+            if key in self.deps or f"{kind}/*" in self.deps:
+                return True
+        return False
 
 
-def _split_base(base_url: str) -> tuple[str, str]:
+ENGINE_INPUTS = ("gpus/*", "frameworks/*")
+
+
+def split_base(base_url: str) -> tuple[str, str]:
     """(path prefix for links, absolute origin+prefix for canonical URLs)."""
     if "://" in base_url:
         origin, _, path = base_url.partition("://")[2].partition("/")
@@ -52,58 +73,86 @@ def _split_base(base_url: str) -> tuple[str, str]:
 
 
 def collect_pages(site: SiteData, base: str) -> list[Page]:
+    """Every page of the site, in a deterministic order; page models are built when rendered."""
     pages = [
-        Page("index.html", "index.html", index_page(site, base)),
-        Page("models/index.html", "index.html", index_page(site, base)),
-        Page("gpus/index.html", "gpus.html", gpu_index_page(site, base)),
-        Page("families/index.html", "families.html", family_index_page(site, base)),
-        Page("methodology/index.html", "methodology.html", methodology_page(site, base)),
-        Page("about/index.html", "about.html", about_page(base)),
-        Page("api/index.html", "api.html", api_page(base)),
+        Page("index.html", "index.html", partial(index_page, site, base)),
+        Page("models/index.html", "index.html", partial(index_page, site, base)),
+        Page("gpus/index.html", "gpus.html", partial(gpu_index_page, site, base), frozenset({"gpus/*"})),
         Page(
-            "search/index.html",
-            "search.html",
-            {"title": "Search", "description": "Search the catalog.", "charts": False},
+            "families/index.html",
+            "families.html",
+            partial(family_index_page, site, base),
+            frozenset({"families/*", "models/*"}),
+        ),
+        Page("methodology/index.html", "methodology.html", partial(methodology_page, site, base)),
+        Page("about/index.html", "about.html", partial(about_page, base), frozenset()),
+        Page("api/index.html", "api.html", partial(api_page, base), frozenset()),
+        Page(
+            "search/index.html", "search.html", partial(_static_context, "Search", "Search the catalog."), frozenset()
         ),
         Page(
-            "404.html",
-            "404.html",
-            {"title": "Page not found", "description": "This page does not exist.", "charts": False},
+            "404.html", "404.html", partial(_static_context, "Page not found", "This page does not exist."), frozenset()
         ),
     ]
     for mid, md in site.models.items():
-        pages.append(Page(f"models/{mid}/index.html", "model.html", model_page(md, site, base)))
-        for c in md.analysis.recommendations:
+        neighbours = {f"models/{s.model.id}" for s in md.similar}
+        model_deps = frozenset(
+            {
+                f"models/{mid}",
+                f"families/{md.record.family}",
+                "providers/*",
+                "benchmarks/*",
+                *ENGINE_INPUTS,
+                *neighbours,
+            }
+        )
+        pages.append(Page(f"models/{mid}/index.html", "model.html", partial(model_page, md, site, base), model_deps))
+        setups = list(md.analysis.recommendations)
+        setups += [c for c in (md.analysis.min_single_gpu, md.analysis.best_multi_gpu) if c and c not in setups]
+        for c in setups:
             pages.append(
-                Page(f"deploy/{mid}/{deploy_slug(c)}/index.html", "deploy.html", deploy_page(md, c, site, base))
-            )
-        for extra in (md.analysis.min_single_gpu, md.analysis.best_multi_gpu):
-            if extra and extra not in md.analysis.recommendations:
-                pages.append(
-                    Page(
-                        f"deploy/{mid}/{deploy_slug(extra)}/index.html",
-                        "deploy.html",
-                        deploy_page(md, extra, site, base),
-                    )
+                Page(
+                    f"deploy/{mid}/{deploy_slug(c)}/index.html",
+                    "deploy.html",
+                    partial(deploy_page, md, c, site, base),
+                    frozenset({f"models/{mid}", *ENGINE_INPUTS}),
                 )
+            )
     for gid, g in site.gpus.items():
-        pages.append(Page(f"gpus/{gid}/index.html", "gpu.html", gpu_page(g, site, base)))
+        pages.append(
+            Page(
+                f"gpus/{gid}/index.html",
+                "gpu.html",
+                partial(gpu_page, g, site, base),
+                frozenset({f"gpus/{gid}", "models/*", "frameworks/*"}),
+            )
+        )
     for fid, located in sorted(site.catalog.families.items()):
         pages.append(
-            Page(f"families/{fid}/index.html", "family.html", family_page(located.record, located.body, site, base))
+            Page(
+                f"families/{fid}/index.html",
+                "family.html",
+                partial(family_page, located.record, located.body, site, base),
+                frozenset({f"families/{fid}", "models/*"}),
+            )
         )
     for a, b in site.compare_pairs():
         pages.append(
             Page(
                 f"compare/{compare_slug(a, b)}/index.html",
                 "compare.html",
-                compare_page(site.models[a], site.models[b], site, base),
+                partial(compare_page, site.models[a], site.models[b], site, base),
+                frozenset({f"models/{a}", f"models/{b}", "providers/*", *ENGINE_INPUTS}),
             )
         )
     unique: dict[str, Page] = {}
     for p in pages:
         unique.setdefault(p.path, p)
     return list(unique.values())
+
+
+def _static_context(title: str, description: str) -> dict[str, Any]:
+    return {"title": title, "description": description, "charts": False}
 
 
 def _progress(done: int, total: int) -> None:
@@ -121,23 +170,49 @@ def catalog_date(site: SiteData) -> str:
     return max(dates) if dates else "unknown"
 
 
-def render_pages(
-    env: Environment, pages: list[Page], out: Path, base: str, absolute: str, cdate: str, search: bool
-) -> None:
+@dataclass(frozen=True)
+class RenderSettings:
+    """What every page's template receives besides its page model."""
+
+    base: str  # path prefix for links, e.g. "/" or "/catalog/"
+    absolute: str  # origin + prefix for canonical URLs
+    catalog_date: str
+    search: bool
+    live_reload: bool = False  # the preview server's reload script
+
+
+def render_pages(env: Environment, pages: list[Page], out: Path, settings: RenderSettings) -> int:
+    """Render pages into `out`; return how many files changed (unchanged bytes are not rewritten)."""
     from site_builder.pages.faq import faq_jsonld
 
+    written = 0
     for i, page in enumerate(pages, 1):
-        url_path = page.path.removesuffix("index.html")
+        context = page.make()
         ctx = {
-            "page": page.context,
-            "base": base,
-            "canonical": absolute + url_path,
-            "catalog_date": cdate,
-            "search_enabled": search,
-            "faq_jsonld": faq_jsonld(page.context) if page.template == "model.html" else "",
+            "page": context,
+            "base": settings.base,
+            "canonical": settings.absolute + page.path.removesuffix("index.html"),
+            "catalog_date": settings.catalog_date,
+            "search_enabled": settings.search,
+            "live_reload": settings.live_reload,
+            "faq_jsonld": faq_jsonld(context) if page.template == "model.html" else "",
         }
-        write_text(out, page.path, env.get_template(page.template).render(ctx))
+        html = env.get_template(page.template).render(ctx)
+        target = out / page.path
+        if not target.is_file() or target.read_text(encoding="utf-8") != html:
+            write_text(out, page.path, html)
+            written += 1
         _progress(i, len(pages))
+    return written
+
+
+def write_plumbing(site: SiteData, pages: list[Page], out: Path, absolute: str) -> None:
+    """JSON API, sitemap, robots.txt and feed: cheap, so always rewritten in full."""
+    write_api(site, out)
+    html = sorted(p.path.removesuffix("index.html") for p in pages if p.path != "404.html")
+    write_text(out, "sitemap.xml", plumbing.sitemap([absolute + h for h in html]))
+    write_text(out, "robots.txt", plumbing.robots(absolute + "sitemap.xml"))
+    write_text(out, "feed.xml", plumbing.feed(site, absolute))
 
 
 def write_static(out: Path) -> None:
@@ -157,7 +232,13 @@ def write_api(site: SiteData, out: Path) -> None:
 
 
 def build_site(
-    catalog_dir: Path, out: Path, *, base_url: str = "/", strict: bool = False, search: bool = True
+    catalog_dir: Path,
+    out: Path,
+    *,
+    base_url: str = "/",
+    strict: bool = False,
+    search: bool = True,
+    live_reload: bool = False,
 ) -> BuildResult:
     start = time.perf_counter()
     report = Report()
@@ -166,17 +247,14 @@ def build_site(
         print(f"build failed: {report.summary()}; {out} left unchanged", file=sys.stderr)
         return BuildResult(False, report)
     site = compute_site(catalog)
-    base, absolute = _split_base(base_url)
+    base, absolute = split_base(base_url)
     pages = collect_pages(site, base)
     env = environment()
+    settings = RenderSettings(base, absolute, catalog_date(site), search, live_reload)
     with staging_dir(out) as tmp:
-        render_pages(env, pages, tmp, base, absolute, catalog_date(site), search)
+        render_pages(env, pages, tmp, settings)
         write_static(tmp)
-        write_api(site, tmp)
-        html = sorted(p.path.removesuffix("index.html") for p in pages if p.path != "404.html")
-        write_text(tmp, "sitemap.xml", plumbing.sitemap([absolute + h for h in html]))
-        write_text(tmp, "robots.txt", plumbing.robots(absolute + "sitemap.xml"))
-        write_text(tmp, "feed.xml", plumbing.feed(site, absolute))
+        write_plumbing(site, pages, tmp, absolute)
         if search:
             from site_builder.search import index_site
 

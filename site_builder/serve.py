@@ -1,22 +1,161 @@
-"""`site-builder serve`: build, serve on 127.0.0.1, and rebuild when the catalog, templates or static files change.
+"""`site-builder serve`: a preview server on 127.0.0.1 that rebuilds what a change affects and reloads the page.
 
-A broken record does not stop the server: the error is printed and the previous site stays up.
+A change to a record re-renders only the pages that depend on it (see `Page.deps`); a template change
+re-renders the pages that use it; a static file is copied. A broken record does not stop the server: its
+problems go to the terminal and to an overlay on the open page, and the last good pages stay.
 """
 
 from __future__ import annotations
 
-import functools
 import http.server
+import json
+import shutil
 import sys
 import threading
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from site_builder.build import STATIC, build_site
-from site_builder.problems import display_path
-from site_builder.render import TEMPLATES
+from site_builder.build import (
+    STATIC,
+    RenderSettings,
+    build_site,
+    catalog_date,
+    collect_pages,
+    render_pages,
+    split_base,
+    write_plumbing,
+)
+from site_builder.catalog import KINDS
+from site_builder.pages.site import SiteData, compute_site
+from site_builder.problems import Report, display_path
+from site_builder.render import TEMPLATES, environment
+from site_builder.validate import validate_catalog
 
-POLL_SECONDS = 1.0
+POLL_SECONDS = 0.5
+STATUS_PATH = "/__status"
+
+
+@dataclass
+class Status:
+    """What the page's reload script polls: a version that changes on every rebuild, and any errors."""
+
+    version: int = 0
+    errors: list[str] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def as_json(self) -> bytes:
+        with self.lock:
+            return json.dumps({"version": self.version, "errors": self.errors}).encode()
+
+    def update(self, errors: list[str]) -> None:
+        with self.lock:
+            self.version += 1
+            self.errors = errors
+
+
+def change_keys(paths: set[Path], catalog: Path) -> set[str]:
+    """Catalog files -> "<kind>/<id>" keys; a template or anything unknown -> "template:<name>" or "*"."""
+    keys: set[str] = set()
+    for path in paths:
+        try:
+            rel = path.resolve().relative_to(catalog.resolve())
+        except ValueError:
+            rel = None
+        if rel is not None and len(rel.parts) == 2 and rel.parts[0] in KINDS:
+            keys.add(f"{rel.parts[0]}/{rel.stem}")
+            continue
+        try:
+            tpl = path.resolve().relative_to(TEMPLATES)
+            keys.add("*" if tpl.parts[0] in ("base.html", "partials") else f"template:{tpl}")
+            continue
+        except ValueError:
+            pass
+        if path.resolve().is_relative_to(STATIC.resolve()):
+            keys.add("static")
+        elif rel is None or rel.parts[0] != "schema":
+            keys.add("*")
+    return keys
+
+
+class Preview:
+    def __init__(self, catalog: Path, out: Path) -> None:
+        self.catalog, self.out, self.status = catalog, out, Status()
+        # Changes seen while the catalog was broken still need rendering once it is fixed.
+        self.pending: set[Path] = set()
+        self.site: SiteData | None = None
+        self.base, self.absolute = split_base("/")
+
+    def full(self) -> None:
+        result = build_site(self.catalog, self.out, search=False, live_reload=True)
+        self._report(result.report, result.ok)
+
+    def incremental(self, changed: set[Path]) -> int:
+        """Rebuild what `changed` affects; return the number of pages re-rendered (-1 on catalog errors)."""
+        start = time.perf_counter()
+        self.pending |= changed
+        keys = change_keys(self.pending, self.catalog)
+        if keys == {"static"}:
+            shutil.copytree(STATIC, self.out / "static", dirs_exist_ok=True)
+            self.pending.clear()
+            self.status.update([])
+            print(f"copied static files in {time.perf_counter() - start:.2f}s", file=sys.stderr)
+            return 0
+        report = Report()
+        catalog = validate_catalog(self.catalog, report)
+        if report.errors:
+            self._report(report, ok=False)
+            return -1
+        site = compute_site(catalog, self.site)
+        self.site = site
+        pages = collect_pages(site, self.base)
+        templates = {k.removeprefix("template:") for k in keys if k.startswith("template:")}
+        chosen = [p for p in pages if p.template in templates or p.affected_by(keys - {"static"})]
+        settings = RenderSettings(self.base, self.absolute, catalog_date(site), search=False, live_reload=True)
+        written = render_pages(environment(), chosen, self.out, settings)
+        write_plumbing(site, pages, self.out, self.absolute)
+        if "static" in keys:
+            shutil.copytree(STATIC, self.out / "static", dirs_exist_ok=True)
+        self._remove_stale({p.path for p in pages})
+        self.pending.clear()
+        self._report(report, ok=True)
+        print(
+            f"re-rendered {len(chosen)} of {len(pages)} pages ({written} changed) in "
+            f"{time.perf_counter() - start:.2f}s",
+            file=sys.stderr,
+        )
+        return len(chosen)
+
+    def _remove_stale(self, current: set[str]) -> None:
+        """Pages that no longer exist (a deploy setup that stopped being recommended) are removed."""
+        for folder in ("models", "deploy", "compare", "gpus", "families"):
+            for html in (self.out / folder).rglob("index.html") if (self.out / folder).is_dir() else []:
+                rel = html.relative_to(self.out).as_posix()
+                if rel not in current:
+                    html.unlink()
+
+    def _report(self, report: Report, ok: bool) -> None:
+        from site_builder.cli import print_report
+
+        print_report(report)
+        errors = [p.format() for p in report.sorted() if not ok or p.severity.value == "error"]
+        if not ok and not (self.out / "index.html").is_file():
+            self.out.mkdir(parents=True, exist_ok=True)
+            (self.out / "index.html").write_text(_error_page(errors), encoding="utf-8")
+        self.status.update(errors if not ok else [])
+
+
+def _error_page(errors: list[str]) -> str:
+    items = "".join(f"<li><code>{_escape(e)}</code></li>" for e in errors)
+    return (
+        f"<!doctype html><html lang=en><meta charset=utf-8><title>Build failed</title>"
+        f"<h1>The catalog has errors</h1><ul>{items}</ul><script src=/static/livereload.js></script></html>"
+    )
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _snapshot(roots: list[Path]) -> dict[Path, float]:
@@ -29,24 +168,35 @@ def _snapshot(roots: list[Path]) -> dict[Path, float]:
     return stamps
 
 
-def _rebuild(catalog: Path, out: Path) -> None:
-    try:
-        result = build_site(catalog, out, search=False)
-    except Exception as exc:  # a template error must not stop the preview server
-        print(f"rebuild failed: {exc}", file=sys.stderr)
-        return
-    if not result.ok:
-        from site_builder.cli import print_report
+def make_handler(out: Path, status: Status) -> type[http.server.SimpleHTTPRequestHandler]:
+    class Handler(http.server.SimpleHTTPRequestHandler):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, directory=str(out.resolve()), **kwargs)
 
-        print_report(result.report)
+        def do_GET(self) -> None:
+            if self.path.split("?")[0] == STATUS_PATH:
+                body = status.as_json()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Cache-Control", "no-store")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+                return
+            super().do_GET()
+
+        def log_message(self, format: str, *args: Any) -> None:
+            return  # keep the terminal for build messages
+
+    return Handler
 
 
 def serve(catalog: Path, out: Path, *, port: int = 8000, once: bool = False) -> int:
-    _rebuild(catalog, out)
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(out.resolve()))
+    preview = Preview(catalog, out)
+    preview.full()
+    handler = make_handler(out, preview.status)
     server = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
+    threading.Thread(target=server.serve_forever, daemon=True).start()
     print(
         f"serving {display_path(out)} at http://127.0.0.1:{server.server_address[1]}/ (Ctrl-C to stop)", file=sys.stderr
     )
@@ -60,9 +210,13 @@ def serve(catalog: Path, out: Path, *, port: int = 8000, once: bool = False) -> 
             time.sleep(POLL_SECONDS)
             now = _snapshot(roots)
             if now != seen:
+                changed = {p for p in now.keys() | seen.keys() if now.get(p) != seen.get(p)}
                 seen = now
-                print("change detected: rebuilding", file=sys.stderr)
-                _rebuild(catalog, out)
+                try:
+                    preview.incremental(changed)
+                except Exception as exc:  # a template error must not stop the preview server
+                    preview.status.update([f"rebuild failed: {exc}"])
+                    print(f"rebuild failed: {exc}", file=sys.stderr)
     except KeyboardInterrupt:
         server.shutdown()
     return 0

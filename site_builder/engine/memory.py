@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -21,6 +22,11 @@ class ModelFacts:
     shape: Shape
     params: ParamCount
     context_window: int
+
+    @functools.cached_property
+    def sliding_layers(self) -> int:
+        """Layers whose KV cache keeps only the sliding window."""
+        return sum(_sliding_flags(self.arch))
 
 
 def quantizable_params(p: ParamCount, prec: Precision, shape: Shape) -> int:
@@ -77,7 +83,8 @@ def kv_bytes(facts: ModelFacts, kv_precision: str, context: int, concurrency: in
     """KV cache of `concurrency` sequences of `context` tokens; sliding-window layers keep only the window."""
     per_layer = kv_bytes_per_token_per_layer(facts, kv_precision)
     window = facts.arch.sliding_window or context
-    tokens = sum(min(context, window) if sliding else context for sliding in _sliding_flags(facts.arch))
+    sliding = facts.sliding_layers
+    tokens = (facts.shape.layers - sliding) * context + sliding * min(context, window)
     return math.ceil(per_layer * tokens * concurrency)
 
 

@@ -66,7 +66,8 @@ def choose_framework(
     return None
 
 
-@dataclass(frozen=True)
+# Identity equality: candidates are compared by object, never by deep comparison of their records.
+@dataclass(frozen=True, eq=False)
 class Candidate:
     setup: Setup
     precision: Precision
@@ -180,6 +181,7 @@ def _matrix(
 
 def _score(cands: list[Candidate]) -> list[Candidate]:
     priced = [c for c in cands if c.cost and c.cost.cost_per_million_tokens_usd and c.speed]
+    priced_ids = {id(c) for c in priced}
     if not priced:
         return cands
     best_cost = min(c.cost.cost_per_million_tokens_usd for c in priced if c.cost and c.cost.cost_per_million_tokens_usd)
@@ -187,7 +189,7 @@ def _score(cands: list[Candidate]) -> list[Candidate]:
     w = C.SCORE_WEIGHTS
     scored = []
     for c in cands:
-        if c not in priced or c.cost is None or c.speed is None:
+        if id(c) not in priced_ids or c.cost is None or c.speed is None:
             scored.append(c)
             continue
         cpm = c.cost.cost_per_million_tokens_usd or float("inf")

@@ -63,7 +63,9 @@ def compare_slug(a: str, b: str) -> str:
     return f"{x}-vs-{y}"
 
 
-def compute_site(catalog: Catalog) -> SiteData:
+def compute_site(catalog: Catalog, previous: SiteData | None = None) -> SiteData:
+    """Run the engine over the catalog. With `previous` (the preview server's last build), a model whose
+    record, GPUs and frameworks are all unchanged keeps its analysis instead of being recomputed."""
     gpus = {k: v.record for k, v in sorted(catalog.gpus.items())}
     frameworks = {k: v.record for k, v in sorted(catalog.frameworks.items())}
     models = {k: v.record for k, v in sorted(catalog.models.items())}
@@ -81,7 +83,11 @@ def compute_site(catalog: Catalog) -> SiteData:
         for ap in p.record.api_prices:
             prices.setdefault(ap.model, []).append((p.record, ap))
 
-    analyses = {mid: analyse(m, gpus, frameworks) for mid, m in models.items()}
+    reusable = previous is not None and previous.gpus == gpus and previous.frameworks == frameworks
+    analyses = {}
+    for mid, m in models.items():
+        old = previous.models.get(mid) if previous is not None and reusable else None
+        analyses[mid] = old.analysis if old is not None and old.record == m else analyse(m, gpus, frameworks)
     qualities = {mid: quality_index(m) for mid, m in models.items()}
     triples = {mid: (m, analyses[mid].facts, qualities[mid]) for mid, m in models.items()}
     site = SiteData(catalog=catalog, comparisons=comparisons)

@@ -1,0 +1,76 @@
+"""The preview server: incremental rebuilds, error reporting without stopping, and the status endpoint."""
+
+from __future__ import annotations
+
+import http.server
+import json
+import threading
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from site_builder.render import TEMPLATES
+from site_builder.serve import Preview, change_keys, make_handler
+
+
+@pytest.fixture
+def preview(catalog_copy: Path, tmp_path: Path) -> Preview:
+    p = Preview(catalog_copy, tmp_path / "site")
+    p.full()
+    return p
+
+
+def _mtimes(root: Path) -> dict[str, int]:
+    return {str(f.relative_to(root)): f.stat().st_mtime_ns for f in root.rglob("*.html")}
+
+
+def test_change_keys_map_files_to_records(catalog_copy: Path) -> None:
+    keys = change_keys({catalog_copy / "models" / "internlm-20b.yaml", TEMPLATES / "gpu.html"}, catalog_copy)
+    assert keys == {"models/internlm-20b", "template:gpu.html"}
+    assert change_keys({TEMPLATES / "base.html"}, catalog_copy) == {"*"}
+
+
+def test_editing_one_model_rerenders_only_what_depends_on_it(preview: Preview) -> None:
+    out, record = preview.out, preview.catalog / "models" / "internlm-20b.yaml"
+    assert "live_reload" not in (out / "index.html").read_text()
+    assert "static/livereload.js" in (out / "index.html").read_text()
+    before = _mtimes(out)
+    record.write_text(record.read_text().replace("name: InternLM 20B", "name: InternLM 20B Edited"))
+    rendered = preview.incremental({record})
+    assert 0 < rendered < len(before) / 2
+    after = _mtimes(out)
+    changed = {k for k in before if after.get(k) != before[k]}
+    assert "models/internlm-20b/index.html" in changed
+    assert "InternLM 20B Edited" in (out / "models/internlm-20b/index.html").read_text()
+    assert "models/llama-3.1-405b/index.html" not in changed  # unrelated and not a neighbour
+    assert preview.status.errors == []
+
+
+def test_broken_record_reports_and_keeps_last_good_site(preview: Preview) -> None:
+    out, record = preview.out, preview.catalog / "models" / "internlm-20b.yaml"
+    good = (out / "models/internlm-20b/index.html").read_text()
+    version = preview.status.version
+    record.write_text(record.read_text().replace("num_key_value_heads: 40", "num_key_value_heads: 7"))
+    assert preview.incremental({record}) == -1
+    assert preview.status.version == version + 1
+    [error] = preview.status.errors
+    assert "num_key_value_heads: must divide num_attention_heads (40), got 7" in error
+    assert (out / "models/internlm-20b/index.html").read_text() == good
+    # Fixing it renders the pages the broken edit was waiting on.
+    record.write_text(record.read_text().replace("num_key_value_heads: 7", "num_key_value_heads: 40"))
+    assert preview.incremental({record}) > 0
+    assert preview.status.errors == []
+
+
+def test_status_endpoint_serves_version_and_errors(preview: Preview) -> None:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), make_handler(preview.out, preview.status))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}"
+        status = json.loads(urllib.request.urlopen(url + "/__status").read())
+        assert status == {"version": preview.status.version, "errors": []}
+        page = urllib.request.urlopen(url + "/models/internlm-20b/").read().decode()
+        assert "<h1>InternLM 20B</h1>" in page
+    finally:
+        server.shutdown()
