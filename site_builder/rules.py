@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable, Iterator
 
 from site_builder.catalog import Catalog
-from site_builder.problems import Problem
+from site_builder.problems import Problem, Severity, display_path
 
 Rule = Callable[[Catalog], Iterator[Problem]]
 RULES: dict[str, Rule] = {}
@@ -259,3 +259,27 @@ def family_citations(catalog: Catalog) -> Iterator[Problem]:
                 )
             if keys.count(key) > 1:
                 yield f.problem(("sources", i, "key"), f"duplicate source key {key!r}", rule="family-citations")
+
+
+@rule("canonical-format")
+def canonical_format(catalog: Catalog) -> Iterator[Problem]:
+    """Records in the canonical key order and style, so diffs stay small (`site-builder fmt` fixes it)."""
+    from site_builder.fmt import FormatError, format_text
+
+    for kind in ("models", "gpus", "frameworks", "providers", "benchmarks"):
+        for rec in catalog.table(kind).values():
+            text = rec.path.read_text(encoding="utf-8")
+            try:
+                canonical = format_text(text, kind)
+            except FormatError:
+                continue  # the loader already reported what is wrong with the file
+            if canonical != text:
+                yield Problem(
+                    display_path(rec.path),
+                    1,
+                    1,
+                    "format",
+                    "not in canonical key order and style (run `site-builder fmt`)",
+                    Severity.WARNING,
+                    "canonical-format",
+                )

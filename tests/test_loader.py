@@ -195,3 +195,18 @@ def test_warning_fails_only_under_strict(catalog_copy: Path) -> None:
     [warning] = report.warnings
     assert "stated 30,000,000,000 but the architecture gives 20,088,714,240" in warning.message
     assert report.fails(strict=True) and not report.fails(strict=False)
+
+
+def test_unformatted_record_is_a_warning_that_strict_fails_on(catalog_copy: Path) -> None:
+    path = catalog_copy / "models" / "internlm-20b.yaml"
+    lines = path.read_text().splitlines()
+    name = next(i for i, line in enumerate(lines) if line.startswith("name:"))
+    lines.insert(name + 1, lines.pop(name))  # `name` after `hf_repo`: valid, but not canonical order
+    path.write_text("\n".join(lines) + "\n")
+    report = _problems(catalog_copy)
+    assert not report.errors
+    [warning] = report.warnings
+    assert warning.format().endswith(
+        "models/internlm-20b.yaml:1:1: warning: format: not in canonical key order and style (run `site-builder fmt`)"
+    )
+    assert report.fails(strict=True)
