@@ -17,7 +17,7 @@ from site_builder.output import staging_dir, write_text
 from site_builder.pages import plumbing
 from site_builder.pages.detail_pages import compare_page, deploy_page, family_page
 from site_builder.pages.gpu_page import gpu_page
-from site_builder.pages.info_pages import about_page, api_page, methodology_page
+from site_builder.pages.info_pages import about_page, api_page, contribute_page, methodology_page
 from site_builder.pages.listing_pages import family_index_page, gpu_index_page, index_page
 from site_builder.pages.model_page import deploy_slug, model_page
 from site_builder.pages.site import SiteData, compare_slug, compute_site
@@ -86,6 +86,7 @@ def collect_pages(site: SiteData, base: str) -> list[Page]:
         ),
         Page("methodology/index.html", "methodology.html", partial(methodology_page, site, base)),
         Page("about/index.html", "about.html", partial(about_page, base), frozenset()),
+        Page("contribute/index.html", "contribute.html", partial(contribute_page, base), frozenset()),
         Page("api/index.html", "api.html", partial(api_page, base), frozenset()),
         Page(
             "search/index.html", "search.html", partial(_static_context, "Search", "Search the catalog."), frozenset()

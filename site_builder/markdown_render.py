@@ -68,5 +68,11 @@ def render_article(body: str, citations: list[Citation]) -> str:
     return sanitize(html)
 
 
+def render_document(text: str) -> str:
+    """A repository document (CONTRIBUTING.md) as sanitized HTML, headings with ids for its table of contents."""
+    html = markdown.markdown(text, extensions=["fenced_code", "tables", "sane_lists", "toc"], output_format="html")
+    return sanitize(html)
+
+
 def word_count(body: str) -> int:
     return len([w for w in body.split() if any(ch.isalnum() for ch in w)])

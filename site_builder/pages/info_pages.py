@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from site_builder.engine import constants as C
@@ -11,6 +12,7 @@ from site_builder.engine.plan import MATRIX_PRECISIONS, score_parts_doc
 from site_builder.engine.precision import KV_BYTES, PRECISIONS
 from site_builder.engine.quality import MIN_SCORES, QUALITY_BENCHMARKS
 from site_builder.engine.similar import SIMILARITY_WEIGHTS
+from site_builder.markdown_render import render_document
 from site_builder.pages import charts
 from site_builder.pages.site import SiteData
 
@@ -131,6 +133,19 @@ def methodology_page(site: SiteData, base: str) -> dict[str, Any]:
         "records": len(site.catalog.benchmarks),
         "chart": chart,
         "charts": chart is not None,
+    }
+
+
+CONTRIBUTING = Path(__file__).resolve().parent.parent.parent / "CONTRIBUTING.md"
+
+
+def contribute_page(base: str) -> dict[str, Any]:
+    text = CONTRIBUTING.read_text(encoding="utf-8") if CONTRIBUTING.is_file() else "No contributing guide found."
+    return {
+        "title": "Contributing a model or GPU",
+        "description": "How to add or correct a record by pull request: the repository's CONTRIBUTING.md.",
+        "html": render_document(text),
+        "charts": False,
     }
 
 
