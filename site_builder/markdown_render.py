@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import markdown
 import nh3
 
@@ -58,13 +60,21 @@ def sanitize(html: str) -> str:
 
 def render_article(body: str, citations: list[Citation]) -> str:
     """Render an article whose citations are [^key]; the numbered source list comes from the front matter."""
-    defs = "\n".join(f"[^{c.key}]: [{c.title}]({c.url})" for c in citations)
+    # Python-Markdown numbers footnotes in the order they are defined: define them in order of first
+    # citation so the text reads 1, 2, 3...
+    def first_use(c: Citation) -> int:
+        at = body.find(f"[^{c.key}]")
+        return at if at >= 0 else len(body)
+
+    ordered = sorted(citations, key=first_use)
+    defs = "\n".join(f"[^{c.key}]: [{c.title}]({c.url})" for c in ordered)
     html = markdown.markdown(
         body + "\n\n" + defs,
         extensions=["footnotes", "tables", "sane_lists", "toc"],
         extension_configs={"footnotes": {"BACKLINK_TEXT": "↩"}, "toc": {"permalink": False}},
         output_format="html",
     )
+    html = html.replace('<div class="footnote">\n<hr>', '<div class="footnote">\n<h2 id="sources">Sources</h2>', 1)
     return sanitize(html)
 
 
@@ -75,4 +85,6 @@ def render_document(text: str) -> str:
 
 
 def word_count(body: str) -> int:
-    return len([w for w in body.split() if any(ch.isalnum() for ch in w)])
+    """Words a reader reads: citation markers and Markdown punctuation do not count."""
+    text = re.sub(r"\[\^[^\]]+\]", " ", body)
+    return len([w for w in text.split() if any(ch.isalnum() for ch in w)])
