@@ -138,10 +138,12 @@ def architecture_consistent(catalog: Catalog) -> Iterator[Problem]:
                 "MLA needs kv_lora_rank, qk_rope_head_dim and qk_nope_head_dim",
                 rule="architecture-consistent",
             )
-        if m.record.context_window > a.max_position_embeddings and a.rope_scaling is None:
+        stretched = m.record.context_window > a.max_position_embeddings
+        if stretched and a.rope_scaling is None and not m.record.context_note:
             yield m.problem(
                 ("context_window",),
-                f"exceeds max_position_embeddings ({a.max_position_embeddings}) without rope_scaling",
+                f"exceeds max_position_embeddings ({a.max_position_embeddings}) without rope_scaling "
+                "(or a context_note explaining why)",
                 rule="architecture-consistent",
             )
 

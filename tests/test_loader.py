@@ -106,6 +106,15 @@ CASES: list[tuple[str, str | bytes, int, str, str]] = [
         "sources.1.url",
         "must be an http(s) URL",
     ),
+    (
+        "models/longctx.yaml",
+        GOOD_MODEL.replace("id: internlm-20b", "id: longctx")
+        .replace("context_window: 16384", "context_window: 99999")
+        .replace("  rope_scaling:\n    rope_type: dynamic\n", ""),
+        line_of("context_window:"),
+        "context_window",
+        "exceeds max_position_embeddings (4096) without rope_scaling",
+    ),
     ("models/empty.yaml", "", 1, "", "file is empty"),
     ("models/comments.yaml", "# only a comment\n", 1, "", "file is empty"),
     ("models/binary.yaml", b"\x00\x01\x02binary", 1, "", "binary"),

@@ -120,6 +120,11 @@ class ModelRecord(Sourced):
     release_date: dt.date | None = None
     license: License | None = None
     context_window: int = Field(gt=0, description="Usable context in tokens as the model card states it.")
+    context_note: str | None = Field(
+        default=None,
+        description="Why context_window may exceed max_position_embeddings when the config has no rope_scaling "
+        "(e.g. a rope_theta trained for long context), with the source in `sources` supporting context_window.",
+    )
     description: str | None = Field(default=None, description="One or two sentences, plain text.")
     capabilities: list[Capability] = Field(default_factory=list)
     frameworks: list[Slug] = Field(default_factory=list, description="Framework ids that can serve it.")
