@@ -60,6 +60,7 @@ def sanitize(html: str) -> str:
 
 def render_article(body: str, citations: list[Citation]) -> str:
     """Render an article whose citations are [^key]; the numbered source list comes from the front matter."""
+
     # Python-Markdown numbers footnotes in the order they are defined: define them in order of first
     # citation so the text reads 1, 2, 3...
     def first_use(c: Citation) -> int:

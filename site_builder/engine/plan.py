@@ -229,6 +229,10 @@ def analyse(model: ModelRecord, gpus: dict[str, GpuRecord], frameworks: dict[str
                 continue
             if not supported_on(prec, gpu):
                 continue
+            # A setup is only worth ranking if a catalog framework can serve this model, format and vendor.
+            base = gpus[gpu.bundle.gpu] if gpu.bundle else gpu
+            if frameworks and model.frameworks and choose_framework(model, prec, base, frameworks) is None:
+                continue
             for mult in _multipliers(gpu):
                 setup = make_setup(gpu, gpus, mult)
                 cand = evaluate(model, facts, setup, prec, work, frameworks)

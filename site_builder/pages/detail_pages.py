@@ -8,13 +8,14 @@ from typing import Any
 from site_builder.engine import constants as C
 from site_builder.engine.estimate import Workload
 from site_builder.engine.plan import Candidate, evaluate
+from site_builder.engine.precision import Precision
 from site_builder.markdown_render import render_article, word_count
 from site_builder.pages import charts
 from site_builder.pages import format as F
 from site_builder.pages.figures import engine
 from site_builder.pages.model_page import attention_kind, candidate_view, setup_label, work_note
 from site_builder.pages.site import ModelData, SiteData
-from site_builder.records import FamilyRecord, FrameworkRecord
+from site_builder.records import FamilyRecord, FrameworkRecord, ModelRecord
 from site_builder.records.framework import LaunchTemplate
 
 
@@ -180,9 +181,23 @@ def launch_command(fw: FrameworkRecord, c: Candidate, model_ref: str, max_len: i
     return " ".join(shlex.quote(p) for p in parts)
 
 
+def _checkpoint_note(m: ModelRecord, prec: Precision) -> str:
+    """A compressed format different from the released weights needs a converted checkpoint."""
+    if prec.id == m.native_precision or prec.id in ("bf16", "fp16", "fp32"):
+        return ""
+    return (
+        f"{prec.label} weights: point the command at a {prec.label} checkpoint of {m.name} (a pre-quantized "
+        f"repository, or {m.hf_repo} converted with the framework's own quantization tool)."
+    )
+
+
 def deploy_page(md: ModelData, c: Candidate, site: SiteData, base: str) -> dict[str, Any]:
     m = md.record
-    max_len = c.memory.max_context if c.memory.max_context else m.context_window
+    # --max-model-len is a per-sequence limit: the longest single sequence that fits beside the weights.
+    single = evaluate(
+        m, md.facts, c.setup, c.precision, Workload(m.context_window, 1, 0, 0, c.workload.kv_precision), site.frameworks
+    )
+    max_len = single.memory.max_context if single and single.memory.max_context else m.context_window
     commands = []
     for fid in m.frameworks:
         fw = site.frameworks.get(fid)
@@ -237,6 +252,7 @@ def deploy_page(md: ModelData, c: Candidate, site: SiteData, base: str) -> dict[
         "max_concurrency": mem.max_concurrency,
         "max_context": mem.max_context,
         "variants": variants,
+        "checkpoint_note": _checkpoint_note(m, c.precision),
         "note": work_note(c),
         "charts": False,
         "hours": C.HOURS_PER_MONTH,
