@@ -46,23 +46,27 @@ class Bundle(Record):
 
 
 class GpuRecord(Sourced):
-    id: Slug
-    name: str
-    short_name: str = Field(description="Short label for tables, e.g. 'H100 SXM'.")
-    vendor: Vendor
-    segment: Segment
+    id: Slug = Field(description="Equals the file name.", examples=["h100-sxm"])
+    name: str = Field(description="Full product name.", examples=["NVIDIA H100 SXM5 80GB"])
+    short_name: str = Field(description="Short label for tables.", examples=["H100 SXM"])
+    vendor: Vendor = Field(description="Maker; `cpu` for CPU-only profiles.")
+    segment: Segment = Field(description="Market segment; apple-silicon for unified memory, cpu for CPU-only.")
     architecture: str = Field(description="Architecture generation, e.g. Hopper, Ada Lovelace, CDNA 3.")
-    memory_gb: float | None = Field(default=None, gt=0, description="Marketed memory (GB, decimal).")
+    memory_gb: float | None = Field(
+        default=None, gt=0, description="Memory as marketed, in GB (sized as GiB: see methodology).", examples=[80]
+    )
     usable_memory_fraction: float | None = Field(
         default=None, gt=0, le=1, description="Share of memory the accelerator may use (unified memory)."
     )
-    memory_type: str | None = None
-    memory_bandwidth_gbps: float | None = Field(default=None, gt=0, description="Peak GB/s (decimal).")
+    memory_type: str | None = Field(default=None, description="HBM3, GDDR6X, DDR5...", examples=["HBM3"])
+    memory_bandwidth_gbps: float | None = Field(
+        default=None, gt=0, description="Peak memory bandwidth in GB/s (decimal).", examples=[3350]
+    )
     compute: Compute = Field(default_factory=Compute)
-    tdp_watts: float | None = Field(default=None, gt=0)
+    tdp_watts: float | None = Field(default=None, gt=0, description="Board power in watts.", examples=[700])
     interconnect: Interconnect | None = None
-    release_year: int | None = Field(default=None, ge=1990, le=2100)
-    bundle: Bundle | None = None
-    prices: list[Price] = Field(default_factory=list)
-    notes: str | None = None
+    release_year: int | None = Field(default=None, ge=1990, le=2100, description="Year of release or announcement.")
+    bundle: Bundle | None = Field(default=None, description="Several GPUs of another record sold or wired together.")
+    prices: list[Price] = Field(default_factory=list, description="Sourced hourly prices, each with its date.")
+    notes: str | None = Field(default=None, description="Anything a reader should know about the figures.")
     resolved_conflicts: list[str] = Field(default_factory=list, description="Source conflicts and the choice.")

@@ -24,8 +24,10 @@ Capability = Literal[
 
 class RopeScaling(Record):
     rope_type: str = Field(description="Scaling method as in config.json (yarn, dynamic, linear, llama3...).")
-    factor: float | None = Field(default=None, gt=0)
-    original_max_position_embeddings: int | None = Field(default=None, gt=0)
+    factor: float | None = Field(default=None, gt=0, description="Context scaling factor.", examples=[8.0])
+    original_max_position_embeddings: int | None = Field(
+        default=None, gt=0, description="Positions the model was pre-trained with, in tokens.", examples=[8192]
+    )
     low_freq_factor: float | None = None
     high_freq_factor: float | None = None
     beta_fast: float | None = None
@@ -42,47 +44,59 @@ class Architecture(Record):
     """
 
     model_type: str = Field(description="config.json `model_type`, e.g. llama, qwen2, deepseek_v3.")
-    hidden_size: int = Field(gt=0)
-    num_hidden_layers: int = Field(gt=0)
-    num_attention_heads: int = Field(gt=0)
+    hidden_size: int = Field(gt=0, description="Width of the residual stream (d_model).", examples=[4096])
+    num_hidden_layers: int = Field(gt=0, description="Decoder layers.", examples=[32])
+    num_attention_heads: int = Field(gt=0, description="Query heads per layer.", examples=[32])
     num_key_value_heads: int | None = Field(default=None, gt=0, description="Absent means MHA (= heads).")
     head_dim: int | None = Field(default=None, gt=0, description="Absent means hidden_size / heads.")
     intermediate_size: int = Field(gt=0, description="FFN width of dense layers.")
-    vocab_size: int = Field(gt=0)
-    max_position_embeddings: int = Field(gt=0)
-    tie_word_embeddings: bool = False
-    hidden_act: str = "silu"
+    vocab_size: int = Field(gt=0, description="Tokens in the vocabulary (rows of the embedding).", examples=[128256])
+    max_position_embeddings: int = Field(
+        gt=0, description="Positions the config declares, in tokens.", examples=[131072]
+    )
+    tie_word_embeddings: bool = Field(default=False, description="LM head shares the embedding matrix.")
+    hidden_act: str = Field(default="silu", description="MLP activation as in config.json.", examples=["silu"])
     gated_mlp: bool = Field(default=True, description="SwiGLU/GeGLU (3 matrices) vs plain MLP (2).")
     norm_type: Literal["rmsnorm", "layernorm"] = "rmsnorm"
     norm_bias: bool = Field(default=False, description="Norms carry a bias vector (classic LayerNorm).")
     attention_bias: bool = Field(default=False, description="Bias on q, k, v and o projections.")
     qkv_bias: bool = Field(default=False, description="Bias on q, k, v only (Qwen2).")
-    mlp_bias: bool = False
+    mlp_bias: bool = Field(default=False, description="Bias on MLP / expert projections (gpt-oss).")
     qk_norm: bool = Field(default=False, description="Per-head RMSNorm on queries and keys (Qwen3).")
     attention_sinks: bool = Field(default=False, description="One learned sink logit per head (gpt-oss).")
-    rope_scaling: RopeScaling | None = None
+    rope_scaling: RopeScaling | None = Field(default=None, description="config.json `rope_scaling`, if any.")
     # Mixture of experts (field names as in the respective configs; only one of the expert counts is set).
     num_local_experts: int | None = Field(default=None, gt=0, description="Routed experts (Mixtral, gpt-oss).")
     num_experts: int | None = Field(default=None, gt=0, description="Routed experts (Qwen MoE).")
     n_routed_experts: int | None = Field(default=None, gt=0, description="Routed experts (DeepSeek).")
-    num_experts_per_tok: int | None = Field(default=None, gt=0)
+    num_experts_per_tok: int | None = Field(default=None, gt=0, description="Routed experts per token (top-k).")
     moe_intermediate_size: int | None = Field(default=None, gt=0, description="FFN width of one expert.")
-    n_shared_experts: int | None = Field(default=None, ge=0)
-    shared_expert_intermediate_size: int | None = Field(default=None, gt=0)
+    n_shared_experts: int | None = Field(default=None, ge=0, description="Always-active shared experts.")
+    shared_expert_intermediate_size: int | None = Field(
+        default=None, gt=0, description="FFN width of the shared expert(s) together (Qwen MoE)."
+    )
     first_k_dense_replace: int | None = Field(default=None, ge=0, description="Dense layers before MoE.")
-    moe_layer_freq: int | None = Field(default=None, gt=0)
-    decoder_sparse_step: int | None = Field(default=None, gt=0)
+    moe_layer_freq: int | None = Field(default=None, gt=0, description="Every n-th layer is MoE (DeepSeek).")
+    decoder_sparse_step: int | None = Field(
+        default=None, gt=0, description="Layer i (0-based) is MoE when (i+1) % step == 0 (Qwen, Llama 4)."
+    )
     router_bias: bool = Field(default=False, description="Bias on the router linear (gpt-oss).")
     expert_score_bias: bool = Field(default=False, description="Per-expert score correction bias (DeepSeek-V3).")
     # Multi-head latent attention (DeepSeek).
-    q_lora_rank: int | None = Field(default=None, gt=0)
-    kv_lora_rank: int | None = Field(default=None, gt=0)
-    qk_rope_head_dim: int | None = Field(default=None, gt=0)
-    qk_nope_head_dim: int | None = Field(default=None, gt=0)
-    v_head_dim: int | None = Field(default=None, gt=0)
+    q_lora_rank: int | None = Field(default=None, gt=0, description="MLA query compression rank.", examples=[1536])
+    kv_lora_rank: int | None = Field(
+        default=None, gt=0, description="MLA compressed KV width: what the cache stores.", examples=[512]
+    )
+    qk_rope_head_dim: int | None = Field(default=None, gt=0, description="MLA rotary part of q/k per head.")
+    qk_nope_head_dim: int | None = Field(default=None, gt=0, description="MLA non-rotary part of q/k per head.")
+    v_head_dim: int | None = Field(default=None, gt=0, description="MLA value width per head.")
     # Sliding-window attention.
-    sliding_window: int | None = Field(default=None, gt=0)
-    layer_types: list[Literal["sliding_attention", "full_attention"]] | None = None
+    sliding_window: int | None = Field(
+        default=None, gt=0, description="Tokens a sliding-window layer attends to (and caches).", examples=[4096]
+    )
+    layer_types: list[Literal["sliding_attention", "full_attention"]] | None = Field(
+        default=None, description="Per-layer attention kind, when sliding and full layers alternate."
+    )
     num_nextn_predict_layers: int | None = Field(default=None, ge=0, description="MTP modules (DeepSeek-V3).")
 
 
@@ -99,26 +113,26 @@ class StatedParams(Record):
 
 class License(Record):
     id: str = Field(description="SPDX id (Apache-2.0, MIT) or a named custom license (llama3.1).")
-    name: str
-    url: Url | None = None
-    commercial_use: bool | None = None
+    name: str = Field(description="The license as its text names it.", examples=["Llama 3.1 Community License"])
+    url: Url | None = Field(default=None, description="Where the license text is.")
+    commercial_use: bool | None = Field(default=None, description="Whether the weights may be used commercially.")
 
 
 class Score(Record):
     benchmark: str = Field(description="Benchmark name, e.g. MMLU, GSM8K, HumanEval.")
     value: float = Field(ge=0, le=100, description="Score in percent.")
     setting: str = Field(description="Evaluation setting, e.g. '5-shot', '0-shot CoT'.")
-    source: Url
+    source: Url = Field(description="Model card or technical report stating the score.")
 
 
 class ModelRecord(Sourced):
-    id: Slug
-    name: str = Field(min_length=1)
+    id: Slug = Field(description="Equals the file name.", examples=["llama-3.1-8b"])
+    name: str = Field(min_length=1, description="Display name.", examples=["Llama 3.1 8B"])
     hf_repo: str = Field(pattern=r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$", description="Hugging Face repo id.")
-    organization: str
-    family: Slug
-    release_date: dt.date | None = None
-    license: License | None = None
+    organization: str = Field(description="Who released the weights.", examples=["Meta"])
+    family: Slug = Field(description="Id of an article in catalog/families/.", examples=["llama"])
+    release_date: dt.date | None = Field(default=None, description="First public release (YYYY-MM-DD).")
+    license: License | None = Field(default=None, description="License of the weights.")
     context_window: int = Field(gt=0, description="Usable context in tokens as the model card states it.")
     context_note: str | None = Field(
         default=None,
@@ -126,11 +140,11 @@ class ModelRecord(Sourced):
         "(e.g. a rope_theta trained for long context), with the source in `sources` supporting context_window.",
     )
     description: str | None = Field(default=None, description="One or two sentences, plain text.")
-    capabilities: list[Capability] = Field(default_factory=list)
+    capabilities: list[Capability] = Field(default_factory=list, description="What the model card says it does.")
     frameworks: list[Slug] = Field(default_factory=list, description="Framework ids that can serve it.")
     precisions: list[PrecisionId] = Field(min_length=1, description="Precisions/formats it is served in.")
     native_precision: PrecisionId = Field(default="bf16", description="Precision of the released weights.")
-    stated_params: StatedParams | None = None
-    architecture: Architecture
-    vision: VisionTower | None = None
-    scores: list[Score] = Field(default_factory=list)
+    stated_params: StatedParams | None = Field(default=None, description="Parameter count as a source states it.")
+    architecture: Architecture = Field(description="Copied from config.json (import-hf-config does it).")
+    vision: VisionTower | None = Field(default=None, description="Vision encoder of a multimodal model.")
+    scores: list[Score] = Field(default_factory=list, description="Sourced benchmark scores (quality index).")
