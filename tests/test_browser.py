@@ -372,3 +372,41 @@ def test_full_page_screenshot(desktop: tuple[Page, PageWatch], origin: str, scre
     assert width == DESKTOP["width"]
     scroll_height = page.evaluate("() => document.documentElement.scrollHeight")
     assert height >= min(scroll_height, 16_384) - 1 and height > DESKTOP["height"], (height, scroll_height)
+
+
+# --- preview server -----------------------------------------------------------------------------------------
+
+
+def test_preview_reloads_on_edit_and_shows_errors_over_the_page(
+    desktop: tuple[Page, PageWatch], tmp_path: Path
+) -> None:
+    """`site-builder serve`: an edit reloads the open page; a broken record shows its error on the page."""
+    import http.server
+    import shutil
+    import threading
+
+    from site_builder.serve import Preview, make_handler
+
+    catalog = tmp_path / "catalog"
+    shutil.copytree(Path(__file__).resolve().parent.parent / "catalog", catalog)
+    preview = Preview(catalog, tmp_path / "site")
+    preview.full()
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), make_handler(preview.out, preview.status))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    page, _ = desktop
+    record = catalog / "models" / "internlm-20b.yaml"
+    try:
+        page.goto(f"http://127.0.0.1:{server.server_address[1]}/models/internlm-20b/")
+        assert page.locator("h1").inner_text() == "InternLM 20B"
+        page.wait_for_timeout(1000)  # the reload script has read the current version
+        record.write_text(record.read_text().replace("name: InternLM 20B", "name: InternLM 20B Renamed"))
+        preview.incremental({record})
+        page.wait_for_function("document.querySelector('h1').textContent === 'InternLM 20B Renamed'")
+        record.write_text(record.read_text().replace("num_key_value_heads: 40", "num_key_value_heads: 7"))
+        preview.incremental({record})
+        overlay = page.locator("#build-errors")
+        overlay.wait_for()
+        assert "num_key_value_heads: must divide num_attention_heads (40), got 7" in overlay.inner_text()
+        assert page.locator("h1").inner_text() == "InternLM 20B Renamed"  # the last good page stays
+    finally:
+        server.shutdown()
