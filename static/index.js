@@ -16,6 +16,7 @@
     if (f.cap && d.caps.split(' ').indexOf(f.cap) < 0) { return false; }
     if (Number(f.ctx) && Number(d.ctx) < Number(f.ctx)) { return false; }
     if (f.maxb && Number(d.params) > Number(f.maxb) * 1e9) { return false; }
+    if (f.maxvram && Number(d.minvram) > Number(f.maxvram)) { return false; }
     if (f.gpu && d.fits.split(' ').indexOf(f.gpu + ':' + f.prec) < 0) { return false; }
     return true;
   }

@@ -274,6 +274,15 @@ def test_filter_by_gpu_and_precision(desktop: tuple[Page, PageWatch], origin: st
 
     page.select_option("#filters select[name=gpu]", "")
     assert page.locator("#count").inner_text().strip() == f"{total} of {total} models"
+
+    page.fill("#filters input[name=maxvram]", "10")
+    by_vram = page.evaluate(
+        "() => Array.from(document.querySelectorAll('#models tbody tr'))"
+        ".map(r => [Number(r.dataset.minvram), !r.hidden])"
+    )
+    assert any(shown for _, shown in by_vram) and not all(shown for _, shown in by_vram)
+    assert all(shown == (vram <= 10) for vram, shown in by_vram), by_vram
+    page.fill("#filters input[name=maxvram]", "")
     assert watch.problems() == []
 
 

@@ -219,6 +219,8 @@ def analyse(model: ModelRecord, gpus: dict[str, GpuRecord], frameworks: dict[str
     facts = facts_of(model)
     work = serving_workload(model)
     cands: list[Candidate] = []
+    # A bundle record (an NVL pair) is the same hardware as that many of its GPU: rank it once, as the bundle.
+    bundled = {(g.bundle.gpu, g.bundle.count) for g in gpus.values() if g.bundle}
     for gpu in gpus.values():
         for pid in model.precisions:
             prec = PRECISIONS[pid]
@@ -239,7 +241,8 @@ def analyse(model: ModelRecord, gpus: dict[str, GpuRecord], frameworks: dict[str
                 if cand is None:
                     break
                 if cand.memory.fits:
-                    cands.append(cand)
+                    if (gpu.id, mult) not in bundled:
+                        cands.append(cand)
                     break
     ranked = sorted(_score(cands), key=lambda c: (-c.score, c.setup.id, c.precision.id))
     recs: list[Candidate] = []
