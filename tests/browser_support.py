@@ -48,6 +48,7 @@ MODEL_SECTIONS = (
     "deployment",
     "api-pricing",
     "performance",
+    "local",
     "vram",
     "precision",
     "capabilities",

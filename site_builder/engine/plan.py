@@ -40,6 +40,12 @@ def serving_workload(model: ModelRecord, kv_precision: str = "fp16") -> Workload
     return Workload(prompt + output, C.SERVE_CONCURRENCY, prompt, output, kv_precision)
 
 
+def local_workload(model: ModelRecord) -> Workload:
+    prompt = min(C.LOCAL_PROMPT, model.context_window // 2)
+    output = min(C.LOCAL_OUTPUT, model.context_window - prompt)
+    return Workload(prompt + output, 1, prompt, output)
+
+
 def fit_workload(model: ModelRecord) -> Workload:
     ctx = min(C.FIT_CONTEXT, model.context_window)
     return Workload(ctx, 1, ctx, 0)
@@ -119,6 +125,7 @@ class Analysis:
     precision_rows: tuple[PrecisionRow, ...]
     fit_workload: Workload
     serve_workload: Workload
+    local: tuple[Candidate, ...]  # one user on one device (consumer GPU, Mac, CPU): the fastest format that fits
 
     @property
     def min_single_gpu(self) -> Candidate | None:
@@ -215,6 +222,36 @@ def score_parts_doc() -> dict[str, str]:
     }
 
 
+LOCAL_SEGMENTS = ("consumer", "workstation", "apple-silicon", "cpu")
+
+
+def _local(
+    model: ModelRecord, facts: ModelFacts, gpus: dict[str, GpuRecord], frameworks: dict[str, FrameworkRecord]
+) -> tuple[Candidate, ...]:
+    """For each personal device, the fastest single-user decode among the formats that fit it."""
+    work = local_workload(model)
+    rows = []
+    for gpu in gpus.values():
+        if gpu.segment not in LOCAL_SEGMENTS or gpu.bundle:
+            continue
+        setup = make_setup(gpu, gpus)
+        best: Candidate | None = None
+        for pid in model.precisions:
+            prec = PRECISIONS[pid]
+            if not supported_on(prec, gpu):
+                continue
+            cand = evaluate(model, facts, setup, prec, work, frameworks)
+            if cand is None or not cand.memory.fits or cand.speed is None:
+                continue
+            if best is None or best.speed is None or cand.speed.decode_tokens_per_s > best.speed.decode_tokens_per_s:
+                best = cand
+        if best is not None:
+            rows.append(best)
+    order = {seg: i for i, seg in enumerate(LOCAL_SEGMENTS)}
+    rows.sort(key=lambda c: (order[c.setup.record.segment], -(c.speed.decode_tokens_per_s if c.speed else 0)))
+    return tuple(rows)
+
+
 def analyse(model: ModelRecord, gpus: dict[str, GpuRecord], frameworks: dict[str, FrameworkRecord]) -> Analysis:
     facts = facts_of(model)
     work = serving_workload(model)
@@ -238,7 +275,9 @@ def analyse(model: ModelRecord, gpus: dict[str, GpuRecord], frameworks: dict[str
             for mult in _multipliers(gpu):
                 setup = make_setup(gpu, gpus, mult)
                 cand = evaluate(model, facts, setup, prec, work, frameworks)
-                if cand is None:
+                if cand is None or cand.engine == "local":
+                    # Many concurrent users need a continuous-batching server; local runtimes get their
+                    # own single-user table.
                     break
                 if cand.memory.fits:
                     if (gpu.id, mult) not in bundled:
@@ -262,6 +301,7 @@ def analyse(model: ModelRecord, gpus: dict[str, GpuRecord], frameworks: dict[str
         best = next((c for c in ranked if c.precision.id == pid), None)
         prows.append(PrecisionRow(prec, weight_bytes(facts, prec), best))
     return Analysis(
+        local=_local(model, facts, gpus, frameworks),
         model=model,
         facts=facts,
         kv_bytes_per_token=kv_bytes_per_token(facts, "fp16"),

@@ -128,6 +128,8 @@ def methodology_page(site: SiteData, base: str) -> dict[str, Any]:
         "similarity": [{"part": k, "weight": f"{v:.0%}"} for k, v in SIMILARITY_WEIGHTS.items()],
         "quality": {"benchmarks": ", ".join(QUALITY_BENCHMARKS), "min": MIN_SCORES},
         "matrix_precisions": [PRECISIONS[p].label for p in MATRIX_PRECISIONS],
+        "local_prompt": f"{C.LOCAL_PROMPT:,}",
+        "local_output": f"{C.LOCAL_OUTPUT:,}",
         "calibration": table,
         "compared": len(comps),
         "records": len(site.catalog.benchmarks),

@@ -211,6 +211,35 @@ def _parts(c: Candidate) -> dict[str, int]:
     }
 
 
+SEGMENT_LABELS = {
+    "consumer": "Consumer GPU",
+    "workstation": "Workstation GPU",
+    "apple-silicon": "Mac (unified memory)",
+    "cpu": "CPU only",
+}
+
+
+def _local_view(c: Candidate, base: str) -> dict[str, Any]:
+    s = c.speed
+    note = (
+        f"single stream, {c.precision.label}, {c.framework.name if c.framework else c.engine} "
+        f"({c.engine} efficiency factors)"
+    )
+    return {
+        "label": c.setup.label,
+        "href": f"{base}gpus/{c.setup.record.id}/",
+        "segment": SEGMENT_LABELS.get(c.setup.record.segment, c.setup.record.segment),
+        "precision": c.precision.label,
+        "framework": c.framework.name if c.framework else "—",
+        "speed": engine(F.tokens_per_s(s.decode_tokens_per_s if s else None), note),
+        "ttft": engine(F.ms(s.ttft_ms if s else None), "compute rate unknown" if s and s.ttft_ms is None else note),
+        "memory": engine(
+            f"{F.gib(c.memory.total_bytes)} of {F.gib(c.memory.usable_bytes)}",
+            f"fit: {C.FIT_LABELS[c.memory.fit_level]}",
+        ),
+    }
+
+
 def _license_fig(m: ModelRecord) -> Fig:
     """The short license id on the card; its full name and source in the note."""
     if m.license is None:
@@ -434,6 +463,13 @@ def model_page(md: ModelData, site: SiteData, base: str) -> dict[str, Any]:
         "min_single": candidate_view(min_single, base, m.id) if min_single else None,
         "multi": candidate_view(multi, base, m.id) if multi else None,
         "throughput_chart": throughput_chart,
+        "local_rows": [_local_view(c, base) for c in an.local],
+        "local_note": (
+            f"One user, {an.local[0].workload.prompt:,}-token prompt, {an.local[0].workload.output:,}-token answer; "
+            "the fastest format that fits each device"
+        )
+        if an.local
+        else "",
         "throughput_rows": [candidate_view(c, base, m.id) | {"label": setup_label(c)} for c in tput],
         "vram": vram,
         "prec_rows": prec_rows,
@@ -517,6 +553,23 @@ def _faq(md: ModelData, an: Any, best: Candidate | None) -> list[dict[str, str]]
                 "a": "No priced GPU setup in the catalog fits the serving workload; see the compatibility matrix.",
             }
         )
+    cpu = [c for c in an.local if c.setup.record.segment == "cpu" and c.speed]
+    personal = [c for c in an.local if c.setup.record.segment != "cpu" and c.speed]
+    if cpu or personal:
+        parts = []
+        if personal:
+            top = personal[0]
+            parts.append(
+                f"On {top.setup.label} at {top.precision.label}, one user gets about "
+                f"{F.tokens_per_s(top.speed.decode_tokens_per_s if top.speed else None)}."
+            )
+        if cpu:
+            best_cpu = max(cpu, key=lambda c: c.speed.decode_tokens_per_s if c.speed else 0)
+            parts.append(
+                f"CPU only: about {F.tokens_per_s(best_cpu.speed.decode_tokens_per_s if best_cpu.speed else None)}"
+                f" on {best_cpu.setup.label} at {best_cpu.precision.label} (memory bandwidth bound)."
+            )
+        out.append({"q": f"Can I run {m.name} on my own computer or a CPU?", "a": " ".join(parts)})
     out.append(
         {
             "q": f"Can {m.name} run on one GPU?",
