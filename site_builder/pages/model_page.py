@@ -176,7 +176,16 @@ def matrix_view(md: ModelData, base: str) -> dict[str, Any]:
                 ],
             }
         )
-    ordered = sorted(groups.items(), key=lambda kv: kv[0])
+    # By vendor, then newest generation first (latest release year among its GPUs); CPU profiles last.
+    vendors = ("nvidia", "amd", "intel", "apple", "cpu")
+    rank: dict[str, tuple[int, int]] = {}
+    for row in md.analysis.matrix:
+        rec = row.setup.record
+        key = rec.architecture if rec.segment != "cpu" else "CPU only"
+        year = max(row.setup.base.release_year or 0, rec.release_year or 0)
+        vendor, best = rank.get(key, (vendors.index(rec.vendor), 0))
+        rank[key] = (vendor, max(best, year))
+    ordered = sorted(groups.items(), key=lambda kv: (rank[kv[0]][0], -rank[kv[0]][1], kv[0]))
     w = md.analysis.fit_workload
     z: list[list[float | None]] = []
     text: list[list[str]] = []
