@@ -27,7 +27,7 @@ from site_builder.records import BenchmarkRecord, FrameworkRecord, GpuRecord, Mo
 # benchmark builds allow 2048); offline runs with no stated concurrency are modelled at this cap.
 MAX_OFFLINE_BATCH = 2048
 
-PREDICTED_METRICS = (
+SPEED_METRICS = (
     "decode_tok_s",
     "prefill_tok_s",
     "aggregate_output_tok_s",
@@ -35,11 +35,9 @@ PREDICTED_METRICS = (
     "ttft_ms",
     "itl_ms",
     "tpot_ms",
-    "model_weights_gib",
-    "model_weights_gib_per_gpu",
-    "activation_peak_gib",
-    "non_torch_memory_gib",
 )
+MEMORY_METRICS = ("model_weights_gib", "model_weights_gib_per_gpu", "activation_peak_gib", "non_torch_memory_gib")
+PREDICTED_METRICS = SPEED_METRICS + MEMORY_METRICS
 
 
 @dataclass(frozen=True)
@@ -82,7 +80,7 @@ def predict(
         conc = max(1, min(probe.max_concurrency if probe else 1, MAX_OFFLINE_BATCH))
     work = Workload(max(prompt + output, 1), conc, prompt, output, kv)
     m = bench.metric
-    if m in ("model_weights_gib", "model_weights_gib_per_gpu", "activation_peak_gib", "non_torch_memory_gib"):
+    if m in MEMORY_METRICS:
         mem = memory(facts, prec, setup, work, engine)
         if mem is None:
             return None
@@ -152,15 +150,6 @@ def summarize(comparisons: list[Comparison]) -> list[MetricError]:
     return rows
 
 
-SPEED_METRICS = {
-    "decode_tok_s",
-    "prefill_tok_s",
-    "aggregate_output_tok_s",
-    "aggregate_output_tok_s_per_gpu",
-    "ttft_ms",
-    "itl_ms",
-    "tpot_ms",
-}
 
 
 @contextmanager
