@@ -129,6 +129,7 @@ def methodology_page(site: SiteData, base: str) -> dict[str, Any]:
         "quality": {"benchmarks": ", ".join(QUALITY_BENCHMARKS), "min": MIN_SCORES},
         "matrix_precisions": [PRECISIONS[p].label for p in MATRIX_PRECISIONS],
         "local_prompt": f"{C.LOCAL_PROMPT:,}",
+        "hours": C.HOURS_PER_MONTH,
         "local_output": f"{C.LOCAL_OUTPUT:,}",
         "calibration": table,
         "compared": len(comps),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from site_builder.engine import constants as C
 from site_builder.engine.plan import MATRIX_PRECISIONS
 from site_builder.engine.precision import PRECISIONS
 from site_builder.pages import format as F
@@ -59,6 +60,7 @@ def index_page(site: SiteData, base: str) -> dict[str, Any]:
         "caps": sorted({c for r in rows for c in r["caps"].split()}),
         "gpus": [{"id": g.id, "label": g.short_name} for g in site.gpus.values()],
         "precisions": [{"id": p, "label": PRECISIONS[p].label} for p in MATRIX_PRECISIONS],
+        "fit_context": f"{C.FIT_CONTEXT:,}",
         "charts": False,
     }
 
