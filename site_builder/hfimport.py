@@ -239,6 +239,22 @@ def mla_fields(cfg: Config) -> dict[str, Any]:
     return fields
 
 
+def chunked_attention_fields(cfg: Config) -> dict[str, Any]:
+    """Llama 4: layers with RoPE attend within chunks; every layer flagged 0 in `no_rope_layers` is global."""
+    chunk = cfg.get("attention_chunk_size")
+    if not chunk:
+        return {}
+    layers = int(lookup(cfg, "num_hidden_layers"))
+    flags = cfg.get("no_rope_layers")
+    if not isinstance(flags, list) or len(flags) != layers:
+        interval = int(cfg.get("no_rope_layer_interval") or 4)
+        flags = [int((i + 1) % interval != 0) for i in range(layers)]
+    return {
+        "attention_chunk_size": chunk,
+        "layer_types": ["chunked_attention" if flag else "full_attention" for flag in flags],
+    }
+
+
 def sliding_window_fields(cfg: Config, model_type: str) -> dict[str, Any]:
     window = cfg.get("sliding_window")
     if not window:
@@ -296,6 +312,7 @@ def collect_fields(cfg: Config, model_type: str) -> dict[str, Any]:
         llama4_dense_width(cfg),
         mla_fields(cfg),
         sliding_window_fields(cfg, model_type),
+        chunked_attention_fields(cfg),
     ):
         fields.update(part)
     fields["rope_scaling"] = rope_scaling(cfg)

@@ -107,6 +107,12 @@ def architecture_consistent(catalog: Catalog) -> Iterator[Problem]:
                 f"has {len(a.layer_types)} entries, expected num_hidden_layers ({a.num_hidden_layers})",
                 rule="architecture-consistent",
             )
+        if a.layer_types and "chunked_attention" in a.layer_types and a.attention_chunk_size is None:
+            yield m.problem(
+                (*loc, "attention_chunk_size"),
+                "required when layer_types has chunked_attention layers",
+                rule="architecture-consistent",
+            )
         if a.layer_types and "sliding_attention" in a.layer_types and a.sliding_window is None:
             yield m.problem(
                 (*loc, "sliding_window"),

@@ -250,3 +250,42 @@ def test_engine_tracks_measurements() -> None:
     assert rows["decode_tok_s"].count >= 20 and rows["decode_tok_s"].median_ape < 0.15
     assert rows["aggregate_output_tok_s"].count >= 15 and rows["aggregate_output_tok_s"].median_ape < 0.25
     assert rows["ttft_ms"].median_ape < 0.15
+
+
+def test_chunked_attention_layers_cache_at_most_one_chunk() -> None:
+    """Llama 4: 36 of 48 layers attend within 8,192-token chunks; the 12 global layers keep everything."""
+    facts = facts_of(MODELS["llama-4-scout"])
+    per_layer = 2 * 8 * 128 * 2
+    context = 100_000
+    assert kv_bytes(facts, "fp16", context, 1) == per_layer * (12 * context + 36 * 8192)
+    assert kv_bytes(facts, "fp16", 4096, 1) == per_layer * 48 * 4096  # within one chunk nothing is capped
+
+
+def test_import_maps_llama4_chunked_attention() -> None:
+    from site_builder.hfimport import architecture_from_config
+
+    config = {
+        "model_type": "llama4",
+        "text_config": {
+            "model_type": "llama4_text",
+            "hidden_size": 5120,
+            "num_hidden_layers": 8,
+            "num_attention_heads": 40,
+            "num_key_value_heads": 8,
+            "head_dim": 128,
+            "intermediate_size": 8192,
+            "intermediate_size_mlp": 16384,
+            "vocab_size": 202048,
+            "max_position_embeddings": 10485760,
+            "num_local_experts": 16,
+            "num_experts_per_tok": 1,
+            "interleave_moe_layer_step": 1,
+            "attention_chunk_size": 8192,
+            "no_rope_layers": [1, 1, 1, 0, 1, 1, 1, 0],
+        },
+    }
+    arch = architecture_from_config(config)
+    assert arch.attention_chunk_size == 8192
+    assert arch.layer_types == ["chunked_attention"] * 3 + ["full_attention"] + ["chunked_attention"] * 3 + [
+        "full_attention"
+    ]

@@ -150,8 +150,6 @@ def summarize(comparisons: list[Comparison]) -> list[MetricError]:
     return rows
 
 
-
-
 @contextmanager
 def _efficiency(values: dict[str, C.Efficiency]) -> Iterator[None]:
     saved = dict(C.EFFICIENCY)

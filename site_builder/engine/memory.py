@@ -24,9 +24,13 @@ class ModelFacts:
     context_window: int
 
     @functools.cached_property
-    def sliding_layers(self) -> int:
-        """Layers whose KV cache keeps only the sliding window."""
-        return sum(_sliding_flags(self.arch))
+    def windowed_layers(self) -> tuple[tuple[int, int], ...]:
+        """(window in tokens, number of layers) for layers whose KV cache is capped (sliding or chunked)."""
+        counts: dict[int, int] = {}
+        for window in _layer_windows(self.arch):
+            if window is not None:
+                counts[window] = counts.get(window, 0) + 1
+        return tuple(sorted(counts.items()))
 
 
 def quantizable_params(p: ParamCount, prec: Precision, shape: Shape) -> int:
@@ -57,12 +61,12 @@ def weight_bytes_per_gpu(facts: ModelFacts, prec: Precision, gpus: int) -> int:
     return math.ceil((whole - rep) / gpus) + rep
 
 
-def _sliding_flags(arch: Architecture) -> list[bool]:
-    if arch.sliding_window is None:
-        return [False] * arch.num_hidden_layers
+def _layer_windows(arch: Architecture) -> list[int | None]:
+    """Per layer, the most tokens its KV cache holds (None: the whole context)."""
     if arch.layer_types:
-        return [t == "sliding_attention" for t in arch.layer_types]
-    return [True] * arch.num_hidden_layers
+        caps = {"sliding_attention": arch.sliding_window, "chunked_attention": arch.attention_chunk_size}
+        return [caps.get(kind) for kind in arch.layer_types]
+    return [arch.sliding_window] * arch.num_hidden_layers
 
 
 def kv_bytes_per_token_per_layer(facts: ModelFacts, kv_precision: str) -> float:
@@ -80,11 +84,11 @@ def kv_bytes_per_token(facts: ModelFacts, kv_precision: str) -> int:
 
 
 def kv_bytes(facts: ModelFacts, kv_precision: str, context: int, concurrency: int) -> int:
-    """KV cache of `concurrency` sequences of `context` tokens; sliding-window layers keep only the window."""
+    """KV cache of `concurrency` sequences of `context` tokens; sliding-window and chunked layers keep only their
+    window (a chunked layer never looks further back than the start of its chunk)."""
     per_layer = kv_bytes_per_token_per_layer(facts, kv_precision)
-    window = facts.arch.sliding_window or context
-    sliding = facts.sliding_layers
-    tokens = (facts.shape.layers - sliding) * context + sliding * min(context, window)
+    capped = sum(n for _, n in facts.windowed_layers)
+    tokens = (facts.shape.layers - capped) * context + sum(n * min(context, w) for w, n in facts.windowed_layers)
     return math.ceil(per_layer * tokens * concurrency)
 
 

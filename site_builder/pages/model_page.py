@@ -41,6 +41,11 @@ def attention_kind(m: ModelRecord) -> str:
             if kv == 1
             else "Grouped-query attention (GQA)"
         )
+    if a.attention_chunk_size and a.layer_types:
+        n = sum(t == "chunked_attention" for t in a.layer_types)
+        kind += (
+            f", chunked local attention ({a.attention_chunk_size:,}-token chunks) on {n} of {len(a.layer_types)} layers"
+        )
     if a.sliding_window:
         if a.layer_types:
             n = sum(t == "sliding_attention" for t in a.layer_types)

@@ -94,8 +94,15 @@ class Architecture(Record):
     sliding_window: int | None = Field(
         default=None, gt=0, description="Tokens a sliding-window layer attends to (and caches).", examples=[4096]
     )
-    layer_types: list[Literal["sliding_attention", "full_attention"]] | None = Field(
-        default=None, description="Per-layer attention kind, when sliding and full layers alternate."
+    layer_types: list[Literal["sliding_attention", "chunked_attention", "full_attention"]] | None = Field(
+        default=None, description="Per-layer attention kind, when sliding, chunked and full layers alternate."
+    )
+    attention_chunk_size: int | None = Field(
+        default=None,
+        gt=0,
+        description="Chunked local attention (Llama 4): a chunked layer attends within its chunk of this many "
+        "tokens, so it caches at most that many.",
+        examples=[8192],
     )
     num_nextn_predict_layers: int | None = Field(default=None, ge=0, description="MTP modules (DeepSeek-V3).")
 
