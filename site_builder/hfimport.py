@@ -164,6 +164,10 @@ def missing_required(config: Config) -> list[str]:
 # --- the architecture block -----------------------------------------------------------------------
 
 
+# Gemma 2/3 normalise before and after both attention and MLP; Cohere runs them in parallel from one norm.
+NORMS_PER_LAYER = {"gemma2": 4, "gemma3": 4, "gemma3_text": 4, "cohere": 1}
+
+
 def core_fields(cfg: Config, model_type: str) -> dict[str, Any]:
     fields: dict[str, Any] = {name: lookup(cfg, name) for name in REQUIRED}
     fields["num_key_value_heads"] = lookup(cfg, "num_key_value_heads")
@@ -174,6 +178,7 @@ def core_fields(cfg: Config, model_type: str) -> dict[str, Any]:
     fields["gated_mlp"] = model_type not in PLAIN_MLP_TYPES
     fields["norm_type"] = "layernorm" if model_type in LAYERNORM_TYPES else "rmsnorm"
     fields["norm_bias"] = LAYERNORM_TYPES.get(model_type, False)
+    fields["norms_per_layer"] = NORMS_PER_LAYER.get(model_type, 2)
     return fields
 
 

@@ -151,7 +151,7 @@ class _Layer:
 
 def _layer(a: Architecture, s: Shape, moe: bool) -> _Layer:
     attn = attention_params(a, s)
-    norms = 2 * norm_params(a)
+    norms = a.norms_per_layer * norm_params(a)
     if not moe:
         return _Layer(attn, mlp_params(a, s.hidden, s.dense_ffn), 0, 0, 0, 0, norms)
     one_expert = mlp_params(a, s.hidden, s.expert_ffn)

@@ -59,6 +59,12 @@ class Architecture(Record):
     gated_mlp: bool = Field(default=True, description="SwiGLU/GeGLU (3 matrices) vs plain MLP (2).")
     norm_type: Literal["rmsnorm", "layernorm"] = "rmsnorm"
     norm_bias: bool = Field(default=False, description="Norms carry a bias vector (classic LayerNorm).")
+    norms_per_layer: int = Field(
+        default=2,
+        ge=1,
+        description="Norm vectors per decoder layer: 2 (before attention and MLP); 4 in Gemma 2/3 (also after "
+        "each); 1 where attention and MLP run in parallel from one norm (Cohere).",
+    )
     attention_bias: bool = Field(default=False, description="Bias on q, k, v and o projections.")
     qkv_bias: bool = Field(default=False, description="Bias on q, k, v only (Qwen2).")
     mlp_bias: bool = Field(default=False, description="Bias on MLP / expert projections (gpt-oss).")
