@@ -7,7 +7,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import partial
+from functools import cache, partial
 from pathlib import Path
 from typing import Any
 
@@ -74,9 +74,10 @@ def split_base(base_url: str) -> tuple[str, str]:
 
 def collect_pages(site: SiteData, base: str) -> list[Page]:
     """Every page of the site, in a deterministic order; page models are built when rendered."""
+    listing = cache(partial(index_page, site, base))  # / and /models/ show the same table
     pages = [
-        Page("index.html", "index.html", partial(index_page, site, base)),
-        Page("models/index.html", "index.html", partial(index_page, site, base)),
+        Page("index.html", "index.html", listing),
+        Page("models/index.html", "index.html", listing),
         Page("gpus/index.html", "gpus.html", partial(gpu_index_page, site, base), frozenset({"gpus/*"})),
         Page(
             "families/index.html",
@@ -146,10 +147,10 @@ def collect_pages(site: SiteData, base: str) -> list[Page]:
                 frozenset({f"models/{a}", f"models/{b}", "providers/*", *ENGINE_INPUTS}),
             )
         )
-    unique: dict[str, Page] = {}
-    for p in pages:
-        unique.setdefault(p.path, p)
-    return list(unique.values())
+    paths = [p.path for p in pages]
+    if len(set(paths)) != len(paths):  # two page models for one file would silently lose one of them
+        raise ValueError(f"pages share an output path: {sorted({x for x in paths if paths.count(x) > 1})}")
+    return pages
 
 
 def _static_context(title: str, description: str) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from site_builder.problems import Problem, Report, display_path
+from site_builder.problems import Problem, Report, Severity, display_path
 from site_builder.records import (
     BenchmarkRecord,
     FamilyRecord,
@@ -35,8 +35,6 @@ class Located(Generic[R]):
     body: str = ""
 
     def problem(self, loc: Loc, message: str, *, warning: bool = False, rule: str = "") -> Problem:
-        from site_builder.problems import Severity
-
         mark = self.source.mark_for(loc)
         return Problem(
             path=display_path(self.path),

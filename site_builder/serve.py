@@ -139,11 +139,11 @@ class Preview:
         from site_builder.cli import print_report
 
         print_report(report)
-        errors = [p.format() for p in report.sorted() if not ok or p.severity.value == "error"]
-        if not ok and not (self.out / "index.html").is_file():
+        errors = [] if ok else [p.format() for p in report.sorted()]
+        if errors and not (self.out / "index.html").is_file():
             self.out.mkdir(parents=True, exist_ok=True)
             (self.out / "index.html").write_text(_error_page(errors), encoding="utf-8")
-        self.status.update(errors if not ok else [])
+        self.status.update(errors)
 
 
 def _error_page(errors: list[str]) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from site_builder.engine import constants as C
@@ -73,6 +74,14 @@ def choose_framework(
 
 
 # Identity equality: candidates are compared by object, never by deep comparison of their records.
+def serving_engine(
+    model: ModelRecord, prec: Precision, gpu: GpuRecord, frameworks: dict[str, FrameworkRecord]
+) -> tuple[FrameworkRecord | None, EngineClass]:
+    """The framework that would serve this model, format and GPU, and the efficiency class it runs at."""
+    fw = choose_framework(model, prec, gpu, frameworks)
+    return fw, engine_class_for(prec, gpu, fw)
+
+
 @dataclass(frozen=True, eq=False)
 class Candidate:
     setup: Setup
@@ -126,10 +135,15 @@ class Analysis:
     fit_workload: Workload
     serve_workload: Workload
     local: tuple[Candidate, ...]  # one user on one device (consumer GPU, Mac, CPU): the fastest format that fits
+    single: dict[str, Candidate]  # GPU record id -> fastest format that fits one of it at the serving workload
+
+    @functools.cached_property
+    def matrix_by_gpu(self) -> dict[str, MatrixRow]:
+        return {row.setup.record.id: row for row in self.matrix}
 
     @property
     def min_single_gpu(self) -> Candidate | None:
-        singles = [c for c in self.candidates if c.setup.count == 1 and c.setup.record.segment not in ("cpu",)]
+        singles = [c for c in self.candidates if c.setup.count == 1 and c.setup.record.segment != "cpu"]
         return min(singles, key=lambda c: (c.setup.capacity_bytes or 0, -c.score), default=None)
 
     @property
@@ -154,8 +168,7 @@ def evaluate(
     work: Workload,
     frameworks: dict[str, FrameworkRecord],
 ) -> Candidate | None:
-    fw = choose_framework(model, prec, setup.base, frameworks)
-    engine = engine_class_for(prec, setup.base, fw)
+    fw, engine = serving_engine(model, prec, setup.base, frameworks)
     mem = memory(facts, prec, setup, work, engine)
     if mem is None:
         return None
@@ -176,7 +189,7 @@ def _matrix(
             if not supported_on(prec, setup.base):
                 cells.append(MatrixCell(pid, "n/a", None, None))
                 continue
-            engine = engine_class_for(prec, setup.base, choose_framework(model, prec, setup.base, frameworks))
+            _, engine = serving_engine(model, prec, setup.base, frameworks)
             mem = memory(facts, prec, setup, work, engine)
             if mem is None:
                 cells.append(MatrixCell(pid, "unknown", None, None))
@@ -225,6 +238,15 @@ def score_parts_doc() -> dict[str, str]:
 LOCAL_SEGMENTS = ("consumer", "workstation", "apple-silicon", "cpu")
 
 
+def _keep_fastest(table: dict[str, Candidate], key: str, cand: Candidate) -> None:
+    if not cand.memory.fits or cand.speed is None or not cand.speed.output_tokens_per_s:
+        return
+    held = table.get(key)
+    held_tps = held.speed.output_tokens_per_s if held and held.speed else None
+    if held_tps is None or cand.speed.output_tokens_per_s > held_tps:
+        table[key] = cand
+
+
 def _local(
     model: ModelRecord, facts: ModelFacts, gpus: dict[str, GpuRecord], frameworks: dict[str, FrameworkRecord]
 ) -> tuple[Candidate, ...]:
@@ -256,6 +278,7 @@ def analyse(model: ModelRecord, gpus: dict[str, GpuRecord], frameworks: dict[str
     facts = facts_of(model)
     work = serving_workload(model)
     cands: list[Candidate] = []
+    single: dict[str, Candidate] = {}
     # A bundle record (an NVL pair) is the same hardware as that many of its GPU: rank it once, as the bundle.
     bundled = {(g.bundle.gpu, g.bundle.count) for g in gpus.values() if g.bundle}
     for gpu in gpus.values():
@@ -268,16 +291,17 @@ def analyse(model: ModelRecord, gpus: dict[str, GpuRecord], frameworks: dict[str
                 continue
             if not supported_on(prec, gpu):
                 continue
-            # A setup is only worth ranking if a catalog framework can serve this model, format and vendor.
-            base = gpus[gpu.bundle.gpu] if gpu.bundle else gpu
-            if frameworks and model.frameworks and choose_framework(model, prec, base, frameworks) is None:
+            one = evaluate(model, facts, make_setup(gpu, gpus), prec, work, frameworks)
+            if one is None:
+                continue
+            _keep_fastest(single, gpu.id, one)
+            # Ranked only if a catalog framework can serve this model, format and vendor, and batches requests:
+            # many concurrent users need a continuous-batching server (local runtimes get a single-user table).
+            if (frameworks and model.frameworks and one.framework is None) or one.engine == "local":
                 continue
             for mult in _multipliers(gpu):
-                setup = make_setup(gpu, gpus, mult)
-                cand = evaluate(model, facts, setup, prec, work, frameworks)
-                if cand is None or cand.engine == "local":
-                    # Many concurrent users need a continuous-batching server; local runtimes get their
-                    # own single-user table.
+                cand = one if mult == 1 else evaluate(model, facts, make_setup(gpu, gpus, mult), prec, work, frameworks)
+                if cand is None:
                     break
                 if cand.memory.fits:
                     if (gpu.id, mult) not in bundled:
@@ -302,6 +326,7 @@ def analyse(model: ModelRecord, gpus: dict[str, GpuRecord], frameworks: dict[str
         prows.append(PrecisionRow(prec, weight_bytes(facts, prec), best))
     return Analysis(
         local=_local(model, facts, gpus, frameworks),
+        single=single,
         model=model,
         facts=facts,
         kv_bytes_per_token=kv_bytes_per_token(facts, "fp16"),

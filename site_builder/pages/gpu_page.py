@@ -6,7 +6,7 @@ from typing import Any
 
 from site_builder.engine import constants as C
 from site_builder.engine.hardware import make_setup
-from site_builder.engine.plan import MATRIX_PRECISIONS, evaluate, serving_workload
+from site_builder.engine.plan import MATRIX_PRECISIONS, serving_workload
 from site_builder.engine.precision import PRECISIONS, supported_on
 from site_builder.pages import charts
 from site_builder.pages import format as F
@@ -66,34 +66,13 @@ def gpu_page(g: GpuRecord, site: SiteData, base: str) -> dict[str, Any]:
     rows: list[dict[str, Any]] = []
     for mid, md in site.models.items():
         work = serving_workload(md.record)
+        row = md.analysis.matrix_by_gpu.get(g.id)
+        levels = {c.precision: c.level for c in row.cells} if row else {}
         cells = []
-        best = None
         for pid in MATRIX_PRECISIONS:
-            prec = PRECISIONS[pid]
-            if not supported_on(prec, b):
-                cells.append({"level": "n/a", "label": "n/a"})
-                continue
-            cell = next(
-                (
-                    c
-                    for row in md.analysis.matrix
-                    if row.setup.record.id == g.id
-                    for c in row.cells
-                    if c.precision == pid
-                ),
-                None,
-            )
-            level = cell.level if cell else "unknown"
+            level = levels.get(pid, "unknown") if supported_on(PRECISIONS[pid], b) else "n/a"
             cells.append({"level": level, "label": C.FIT_LABELS.get(level, level)})
-        for pid in md.record.precisions:
-            prec = PRECISIONS[pid]
-            if not supported_on(prec, b):
-                continue
-            cand = evaluate(md.record, md.facts, setup, prec, work, site.frameworks)
-            tps = cand.speed.output_tokens_per_s if cand and cand.memory.fits and cand.speed else None
-            best_tps: float | None = best.speed.output_tokens_per_s if best and best.speed else None
-            if cand and tps and (best_tps is None or tps > best_tps):
-                best = cand
+        best = md.analysis.single.get(g.id)
         tps = best.speed.output_tokens_per_s if best and best.speed else None
         rows.append(
             {

@@ -329,7 +329,6 @@ def model_page(md: ModelData, site: SiteData, base: str) -> dict[str, Any]:
         )
     if m.vision:
         arch_rows.append(("Vision tower", stated_fig(m, "vision", f"{m.vision.name}, {m.vision.params:,} parameters")))
-    kvw = an.fit_workload
     memory_rows = [
         {"label": f"{r.precision.label} weights", "fig": engine(F.gib(r.weights_bytes), r.precision.note)}
         for r in an.precision_rows
@@ -452,7 +451,6 @@ def model_page(md: ModelData, site: SiteData, base: str) -> dict[str, Any]:
         "context": stated_fig(m, "context_window", f"{m.context_window:,} tokens"),
         "release": stated_fig(m, "release_date", str(m.release_date) if m.release_date else "unknown"),
         "license": _license_fig(m),
-        "license_id": m.license.id if m.license else None,
         "quality": quality,
         "best_gpu": best.setup.label if best else None,
         "brief": brief(md),
@@ -468,7 +466,6 @@ def model_page(md: ModelData, site: SiteData, base: str) -> dict[str, Any]:
             F.gib(best.memory.activations_bytes) if best else "unknown",
             "Activation buffer for the framework's batch of tokens plus sampler logits",
         ),
-        "fit_note": f"Matrix workload: one sequence of {kvw.context:,} tokens",
         "matrix": matrix_view(md, base),
         "recommendations": recs,
         "serve_note": work_note(best) if best else "",
