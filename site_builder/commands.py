@@ -29,21 +29,6 @@ def _num(v: float | None, digits: int = 3) -> float | None:
     return None if v is None else round(v, digits)
 
 
-def _largest_fitting(facts: Any, prec: Any, setup: Any, probe: Workload, engine: Any, upper: int) -> int:
-    """Largest concurrency that fits, sampler buffers included (they grow with the batch)."""
-
-    def fits(b: int) -> bool:
-        w = Workload(probe.context, b, probe.prompt, probe.output, probe.kv_precision)
-        m = memory(facts, prec, setup, w, engine)
-        return bool(m and m.fits)
-
-    lo, hi = 0, upper
-    while lo < hi:
-        mid = (lo + hi + 1) // 2
-        lo, hi = (mid, hi) if fits(mid) else (lo, mid - 1)
-    return lo
-
-
 def estimate(args: argparse.Namespace) -> dict[str, Any]:
     cat = _catalog(args.catalog)
     if args.model not in cat.models:
@@ -84,7 +69,7 @@ def estimate(args: argparse.Namespace) -> dict[str, Any]:
     probe = Workload(context, 1, prompt, output, args.kv_precision)
     if args.concurrency == "max":
         m1 = memory(facts, prec, setup, probe, engine)
-        concurrency = _largest_fitting(facts, prec, setup, probe, engine, m1.max_concurrency if m1 else 0)
+        concurrency = m1.max_concurrency if m1 else 0
         if concurrency < 1:
             raise UsageError("not even one sequence of that context fits")
     else:

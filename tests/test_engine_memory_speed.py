@@ -289,3 +289,25 @@ def test_import_maps_llama4_chunked_attention() -> None:
     assert arch.layer_types == ["chunked_attention"] * 3 + ["full_attention"] + ["chunked_attention"] * 3 + [
         "full_attention"
     ]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.sampled_from(SMALL),
+    st.sampled_from(["l40s", "h100-sxm", "rtx-4090", "a100-80gb-sxm"]),
+    st.sampled_from([1024, 4096, 16384]),
+    st.sampled_from(["batched-server", "local"]),
+)
+def test_max_concurrency_is_the_largest_that_fits(mid: str, gid: str, context: int, engine: str) -> None:
+    facts = facts_of(MODELS[mid])
+    setup = make_setup(GPUS[gid], GPUS)
+    prec = PRECISIONS["fp8"]
+    probe = memory(facts, prec, setup, Workload(context, 1, context, 0), engine)  # type: ignore[arg-type]
+    assert probe is not None
+    most = probe.max_concurrency
+    at = memory(facts, prec, setup, Workload(context, max(most, 1), context, 0), engine)  # type: ignore[arg-type]
+    over = memory(facts, prec, setup, Workload(context, most + 1, context, 0), engine)  # type: ignore[arg-type]
+    assert at is not None and over is not None
+    assert not over.fits
+    if most >= 1:
+        assert at.fits

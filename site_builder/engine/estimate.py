@@ -113,7 +113,7 @@ def memory(
         fits=total <= usable,
         fit_level=fit_level(total / usable),
         max_context=_max_context(facts, work, share, free),
-        max_concurrency=_max_concurrency(facts, work, share, free),
+        max_concurrency=_max_concurrency(facts, work, share, usable - weights - over, batched, n),
     )
 
 
@@ -134,11 +134,23 @@ def _max_context(facts: ModelFacts, work: Workload, share: float, free: int) -> 
     return lo
 
 
-def _max_concurrency(facts: ModelFacts, work: Workload, share: float, free: int) -> int:
-    per_seq = kv_bytes(facts, work.kv_precision, work.context, 1) * share
-    if free <= 0 or per_seq <= 0:
+def _max_concurrency(facts: ModelFacts, work: Workload, share: float, room: int, batched: bool, gpus: int) -> int:
+    """Most sequences of `work.context` tokens that fit in `room` (usable memory less weights and overhead).
+
+    Each sequence needs its KV cache; the first MAX_SAMPLED_SEQUENCES also need their sampler buffers, which
+    grow with the batch, so they are counted per sequence rather than at the workload's concurrency.
+    """
+    fixed = activation_bytes(facts, batched, 0, gpus)
+    sampler = activation_bytes(facts, batched, 1, gpus) - fixed
+    per_kv = math.ceil(kv_bytes(facts, work.kv_precision, work.context, 1) * share)
+    room -= fixed
+    if room <= 0 or per_kv <= 0:
         return 0
-    return int(free // per_seq)
+    sampled = int(room // (per_kv + sampler))
+    cap = C.MAX_SAMPLED_SEQUENCES
+    if sampled <= cap:
+        return sampled
+    return cap + int((room - cap * (per_kv + sampler)) // per_kv)
 
 
 def _experts_touched_fraction(facts: ModelFacts, tokens: int) -> float:
@@ -166,8 +178,7 @@ def bytes_read_per_step(
     expert_bytes = p.experts * (whole / p.total)
     touched = _experts_touched_fraction(facts, tokens)
     weights = (whole - table - expert_bytes * (1 - touched)) / n
-    kv_share = kv_share_per_gpu(facts, n) if n == setup.count else 1.0 / n
-    kv = kv_bytes(facts, work.kv_precision, work.decode_context, work.concurrency) * kv_share
+    kv = kv_bytes(facts, work.kv_precision, work.decode_context, work.concurrency) * kv_share_per_gpu(facts, n)
     return weights + kv
 
 
