@@ -111,6 +111,7 @@ def collect_pages(site: SiteData, base: str) -> list[Page]:
         pages.append(Page(f"models/{mid}/index.html", "model.html", partial(model_page, md, site, base), model_deps))
         setups = list(md.analysis.recommendations)
         setups += [c for c in (md.analysis.min_single_gpu, md.analysis.best_multi_gpu) if c and c not in setups]
+        setups += md.analysis.local_runtimes
         for c in setups:
             pages.append(
                 Page(

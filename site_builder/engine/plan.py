@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from site_builder.engine import constants as C
@@ -135,6 +136,8 @@ class Analysis:
     fit_workload: Workload
     serve_workload: Workload
     local: tuple[Candidate, ...]  # one user on one device (consumer GPU, Mac, CPU): the fastest format that fits
+    # Rows of `local` for a runtime the fastest-format rows never pick (ONNX Runtime GenAI's exported INT4).
+    local_runtimes: tuple[Candidate, ...]
     single: dict[str, Candidate]  # GPU record id -> fastest format that fits one of it at the serving workload
 
     @functools.cached_property
@@ -174,6 +177,17 @@ def evaluate(
         return None
     spd = speed(facts, prec, setup, work, engine)
     return Candidate(setup, prec, fw, engine, work, mem, spd, cost(setup, spd))
+
+
+def evaluate_on(
+    model: ModelRecord, facts: ModelFacts, setup: Setup, prec: Precision, work: Workload, fw: FrameworkRecord
+) -> Candidate | None:
+    """Like `evaluate`, but served by `fw` whatever the preference order would pick; its class sets the efficiency."""
+    mem = memory(facts, prec, setup, work, fw.engine_class)
+    if mem is None:
+        return None
+    spd = speed(facts, prec, setup, work, fw.engine_class)
+    return Candidate(setup, prec, fw, fw.engine_class, work, mem, spd, cost(setup, spd))
 
 
 def _matrix(
@@ -257,21 +271,84 @@ def _local(
         if gpu.segment not in LOCAL_SEGMENTS or gpu.bundle:
             continue
         setup = make_setup(gpu, gpus)
-        best: Candidate | None = None
-        for pid in model.precisions:
-            prec = PRECISIONS[pid]
-            if not supported_on(prec, gpu):
-                continue
-            cand = evaluate(model, facts, setup, prec, work, frameworks)
-            if cand is None or not cand.memory.fits or cand.speed is None:
-                continue
-            if best is None or best.speed is None or cand.speed.decode_tokens_per_s > best.speed.decode_tokens_per_s:
-                best = cand
+        best = _fastest(
+            evaluate(model, facts, setup, PRECISIONS[pid], work, frameworks)
+            for pid in model.precisions
+            if supported_on(PRECISIONS[pid], gpu)
+        )
         if best is not None:
             rows.append(best)
-    order = {seg: i for i, seg in enumerate(LOCAL_SEGMENTS)}
-    rows.sort(key=lambda c: (order[c.setup.record.segment], -(c.speed.decode_tokens_per_s if c.speed else 0)))
     return tuple(rows)
+
+
+def _fastest(cands: Iterable[Candidate | None]) -> Candidate | None:
+    """The fastest single-stream decode among the candidates that fit."""
+    best: Candidate | None = None
+    for cand in cands:
+        if cand is None or not cand.memory.fits or cand.speed is None:
+            continue
+        if best is None or best.speed is None or cand.speed.decode_tokens_per_s > best.speed.decode_tokens_per_s:
+            best = cand
+    return best
+
+
+def _fastest_on(
+    model: ModelRecord, facts: ModelFacts, setup: Setup, precisions: Sequence[str], work: Workload, fw: FrameworkRecord
+) -> Candidate | None:
+    return _fastest(
+        evaluate_on(model, facts, setup, PRECISIONS[pid], work, fw)
+        for pid in precisions
+        if supported_on(PRECISIONS[pid], setup.base)
+    )
+
+
+def _runtime_rows(
+    model: ModelRecord,
+    facts: ModelFacts,
+    gpus: dict[str, GpuRecord],
+    frameworks: dict[str, FrameworkRecord],
+    shown: tuple[Candidate, ...],
+) -> tuple[Candidate, ...]:
+    """Rows for a local runtime the model lists that no device row uses and that brings a format no shown local
+    runtime serves (ONNX Runtime GenAI's INT4 beside llama.cpp's GGUF): otherwise the preference order would hide
+    it. Its fastest own format on every CPU profile, and on the smallest personal GPU that holds it."""
+    shown_ids = {c.framework.id for c in shown if c.framework}
+    work = local_workload(model)
+    rows: list[Candidate] = []
+    for fid in model.frameworks:
+        fw = frameworks.get(fid)
+        if fw is None or fid in shown_ids or fw.engine_class != "local":
+            continue
+        # Formats the local runtimes already in the table serve on the devices this runtime also runs on.
+        beside = {
+            pid
+            for c in shown
+            if c.framework and c.framework.engine_class == "local" and c.setup.base.vendor in fw.vendors
+            for pid in c.framework.precisions
+        }
+        own = [pid for pid in model.precisions if pid in fw.precisions and pid not in beside]
+        found = []
+        for gpu in gpus.values():
+            if own and gpu.segment in LOCAL_SEGMENTS and not gpu.bundle and gpu.vendor in fw.vendors:
+                best = _fastest_on(model, facts, make_setup(gpu, gpus), own, work, fw)
+                if best is not None:
+                    found.append(best)
+        rows += [c for c in found if c.setup.record.segment == "cpu"]
+        cards = [c for c in found if c.setup.record.segment != "cpu"]
+        if cards:
+            rows.append(min(cards, key=_smallest_then_fastest))
+    return tuple(rows)
+
+
+def _smallest_then_fastest(c: Candidate) -> tuple[int, float]:
+    return (c.setup.capacity_bytes or 0, -(c.speed.decode_tokens_per_s if c.speed else 0.0))
+
+
+def _local_order(rows: tuple[Candidate, ...]) -> tuple[Candidate, ...]:
+    order = {seg: i for i, seg in enumerate(LOCAL_SEGMENTS)}
+    return tuple(
+        sorted(rows, key=lambda c: (order[c.setup.record.segment], -(c.speed.decode_tokens_per_s if c.speed else 0)))
+    )
 
 
 def analyse(model: ModelRecord, gpus: dict[str, GpuRecord], frameworks: dict[str, FrameworkRecord]) -> Analysis:
@@ -324,8 +401,11 @@ def analyse(model: ModelRecord, gpus: dict[str, GpuRecord], frameworks: dict[str
         prec = PRECISIONS[pid]
         best = next((c for c in ranked if c.precision.id == pid), None)
         prows.append(PrecisionRow(prec, weight_bytes(facts, prec), best))
+    local = _local(model, facts, gpus, frameworks)
+    runtimes = _runtime_rows(model, facts, gpus, frameworks, local)
     return Analysis(
-        local=_local(model, facts, gpus, frameworks),
+        local=_local_order(local + runtimes),
+        local_runtimes=runtimes,
         single=single,
         model=model,
         facts=facts,

@@ -7,7 +7,7 @@ from typing import Any
 
 from site_builder.engine import constants as C
 from site_builder.engine.estimate import Workload
-from site_builder.engine.plan import Candidate, evaluate
+from site_builder.engine.plan import Candidate, evaluate, evaluate_on
 from site_builder.engine.precision import Precision
 from site_builder.markdown_render import render_article, word_count
 from site_builder.pages import charts
@@ -178,7 +178,29 @@ def launch_command(fw: FrameworkRecord, c: Candidate, model_ref: str, max_len: i
         parts += _flag(t.kv_cache_dtype, kv)
     if t.gpu_memory_utilization:
         parts += _flag(t.gpu_memory_utilization, f"{c.setup.usable_fraction:.2f}")
+    provider = t.execution_provider_values.get(c.setup.base.vendor)
+    if provider:
+        parts += _flag(t.execution_provider, provider)
     return " ".join(shlex.quote(p) for p in parts)
+
+
+def _provider_flag(c: Candidate) -> list[tuple[str, str]]:
+    """The execution provider an export-based runtime targets on this device (cpu, cuda, dml)."""
+    t = c.framework.launch if c.framework else None
+    provider = t.execution_provider_values.get(c.setup.base.vendor) if t else None
+    return [("Execution provider", provider)] if provider else []
+
+
+def command_view(fw: FrameworkRecord, cmd: str) -> dict[str, str | None]:
+    """A framework's launch command; for an export-then-run runtime, the command that runs the export too."""
+    t = fw.launch
+    return {
+        "framework": fw.name,
+        "href": str(fw.url),
+        "command": cmd,
+        "run": t.run_command if t else None,
+        "notes": t.notes if t else None,
+    }
 
 
 def _checkpoint_note(m: ModelRecord, prec: Precision) -> str:
@@ -199,20 +221,24 @@ def deploy_page(md: ModelData, c: Candidate, site: SiteData, base: str) -> dict[
     )
     max_len = single.memory.max_context if single and single.memory.max_context else m.context_window
     commands = []
-    for fid in m.frameworks:
+    # A local runtime's row (an ONNX export for a CPU) is about that runtime; a server's page lists every framework.
+    for fid in [c.framework.id] if c.engine == "local" and c.framework else m.frameworks:
         fw = site.frameworks.get(fid)
         if fw is None or c.precision.id not in fw.precisions or c.setup.base.vendor not in fw.vendors:
             continue
         model_ref = m.hf_repo if c.precision.family != "gguf" else f"{m.id}.{c.precision.id}.gguf"
         cmd = launch_command(fw, c, model_ref, min(max_len, m.context_window))
         if cmd:
-            commands.append(
-                {"framework": fw.name, "href": fw.url, "command": cmd, "notes": fw.launch.notes if fw.launch else None}
-            )
+            commands.append(command_view(fw, cmd))
     variants = []
     for conc in (1, 8, 32, 64, 128):
         w = Workload(c.workload.context, conc, c.workload.prompt, c.workload.output, c.workload.kv_precision)
-        v = evaluate(m, md.facts, c.setup, c.precision, w, site.frameworks)
+        # The candidate's own runtime: a local runtime's page must not switch to the preferred server.
+        v = (
+            evaluate_on(m, md.facts, c.setup, c.precision, w, c.framework)
+            if c.framework
+            else evaluate(m, md.facts, c.setup, c.precision, w, site.frameworks)
+        )
         if v is None:
             continue
         variants.append(
@@ -240,6 +266,7 @@ def deploy_page(md: ModelData, c: Candidate, site: SiteData, base: str) -> dict[
             ("Weights", c.precision.label),
             ("KV-cache dtype", c.workload.kv_precision),
             ("GPU memory utilization", f"{c.setup.usable_fraction:.2f}"),
+            *_provider_flag(c),
         ],
         "memory": [
             ("Weights", engine(F.gib(mem.weights_bytes))),
@@ -252,7 +279,8 @@ def deploy_page(md: ModelData, c: Candidate, site: SiteData, base: str) -> dict[
         "max_concurrency": mem.max_concurrency,
         "max_context": mem.max_context,
         "variants": variants,
-        "checkpoint_note": _checkpoint_note(m, c.precision),
+        # An export-based runtime quantizes the original weights itself while it builds the ONNX model.
+        "checkpoint_note": "" if _provider_flag(c) else _checkpoint_note(m, c.precision),
         "note": work_note(c),
         "charts": False,
         "hours": C.HOURS_PER_MONTH,

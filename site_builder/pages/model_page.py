@@ -72,6 +72,9 @@ def setup_label(c: Candidate) -> str:
 
 
 def deploy_slug(c: Candidate) -> str:
+    # A local runtime's row (ONNX Runtime GenAI on a CPU) names its runtime: a server may use the same setup and format.
+    if c.engine == "local" and c.framework is not None:
+        return f"{c.setup.id}-{c.precision.id}-{c.framework.id}"
     return f"{c.setup.id}-{c.precision.id}"
 
 
@@ -233,7 +236,7 @@ SEGMENT_LABELS = {
 }
 
 
-def _local_view(c: Candidate, base: str) -> dict[str, Any]:
+def _local_view(c: Candidate, base: str, model_id: str, with_deploy: bool) -> dict[str, Any]:
     s = c.speed
     note = (
         f"single stream, {c.precision.label}, {c.framework.name if c.framework else c.engine} "
@@ -245,6 +248,7 @@ def _local_view(c: Candidate, base: str) -> dict[str, Any]:
         "segment": SEGMENT_LABELS.get(c.setup.record.segment, c.setup.record.segment),
         "precision": c.precision.label,
         "framework": c.framework.name if c.framework else "—",
+        "deploy_href": f"{base}deploy/{model_id}/{deploy_slug(c)}/" if with_deploy else None,
         "speed": engine(F.tokens_per_s(s.decode_tokens_per_s if s else None), note),
         "ttft": engine(F.ms(s.ttft_ms if s else None), "compute rate unknown" if s and s.ttft_ms is None else note),
         "memory": engine(
@@ -474,7 +478,7 @@ def model_page(md: ModelData, site: SiteData, base: str) -> dict[str, Any]:
         "min_single": candidate_view(min_single, base, m.id) if min_single else None,
         "multi": candidate_view(multi, base, m.id) if multi else None,
         "throughput_chart": throughput_chart,
-        "local_rows": [_local_view(c, base) for c in an.local],
+        "local_rows": [_local_view(c, base, m.id, c in an.local_runtimes) for c in an.local],
         "local_note": (
             f"One user, {an.local[0].workload.prompt:,}-token prompt, {an.local[0].workload.output:,}-token answer; "
             "the fastest format that fits each device"

@@ -21,8 +21,17 @@ class LaunchTemplate(Record):
     quantization: str | None = Field(default=None, description="Flag for the quantization, with {value}.")
     kv_cache_dtype: str | None = Field(default=None, description="Flag for the KV-cache dtype, with {value}.")
     gpu_memory_utilization: str | None = Field(default=None, description="Flag with {value} (0-1).")
+    execution_provider: str | None = Field(
+        default=None, description="Flag for the device backend an exported model targets, with {value}."
+    )
     quantization_values: dict[str, str] = Field(default_factory=dict, description="Our precision id -> value.")
     kv_cache_values: dict[str, str] = Field(default_factory=dict, description="Our KV precision -> value.")
+    execution_provider_values: dict[str, str] = Field(
+        default_factory=dict, description="GPU record vendor (nvidia, amd, intel, apple, cpu) -> value."
+    )
+    run_command: str | None = Field(
+        default=None, description="For a runtime that first exports the model: the command that then runs it."
+    )
     notes: str | None = None
 
 
