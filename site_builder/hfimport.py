@@ -69,6 +69,10 @@ FAMILY_BY_MODEL_TYPE = {
     "phi3": "phi",
     "dbrx": "dbrx",
     "cohere": "command-r",
+    "hunyuan": "hunyuan",
+    "hunyuan_v1_moe": "hunyuan",
+    "hunyuan_v1_dense": "hunyuan",
+    "ernie4_5": "ernie",
 }
 ORGANIZATION_BY_HF_ORG = {
     "meta-llama": "Meta",
@@ -83,6 +87,8 @@ ORGANIZATION_BY_HF_ORG = {
     "coherelabs": "Cohere",
     "databricks": "Databricks",
     "opengvlab": "OpenGVLab / Shanghai AI Laboratory",
+    "tencent": "Tencent (Hunyuan team)",
+    "baidu": "Baidu",
 }
 
 # Model types whose MLP is up-projection, activation, down-projection (2 matrices) rather than gated.
@@ -214,10 +220,24 @@ def rope_scaling(cfg: Config) -> dict[str, Any] | None:
     return scaling
 
 
+def one_per_model(cfg: Config, key: str) -> Any:
+    """Hunyuan writes MoE widths and counts once per layer; the engine takes one value for every MoE layer."""
+    value = cfg.get(key)
+    if not isinstance(value, list):
+        return value
+    if len(set(value)) > 1:
+        raise ValueError(f"{key} differs between layers ({sorted(set(value))}), which the engine does not model")
+    return value[0] if value else None
+
+
 def moe_fields(cfg: Config, model_type: str) -> dict[str, Any]:
     fields = {key: cfg.get(key) for key in MOE_KEYS}
+    fields["moe_intermediate_size"] = one_per_model(cfg, "moe_intermediate_size")
     if fields["num_experts_per_tok"] is None:
-        fields["num_experts_per_tok"] = cfg.get("experts_per_token")  # gpt-oss's own name
+        # gpt-oss's own name; then Hunyuan's
+        fields["num_experts_per_tok"] = cfg.get("experts_per_token") or one_per_model(cfg, "moe_topk")
+    if fields["n_shared_experts"] is None and cfg.get("use_mixed_mlp_moe"):
+        fields["n_shared_experts"] = one_per_model(cfg, "num_shared_expert")  # Hunyuan: a shared MLP beside the experts
     if "interleave_moe_layer_step" in cfg and "intermediate_size_mlp" in cfg:
         # Llama 4: `intermediate_size` is the expert width, `intermediate_size_mlp` the dense layers' width,
         # and every MoE layer adds one shared expert.
