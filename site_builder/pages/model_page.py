@@ -482,6 +482,12 @@ def model_page(md: ModelData, site: SiteData, base: str) -> dict[str, Any]:
         "local_note": (
             f"One user, {an.local[0].workload.prompt:,}-token prompt, {an.local[0].workload.output:,}-token answer; "
             "the fastest format that fits each device"
+            + (
+                f"; {' and '.join(sorted({c.framework.name for c in an.local_runtimes if c.framework}))} rows show "
+                "that runtime's own format on every CPU profile it runs on and on the smallest GPU or Mac that holds it"
+                if an.local_runtimes
+                else ""
+            )
         )
         if an.local
         else "",
