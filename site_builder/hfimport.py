@@ -73,6 +73,7 @@ FAMILY_BY_MODEL_TYPE = {
     "hunyuan_v1_moe": "hunyuan",
     "hunyuan_v1_dense": "hunyuan",
     "ernie4_5": "ernie",
+    "olmo2": "olmo",
 }
 ORGANIZATION_BY_HF_ORG = {
     "meta-llama": "Meta",
@@ -89,6 +90,7 @@ ORGANIZATION_BY_HF_ORG = {
     "opengvlab": "OpenGVLab / Shanghai AI Laboratory",
     "tencent": "Tencent (Hunyuan team)",
     "baidu": "Baidu",
+    "allenai": "Allen Institute for AI (Ai2)",
 }
 
 # Model types whose MLP is up-projection, activation, down-projection (2 matrices) rather than gated.
@@ -114,7 +116,7 @@ LAYERNORM_TYPES = {
 # default to tied embeddings, so an absent key means tied for them (and untied for everything else).
 TIED_BY_DEFAULT_TYPES = frozenset({"gemma", "gemma2", "gemma3", "gemma3_text", "cohere", "cohere2"})
 QWEN2_TYPES = frozenset({"qwen2", "qwen2_moe"})
-QK_NORM_TYPES = frozenset({"qwen3", "qwen3_moe", "gemma3", "gemma3_text"})
+QK_NORM_TYPES = frozenset({"qwen3", "qwen3_moe", "gemma3", "gemma3_text", "olmo2"})
 
 ROPE_KEYS = tuple(RopeScaling.model_fields)
 MOE_KEYS = (

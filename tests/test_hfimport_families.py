@@ -73,3 +73,29 @@ def test_mistral_nemo_count_by_hand() -> None:
     total = 2 * 131072 * h + 40 * per_layer + h  # untied embedding and head
     assert count_params(m).total == total
     assert abs(total - 12e9) / 12e9 < 0.03  # "a 12B model"
+
+
+@pytest.mark.parametrize(
+    ("name", "layers", "width", "heads", "kv_heads", "ffn", "stated"),
+    [
+        ("allenai--OLMo-2-1124-7B", 32, 4096, 32, 32, 11008, 7e9),
+        ("allenai--OLMo-2-1124-13B", 40, 5120, 40, 40, 13824, 13e9),
+        ("allenai--OLMo-2-0325-32B", 64, 5120, 40, 8, 27648, 32e9),
+    ],
+)
+def test_olmo2_counts_within_its_qk_norm_approximation(
+    name: str, layers: int, width: int, heads: int, kv_heads: int, ffn: int, stated: float
+) -> None:
+    m = imported(name, "olmo-2")
+    assert (m.family, m.architecture.qk_norm, m.native_precision) == ("olmo", True, "fp32")
+    q_width, kv_width = heads * 128, kv_heads * 128
+    # OLMo 2's q/k norms scale every channel of the projections (q_width + kv_width); post-attention and post-MLP norms.
+    per_layer = (
+        width * q_width + 2 * width * kv_width + q_width * width + 3 * width * ffn + q_width + kv_width + 2 * width
+    )
+    exact = 2 * 100352 * width + layers * per_layer + width
+    counted = count_params(m).total
+    # The engine keeps one q and one k scale per head dimension (2 x 128), so it is short by the rest, per layer.
+    assert exact - counted == layers * (q_width + kv_width - 2 * 128)
+    assert (exact - counted) / exact < 1e-4
+    assert abs(counted - stated) / stated < 0.06  # "7B", "13B", "32B": stated to the nearest billion
