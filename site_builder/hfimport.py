@@ -60,6 +60,8 @@ FAMILY_BY_MODEL_TYPE = {
     "qwen2_moe": "qwen",
     "qwen3": "qwen",
     "qwen3_moe": "qwen",
+    "qwen3_vl_text": "qwen",
+    "qwen3_vl_moe_text": "qwen",
     "deepseek_v2": "deepseek",
     "deepseek_v3": "deepseek",
     "gpt_oss": "gpt-oss",
@@ -69,6 +71,7 @@ FAMILY_BY_MODEL_TYPE = {
     "phi3": "phi",
     "dbrx": "dbrx",
     "cohere": "command-r",
+    "smollm3": "smollm",
 }
 ORGANIZATION_BY_HF_ORG = {
     "meta-llama": "Meta",
@@ -83,6 +86,7 @@ ORGANIZATION_BY_HF_ORG = {
     "coherelabs": "Cohere",
     "databricks": "Databricks",
     "opengvlab": "OpenGVLab / Shanghai AI Laboratory",
+    "huggingfacetb": "Hugging Face",
 }
 
 # Model types whose MLP is up-projection, activation, down-projection (2 matrices) rather than gated.
@@ -106,9 +110,9 @@ LAYERNORM_TYPES = {
 }
 # transformers writes `tie_word_embeddings` only when it differs from the class default; these classes
 # default to tied embeddings, so an absent key means tied for them (and untied for everything else).
-TIED_BY_DEFAULT_TYPES = frozenset({"gemma", "gemma2", "gemma3", "gemma3_text", "cohere", "cohere2"})
+TIED_BY_DEFAULT_TYPES = frozenset({"gemma", "gemma2", "gemma3", "gemma3_text", "cohere", "cohere2", "smollm3"})
 QWEN2_TYPES = frozenset({"qwen2", "qwen2_moe"})
-QK_NORM_TYPES = frozenset({"qwen3", "qwen3_moe", "gemma3", "gemma3_text"})
+QK_NORM_TYPES = frozenset({"qwen3", "qwen3_moe", "qwen3_vl_text", "qwen3_vl_moe_text", "gemma3", "gemma3_text"})
 
 ROPE_KEYS = tuple(RopeScaling.model_fields)
 MOE_KEYS = (
@@ -142,8 +146,15 @@ def language_config(config: Config) -> Config:
     for key in ("text_config", "llm_config"):
         inner = config.get(key)
         if isinstance(inner, Mapping):
-            return inner
+            return with_outer_tying(inner, config)
     return config
+
+
+def with_outer_tying(inner: Config, outer: Config) -> Config:
+    """Qwen3-VL writes `tie_word_embeddings` only on the outer config, where the LM head lives."""
+    if "tie_word_embeddings" in inner or "tie_word_embeddings" not in outer:
+        return inner
+    return {**inner, "tie_word_embeddings": outer["tie_word_embeddings"]}
 
 
 def lookup(config: Config, name: str) -> Any:
@@ -216,6 +227,8 @@ def rope_scaling(cfg: Config) -> dict[str, Any] | None:
 
 def moe_fields(cfg: Config, model_type: str) -> dict[str, Any]:
     fields = {key: cfg.get(key) for key in MOE_KEYS}
+    if fields["shared_expert_intermediate_size"] == 0:
+        fields["shared_expert_intermediate_size"] = None  # Qwen3-Coder writes 0 for "no shared expert"
     if fields["num_experts_per_tok"] is None:
         fields["num_experts_per_tok"] = cfg.get("experts_per_token")  # gpt-oss's own name
     if "interleave_moe_layer_step" in cfg and "intermediate_size_mlp" in cfg:
