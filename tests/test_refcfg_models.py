@@ -27,6 +27,8 @@ ELEMENT_COUNTS = {
     "Qwen/Qwen3-30B-A3B-Instruct-2507": 30_532_122_624,
     "Qwen/Qwen3-Coder-30B-A3B-Instruct": 30_532_122_624,
     "Qwen/QwQ-32B": 32_763_876_352,
+    "Qwen/Qwen2.5-Coder-7B-Instruct": 7_615_616_512,
+    "Qwen/Qwen2.5-1.5B-Instruct": 1_543_714_304,
     "Qwen/Qwen3-VL-8B-Instruct": 8_767_123_696,
     "Qwen/Qwen3-VL-30B-A3B-Instruct": 31_070_754_032,
     "Qwen/Qwen3-VL-235B-A22B-Instruct": 235_670_022_896,
@@ -59,6 +61,22 @@ def test_catalog_architecture_is_the_imported_config(path: Path) -> None:
 @pytest.mark.parametrize(("repo", "elements"), sorted(ELEMENT_COUNTS.items()))
 def test_total_equals_the_checkpoint_element_count(repo: str, elements: int) -> None:
     assert count_params(model_by_repo(repo)).total == elements
+
+
+def test_fp8_checkpoint_is_the_bf16_count_plus_one_scale_per_128x128_block() -> None:
+    """Qwen3-30B-A3B-Thinking-2507-FP8 stores 30,533,947,392 elements: weights plus block scales."""
+    model = model_by_repo("Qwen/Qwen3-30B-A3B-Thinking-2507")
+    a = model.architecture
+    h, experts = a.hidden_size, a.num_experts or 0
+    q, kv, expert_ffn = a.num_attention_heads * 128, (a.num_key_value_heads or 0) * 128, a.moe_intermediate_size or 0
+
+    def blocks(rows: int, cols: int) -> int:
+        return -(-rows // 128) * -(-cols // 128)
+
+    attention = blocks(q, h) + 2 * blocks(kv, h) + blocks(h, q)
+    expert = 2 * blocks(expert_ffn, h) + blocks(h, expert_ffn)
+    scales = a.num_hidden_layers * (attention + experts * expert)
+    assert count_params(model).total + scales == 30_533_947_392
 
 
 # --- vision towers, by hand from vision_config ----------------------------------------------------
@@ -102,6 +120,7 @@ VL_CONFIGS = {
     "Qwen/Qwen3-VL-4B-Instruct": "Qwen--Qwen3-VL-4B-Instruct.json",
     "Qwen/Qwen3-VL-8B-Instruct": "Qwen--Qwen3-VL-8B-Instruct.json",
     "Qwen/Qwen3-VL-32B-Instruct": "Qwen--Qwen3-VL-32B-Instruct.json",
+    "Qwen/Qwen3-VL-32B-Thinking": "Qwen--Qwen3-VL-32B-Thinking.json",
     "Qwen/Qwen3-VL-30B-A3B-Instruct": "Qwen--Qwen3-VL-30B-A3B-Instruct.json",
     "Qwen/Qwen3-VL-235B-A22B-Instruct": "Qwen--Qwen3-VL-235B-A22B-Instruct.json",
 }
