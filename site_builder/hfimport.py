@@ -58,6 +58,7 @@ FAMILY_BY_MODEL_TYPE = {
     "mixtral": "mistral",
     "qwen2": "qwen",
     "qwen2_moe": "qwen",
+    "qwen2_5_vl": "qwen",
     "qwen3": "qwen",
     "qwen3_moe": "qwen",
     "qwen3_vl_text": "qwen",
@@ -111,7 +112,7 @@ LAYERNORM_TYPES = {
 # transformers writes `tie_word_embeddings` only when it differs from the class default; these classes
 # default to tied embeddings, so an absent key means tied for them (and untied for everything else).
 TIED_BY_DEFAULT_TYPES = frozenset({"gemma", "gemma2", "gemma3", "gemma3_text", "cohere", "cohere2", "smollm3"})
-QWEN2_TYPES = frozenset({"qwen2", "qwen2_moe"})
+QWEN2_TYPES = frozenset({"qwen2", "qwen2_moe", "qwen2_5_vl"})
 QK_NORM_TYPES = frozenset({"qwen3", "qwen3_moe", "qwen3_vl_text", "qwen3_vl_moe_text", "gemma3", "gemma3_text"})
 
 ROPE_KEYS = tuple(RopeScaling.model_fields)
@@ -218,7 +219,8 @@ def rope_scaling(cfg: Config) -> dict[str, Any] | None:
     if raw is None:
         return None
     rope_type = raw.get("rope_type") or raw.get("type")
-    if not rope_type or rope_type == "default":
+    # Qwen2.5-VL's "mrope" splits rotary dimensions between time, height and width; it extends nothing.
+    if not rope_type or rope_type in ("default", "mrope"):
         return None
     scaling: dict[str, Any] = {"rope_type": rope_type}
     scaling.update({key: raw[key] for key in ROPE_KEYS if key != "rope_type" and raw.get(key) is not None})

@@ -29,6 +29,7 @@ ELEMENT_COUNTS = {
     "Qwen/QwQ-32B": 32_763_876_352,
     "Qwen/Qwen2.5-Coder-7B-Instruct": 7_615_616_512,
     "Qwen/Qwen2.5-1.5B-Instruct": 1_543_714_304,
+    "Qwen/Qwen2.5-VL-7B-Instruct": 8_292_166_656,
     "Qwen/Qwen3-VL-8B-Instruct": 8_767_123_696,
     "Qwen/Qwen3-VL-30B-A3B-Instruct": 31_070_754_032,
     "Qwen/Qwen3-VL-235B-A22B-Instruct": 235_670_022_896,
@@ -155,6 +156,19 @@ def test_qwen3_vl_8b_tower_by_hand() -> None:
     )
 
 
+def test_qwen2_5_vl_7b_tower_by_hand() -> None:
+    """Bias-free Conv3d patches, 32 blocks (2 RMSNorms, qkv and proj with bias, SwiGLU with biases), merger."""
+    v = config("Qwen--Qwen2.5-VL-7B-Instruct.json")["vision_config"]
+    assert (v["hidden_size"], v["intermediate_size"], v["depth"], v["out_hidden_size"]) == (1280, 3420, 32, 3584)
+    h, f, wide, out = 1280, 3420, 1280 * 4, 3584
+    patch = 3 * 2 * 14 * 14 * h
+    block = 2 * h + (3 * h * h + 3 * h) + (h * h + h) + 2 * (h * f + f) + (f * h + h)
+    merger = h + (wide * wide + wide) + (wide * out + out)
+    tower = patch + 32 * block + merger
+    vision = model_by_repo("Qwen/Qwen2.5-VL-7B-Instruct").vision
+    assert vision is not None and vision.params == tower
+
+
 def test_mistral_small_3_1_vision_record_is_the_pixtral_count() -> None:
     cfg = config("mistralai--Mistral-Small-3.1-24B-Instruct-2503.json")
     vision = model_by_repo("mistralai/Mistral-Small-3.1-24B-Instruct-2503").vision
@@ -206,6 +220,14 @@ def test_smollm3_ties_by_default_and_has_its_own_family() -> None:
     h, layers = 2048, 36
     expected = layers * (h * (2 * h + 2 * 512) + 3 * h * 11008 + 2 * h) + 128256 * h + h
     assert count_params(model_by_repo("HuggingFaceTB/SmolLM3-3B")).total == expected
+
+
+def test_qwen2_5_vl_has_qkv_bias_and_mrope_is_not_a_context_extension() -> None:
+    record = imported("Qwen--Qwen2.5-VL-7B-Instruct.json")
+    assert record["family"] == "qwen"
+    assert record["architecture"]["qkv_bias"] is True
+    assert config("Qwen--Qwen2.5-VL-7B-Instruct.json")["rope_scaling"]["rope_type"] == "mrope"
+    assert "rope_scaling" not in record["architecture"]
 
 
 def test_qwen3_coder_zero_shared_expert_width_means_none() -> None:
