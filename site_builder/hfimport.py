@@ -22,6 +22,7 @@ from pydantic import ValidationError
 from site_builder.records import Architecture, ModelRecord
 from site_builder.records.common import SLUG_RE
 from site_builder.records.model import RopeScaling
+from site_builder.visiontowers import UncountedVisionTower, vision_tower
 
 SCHEMA_LINE = "# yaml-language-server: $schema=../schema/model.schema.json"
 HF_REPO_RE = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
@@ -478,6 +479,17 @@ def record_lines(arch: Architecture, model_id: str, name: str, hf_repo: str, nat
     ]
 
 
+def vision_yaml(config: Config) -> list[str]:
+    """The `vision:` block counted from `vision_config`; a tower nobody can count yet asks for the figure."""
+    try:
+        tower = vision_tower(config)
+    except UncountedVisionTower as exc:
+        return [f"# vision: {{name: ..., params: ...}}  # {exc}: add the tower's parameters, with a source"]
+    if tower is None:
+        return []
+    return ["vision:", line("name", tower[0], indent=2), line("params", tower[1], "counted from vision_config", 2)]
+
+
 def import_hf_config(config: dict[str, Any], id: str, name: str | None, hf_repo: str | None) -> str:
     """The text of a model record for `config`; raises HfConfigError when it cannot be made valid."""
     if not SLUG_RE.match(id):
@@ -488,7 +500,13 @@ def import_hf_config(config: dict[str, Any], id: str, name: str | None, hf_repo:
     if not HF_REPO_RE.match(repo):
         raise HfConfigError(f"--hf-repo must look like ORG/NAME, got {repo!r}")
     arch = architecture_from_config(config)
-    text = "\n".join(record_lines(arch, id, name or name_from_id(id), repo, native_precision(config))) + "\n"
+    lines = record_lines(arch, id, name or name_from_id(id), repo, native_precision(config))
+    at = lines.index("sources:")
+    try:
+        lines[at:at] = vision_yaml(config)
+    except (TypeError, ValueError, KeyError) as exc:
+        raise HfConfigError(f"config.json has a vision_config of an unexpected shape: {exc}") from None
+    text = "\n".join(lines) + "\n"
     check_record(text)
     return text
 

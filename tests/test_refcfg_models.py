@@ -59,6 +59,29 @@ def test_catalog_architecture_is_the_imported_config(path: Path) -> None:
     assert not differing, f"{repo}: catalog differs from config.json in {differing}"
 
 
+@pytest.mark.parametrize("path", CONFIG_FILES, ids=lambda p: p.stem)
+def test_imported_vision_tower_is_the_catalog_tower(path: Path) -> None:
+    repo = hf_repo_from_path(path)
+    assert repo is not None
+    record = ModelRecord.model_validate(yaml.safe_load(import_hf_config(json.loads(path.read_text()), "m", None, repo)))
+    catalog = model_by_repo(repo)
+    assert (record.vision.params if record.vision else None) == (catalog.vision.params if catalog.vision else None)
+
+
+def test_a_vision_tower_without_a_counter_asks_for_the_figure() -> None:
+    cfg = config("Qwen--Qwen3-VL-4B-Instruct.json") | {"model_type": "some_new_vl"}
+    text = import_hf_config(cfg, "m", None, "org/m")
+    assert "# vision: {name: ..., params: ...}  # no vision-tower counter for model_type 'some_new_vl'" in text
+    assert yaml.safe_load(text).get("vision") is None
+
+
+def test_a_malformed_vision_config_is_named_and_left_to_the_contributor() -> None:
+    cfg = config("Qwen--Qwen3-VL-4B-Instruct.json")
+    broken = cfg | {"vision_config": {**cfg["vision_config"], "depth": "27"}}
+    text = import_hf_config(broken, "m", None, "org/m")
+    assert "vision_config.depth is missing or not an integer" in text
+
+
 @pytest.mark.parametrize(("repo", "elements"), sorted(ELEMENT_COUNTS.items()))
 def test_total_equals_the_checkpoint_element_count(repo: str, elements: int) -> None:
     assert count_params(model_by_repo(repo)).total == elements
