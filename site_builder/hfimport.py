@@ -22,6 +22,7 @@ from pydantic import ValidationError
 from site_builder.records import Architecture, ModelRecord
 from site_builder.records.common import SLUG_RE
 from site_builder.records.model import RopeScaling
+from site_builder.visiontowers import UncountedVisionTower, vision_tower
 
 SCHEMA_LINE = "# yaml-language-server: $schema=../schema/model.schema.json"
 HF_REPO_RE = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
@@ -58,8 +59,11 @@ FAMILY_BY_MODEL_TYPE = {
     "mixtral": "mistral",
     "qwen2": "qwen",
     "qwen2_moe": "qwen",
+    "qwen2_5_vl": "qwen",
     "qwen3": "qwen",
     "qwen3_moe": "qwen",
+    "qwen3_vl_text": "qwen",
+    "qwen3_vl_moe_text": "qwen",
     "deepseek_v2": "deepseek",
     "deepseek_v3": "deepseek",
     "gpt_oss": "gpt-oss",
@@ -74,6 +78,7 @@ FAMILY_BY_MODEL_TYPE = {
     "hunyuan_v1_dense": "hunyuan",
     "ernie4_5": "ernie",
     "olmo2": "olmo",
+    "smollm3": "smollm",
 }
 ORGANIZATION_BY_HF_ORG = {
     "meta-llama": "Meta",
@@ -91,6 +96,7 @@ ORGANIZATION_BY_HF_ORG = {
     "tencent": "Tencent (Hunyuan team)",
     "baidu": "Baidu",
     "allenai": "Allen Institute for AI (Ai2)",
+    "huggingfacetb": "Hugging Face",
 }
 
 # Model types whose MLP is up-projection, activation, down-projection (2 matrices) rather than gated.
@@ -114,9 +120,11 @@ LAYERNORM_TYPES = {
 }
 # transformers writes `tie_word_embeddings` only when it differs from the class default; these classes
 # default to tied embeddings, so an absent key means tied for them (and untied for everything else).
-TIED_BY_DEFAULT_TYPES = frozenset({"gemma", "gemma2", "gemma3", "gemma3_text", "cohere", "cohere2"})
-QWEN2_TYPES = frozenset({"qwen2", "qwen2_moe"})
-QK_NORM_TYPES = frozenset({"qwen3", "qwen3_moe", "gemma3", "gemma3_text", "olmo2"})
+TIED_BY_DEFAULT_TYPES = frozenset({"gemma", "gemma2", "gemma3", "gemma3_text", "cohere", "cohere2", "smollm3"})
+QWEN2_TYPES = frozenset({"qwen2", "qwen2_moe", "qwen2_5_vl"})
+QK_NORM_TYPES = frozenset(
+    {"qwen3", "qwen3_moe", "qwen3_vl_text", "qwen3_vl_moe_text", "gemma3", "gemma3_text", "olmo2"}
+)
 
 ROPE_KEYS = tuple(RopeScaling.model_fields)
 MOE_KEYS = (
@@ -150,8 +158,15 @@ def language_config(config: Config) -> Config:
     for key in ("text_config", "llm_config"):
         inner = config.get(key)
         if isinstance(inner, Mapping):
-            return inner
+            return with_outer_tying(inner, config)
     return config
+
+
+def with_outer_tying(inner: Config, outer: Config) -> Config:
+    """Qwen3-VL writes `tie_word_embeddings` only on the outer config, where the LM head lives."""
+    if "tie_word_embeddings" in inner or "tie_word_embeddings" not in outer:
+        return inner
+    return {**inner, "tie_word_embeddings": outer["tie_word_embeddings"]}
 
 
 def lookup(config: Config, name: str) -> Any:
@@ -215,7 +230,8 @@ def rope_scaling(cfg: Config) -> dict[str, Any] | None:
     if raw is None:
         return None
     rope_type = raw.get("rope_type") or raw.get("type")
-    if not rope_type or rope_type == "default":
+    # Qwen2.5-VL's "mrope" splits rotary dimensions between time, height and width; it extends nothing.
+    if not rope_type or rope_type in ("default", "mrope"):
         return None
     scaling: dict[str, Any] = {"rope_type": rope_type}
     scaling.update({key: raw[key] for key in ROPE_KEYS if key != "rope_type" and raw.get(key) is not None})
@@ -235,6 +251,8 @@ def one_per_model(cfg: Config, key: str) -> Any:
 def moe_fields(cfg: Config, model_type: str) -> dict[str, Any]:
     fields = {key: cfg.get(key) for key in MOE_KEYS}
     fields["moe_intermediate_size"] = one_per_model(cfg, "moe_intermediate_size")
+    if fields["shared_expert_intermediate_size"] == 0:
+        fields["shared_expert_intermediate_size"] = None  # Qwen3-Coder writes 0 for "no shared expert"
     if fields["num_experts_per_tok"] is None:
         # gpt-oss's own name; then Hunyuan's
         fields["num_experts_per_tok"] = cfg.get("experts_per_token") or one_per_model(cfg, "moe_topk")
@@ -485,6 +503,17 @@ def record_lines(arch: Architecture, model_id: str, name: str, hf_repo: str, nat
     ]
 
 
+def vision_yaml(config: Config) -> list[str]:
+    """The `vision:` block counted from `vision_config`; a tower nobody can count yet asks for the figure."""
+    try:
+        tower = vision_tower(config)
+    except UncountedVisionTower as exc:
+        return [f"# vision: {{name: ..., params: ...}}  # {exc}: add the tower's parameters, with a source"]
+    if tower is None:
+        return []
+    return ["vision:", line("name", tower[0], indent=2), line("params", tower[1], "counted from vision_config", 2)]
+
+
 def import_hf_config(config: dict[str, Any], id: str, name: str | None, hf_repo: str | None) -> str:
     """The text of a model record for `config`; raises HfConfigError when it cannot be made valid."""
     if not SLUG_RE.match(id):
@@ -495,7 +524,13 @@ def import_hf_config(config: dict[str, Any], id: str, name: str | None, hf_repo:
     if not HF_REPO_RE.match(repo):
         raise HfConfigError(f"--hf-repo must look like ORG/NAME, got {repo!r}")
     arch = architecture_from_config(config)
-    text = "\n".join(record_lines(arch, id, name or name_from_id(id), repo, native_precision(config))) + "\n"
+    lines = record_lines(arch, id, name or name_from_id(id), repo, native_precision(config))
+    at = lines.index("sources:")
+    try:
+        lines[at:at] = vision_yaml(config)
+    except (TypeError, ValueError, KeyError) as exc:
+        raise HfConfigError(f"config.json has a vision_config of an unexpected shape: {exc}") from None
+    text = "\n".join(lines) + "\n"
     check_record(text)
     return text
 
