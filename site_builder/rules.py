@@ -286,7 +286,10 @@ def links_stated(catalog: Catalog) -> Iterator[Problem]:
                 "or a note saying that no source states it ('unsourced: ...')",
                 rule="links-stated",
             )
-        if not any(name.split(".")[0] == "interconnect" for src in r.sources for name in src.supports):
+        if ic.kind == "none" and not ic.note:
+            yield g.problem(("interconnect", "note"), "say why the device has no GPU-to-GPU link", rule="links-stated")
+        sourced = any(name.split(".")[0] == "interconnect" for src in r.sources for name in src.supports)
+        if ic.kind != "none" and not sourced and not admitted:
             yield g.problem(("interconnect",), "no source supports the interconnect", rule="links-stated")
         if ic.kind == "pcie" and not admitted:
             yield from _pcie_matches_generation(g, ic.type, ic.bandwidth_gbps)

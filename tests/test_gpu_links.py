@@ -110,3 +110,11 @@ def test_unknown_link_kind_is_a_schema_error(catalog_copy: Path) -> None:
     validate_catalog(catalog_copy, report)
     [problem] = [p for p in report.errors if p.path.endswith("rtx-3080.yaml")]
     assert problem.field == "interconnect.kind"
+
+
+def test_no_link_needs_a_reason_but_no_bandwidth(catalog_copy: Path) -> None:
+    path = catalog_copy / "gpus" / "rtx-3080.yaml"
+    _edit(path, interconnect={"type": "none", "kind": "none"})
+    assert _link_problems(catalog_copy, "rtx-3080.yaml") == ["say why the device has no GPU-to-GPU link"]
+    _edit(path, interconnect={"type": "none", "kind": "none", "note": "An integrated GPU: nothing to link."})
+    assert _link_problems(catalog_copy, "rtx-3080.yaml") == []
