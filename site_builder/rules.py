@@ -11,8 +11,9 @@ import datetime as dt
 import re
 from collections.abc import Callable, Iterator
 
-from site_builder.catalog import Catalog
+from site_builder.catalog import Catalog, Located
 from site_builder.problems import Problem, Severity, display_path
+from site_builder.records.gpu import GpuRecord
 
 Rule = Callable[[Catalog], Iterator[Problem]]
 RULES: dict[str, Rule] = {}
@@ -243,6 +244,71 @@ def figures_have_sources(catalog: Catalog) -> Iterator[Problem]:
                             f"names no field of the record: {name!r}",
                             rule="figures-have-sources",
                         )
+
+
+# Devices that people join into multi-GPU setups; Apple silicon and CPU profiles run alone.
+MULTI_GPU_SEGMENTS = ("datacenter", "workstation", "consumer")
+# PCI-SIG's headline figure per generation: GB/s per lane, both directions together (x16 Gen4 = 64 GB/s).
+PCIE_LANE_GBPS = {1: 0.5, 2: 1.0, 3: 2.0, 4: 4.0, 5: 8.0, 6: 16.0, 7: 32.0}
+# Records may give the headline figure or the rate after 128b/130b line coding (Gen4 x16 = 63 GB/s).
+PCIE_LOW_SHARE = 0.975
+PCIE_RE = re.compile(r"PCIe\s*(?:Gen\s*)?([1-7])(?:\.0)?\s+x(1|2|4|8|16)\b", re.IGNORECASE)
+
+
+def pcie_link_gbps(link_type: str) -> float | None:
+    """Headline bidirectional GB/s of the first `PCIe <gen> x<width>` a link description names."""
+    found = PCIE_RE.search(link_type)
+    if found is None:
+        return None
+    return PCIE_LANE_GBPS[int(found[1])] * int(found[2])
+
+
+@rule("links-stated")
+def links_stated(catalog: Catalog) -> Iterator[Problem]:
+    """A device people combine for tensor parallelism states its link family and a sourced bandwidth."""
+    for g in catalog.gpus.values():
+        r = g.record
+        if r.segment not in MULTI_GPU_SEGMENTS:
+            continue
+        if r.bundle and r.bundle.gpu not in catalog.gpus:
+            continue  # references-resolve reports the unknown GPU; nothing to judge here
+        ic = r.interconnect
+        if ic is None or ic.kind is None:
+            loc: tuple[str, ...] = ("interconnect", "kind") if ic else ("interconnect",)
+            yield g.problem(loc, "required: the link family used for tensor parallelism", rule="links-stated")
+            continue
+        # No source states the link rate: the field stays empty and the note must say so.
+        admitted = ic.note is not None and "unsourced" in ic.note.lower()
+        if ic.kind != "none" and ic.bandwidth_gbps is None and not admitted:
+            yield g.problem(
+                ("interconnect", "bandwidth_gbps"),
+                f"required for a {ic.kind} link (GB/s per GPU, both directions), "
+                "or a note saying that no source states it ('unsourced: ...')",
+                rule="links-stated",
+            )
+        if ic.kind == "none" and not ic.note:
+            yield g.problem(("interconnect", "note"), "say why the device has no GPU-to-GPU link", rule="links-stated")
+        sourced = any(name.split(".")[0] == "interconnect" for src in r.sources for name in src.supports)
+        if ic.kind != "none" and not sourced and not admitted:
+            yield g.problem(("interconnect",), "no source supports the interconnect", rule="links-stated")
+        if ic.kind == "pcie" and not admitted:
+            yield from _pcie_matches_generation(g, ic.type, ic.bandwidth_gbps)
+
+
+def _pcie_matches_generation(g: Located[GpuRecord], link_type: str, bandwidth: float | None) -> Iterator[Problem]:
+    expected = pcie_link_gbps(link_type)
+    if expected is None:
+        yield g.problem(
+            ("interconnect", "type"),
+            f"a PCIe link names its generation and width, e.g. 'PCIe 4.0 x16', got {link_type!r}",
+            rule="links-stated",
+        )
+    elif bandwidth is not None and not expected * PCIE_LOW_SHARE <= bandwidth <= expected:
+        yield g.problem(
+            ("interconnect", "bandwidth_gbps"),
+            f"{bandwidth:g} GB/s does not match {link_type!r} ({expected:g} GB/s both directions)",
+            rule="links-stated",
+        )
 
 
 CITE_RE = re.compile(r"\[\^([A-Za-z0-9_-]+)\]")
