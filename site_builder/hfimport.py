@@ -74,6 +74,8 @@ FAMILY_BY_MODEL_TYPE = {
     "qwen3_next": "qwen",
     "qwen3_5_moe": "qwen",
     "qwen3_5_moe_text": "qwen",
+    "qwen3_5": "qwen",
+    "qwen3_5_text": "qwen",
     "kimi_linear": "kimi",
     "kimi_k2": "kimi",
     "minimax_m2": "minimax",
@@ -125,7 +127,17 @@ LAYERNORM_TYPES = {
 TIED_BY_DEFAULT_TYPES = frozenset({"gemma", "gemma2", "gemma3", "gemma3_text", "cohere", "cohere2"})
 QWEN2_TYPES = frozenset({"qwen2", "qwen2_moe"})
 QK_NORM_TYPES = frozenset(
-    {"qwen3", "qwen3_moe", "gemma3", "gemma3_text", "qwen3_next", "qwen3_5_moe", "qwen3_5_moe_text"}
+    {
+        "qwen3",
+        "qwen3_moe",
+        "gemma3",
+        "gemma3_text",
+        "qwen3_next",
+        "qwen3_5",
+        "qwen3_5_text",
+        "qwen3_5_moe",
+        "qwen3_5_moe_text",
+    }
 )
 
 ROPE_KEYS = tuple(RopeScaling.model_fields)
@@ -397,8 +409,29 @@ def native_precision(config: Config) -> str | None:
             return QUANT_METHODS[method]
         if method in FOUR_BIT_QUANT_METHODS and quant.get("bits") == 4:
             return FOUR_BIT_QUANT_METHODS[method]
+        if method == "compressed-tensors":
+            return compressed_tensors_precision(quant)
     dtype = cfg.get("torch_dtype") or cfg.get("dtype") or config.get("torch_dtype") or config.get("dtype")
     return DTYPES.get(str(dtype)) if dtype else None
+
+
+def compressed_tensors_precision(quant: Config) -> str | None:
+    """llm-compressor's format names its weights' bits per config group (Kimi K2.5: int4 experts)."""
+    groups = quant.get("config_groups")
+    bits = set()
+    if isinstance(groups, Mapping):
+        for group in groups.values():
+            weights = group.get("weights") if isinstance(group, Mapping) else None
+            if isinstance(weights, Mapping):
+                bits.add((weights.get("num_bits"), weights.get("type")))
+    if len(bits) != 1:
+        return None
+    [(num_bits, kind)] = bits
+    if num_bits == 4 and kind == "int":
+        return "int4"
+    if num_bits == 8:
+        return "fp8" if kind == "float" else "int8"
+    return None
 
 
 # --- the rest of the record -----------------------------------------------------------------------

@@ -11,15 +11,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from site_builder.engine.memory import ModelFacts, kv_bytes, kv_bytes_per_token, weight_bytes
 from site_builder.engine.params import count_params, linear_mixer_params, shape_of
 from site_builder.engine.precision import PRECISIONS
-from site_builder.hfimport import HfConfigError, architecture_from_config
+from site_builder.hfimport import HfConfigError, architecture_from_config, native_precision
 from site_builder.records import Architecture, ModelRecord
 from site_builder.records.model import LinearAttention, VisionTower
 
 DATA = Path(__file__).resolve().parent / "data" / "hf-configs-linear"
+CATALOG = Path(__file__).resolve().parents[1] / "catalog" / "models"
 
 
 def config(name: str) -> dict[str, Any]:
@@ -326,3 +328,25 @@ def test_granite_hybrid_mapping_by_hand() -> None:
     router = 4 * h
     norms = 4 * 2 * h + h
     assert p.total == 100 * h + 3 * mamba + attention + 4 * (experts + shared + router) + norms
+
+
+def test_compressed_tensors_int4_is_the_native_precision() -> None:
+    # Kimi K2.5's quantization_config: compressed-tensors, one config group of 4-bit int weights.
+    assert native_precision(config("moonshotai--Kimi-K2.5")) == "int4"
+
+
+@pytest.mark.parametrize(
+    ("name", "model_id"),
+    [
+        ("Qwen--Qwen3-Next-80B-A3B-Instruct", "qwen3-next-80b-a3b-instruct"),
+        ("Qwen--Qwen3.5-35B-A3B", "qwen3.5-35b-a3b"),
+        ("moonshotai--Kimi-Linear-48B-A3B-Instruct", "kimi-linear-48b-a3b-instruct"),
+        ("MiniMaxAI--MiniMax-M2.7", "minimax-m2.7"),
+        ("moonshotai--Kimi-K2-Instruct", "kimi-k2-instruct"),
+        ("moonshotai--Kimi-K2.5", "kimi-k2.5"),
+        ("nvidia--NVIDIA-Nemotron-3-Nano-30B-A3B-BF16", "nemotron-3-nano-30b-a3b"),
+    ],
+)
+def test_catalog_record_matches_its_config(name: str, model_id: str) -> None:
+    record = ModelRecord.model_validate(yaml.safe_load((CATALOG / f"{model_id}.yaml").read_text()))
+    assert record.architecture == architecture_from_config(config(name))
