@@ -93,8 +93,29 @@ def gated_deltanet(cfg: Config, layers: int) -> dict[str, Any]:
     }
 
 
+# Kimi-Linear-style configs that add weights this engine does not count yet (Kimi K3: full-rank KDA gates, gated
+# MLA output, a latent MoE projection, block attention residuals).
+KIMI_UNSUPPORTED = (
+    "mla_use_output_gate",
+    "routed_expert_hidden_size",
+    "latent_moe_use_norm",
+    "attn_res_block_size",
+    "linear_attn_config.use_full_rank_gate",
+)
+
+
+def _refuse_present(cfg: Config, keys: tuple[str, ...], model_type: str) -> None:
+    for key in keys:
+        value: Any = cfg
+        for part in key.split("."):
+            value = value.get(part) if isinstance(value, Mapping) else None
+        if value:
+            raise UnsupportedArchitecture(f"config.json field `{key}` ({model_type}) is not supported yet")
+
+
 def kimi_delta(cfg: Config, layers: int) -> dict[str, Any]:
     """Kimi Linear: `linear_attn_config` lists its full-attention (MLA) layers, 1-based."""
+    _refuse_present(cfg, KIMI_UNSUPPORTED, "kimi_linear")
     la = cfg["linear_attn_config"]
     if not isinstance(la, Mapping):
         raise UnsupportedArchitecture("config.json `linear_attn_config` must be a mapping")
@@ -118,9 +139,7 @@ NEMOTRON_UNSUPPORTED = ("moe_latent_size", "mtp_hybrid_override_pattern", "num_n
 
 
 def nemotron_h(cfg: Config, layers: int) -> dict[str, Any]:
-    for key in NEMOTRON_UNSUPPORTED:
-        if cfg.get(key):
-            raise UnsupportedArchitecture(f"config.json field `{key}` (nemotron_h) is not supported yet")
+    _refuse_present(cfg, NEMOTRON_UNSUPPORTED, "nemotron_h")
     pattern = str(_require(cfg, "hybrid_override_pattern")[0])
     if "-" in pattern and "E" in pattern:
         raise UnsupportedArchitecture(

@@ -116,6 +116,12 @@ def test_qwen35_equals_checkpoint_element_count() -> None:
     assert count_params(m).total == 35_951_822_704
 
 
+def test_dense_qwen35_27b_equals_checkpoint_element_count() -> None:
+    # Dense Gated DeltaNet model; its vision merger projects to 5120 instead of 2048.
+    vision = qwen35_vision_tower() - (2048 * 4608 + 2048) + (5120 * 4608 + 5120)
+    assert count_params(imported("Qwen--Qwen3.5-27B", vision=vision)).total == 27_781_427_952
+
+
 def fp8_block_scales(rows: int, cols: int) -> int:
     return -(-rows // 128) * -(-cols // 128)
 
@@ -286,6 +292,26 @@ def test_unknown_linear_layers_are_refused_by_name(extra: dict[str, Any], field:
         architecture_from_config(base_config(**extra))
 
 
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("mla_use_output_gate", True),
+        ("routed_expert_hidden_size", 3584),
+        ("linear_attn_config.use_full_rank_gate", True),
+    ],
+)
+def test_kimi_k3_style_additions_are_refused_by_name(field: str, value: object) -> None:
+    # Kimi K3 reuses the kimi_linear text config with these extra weights.
+    cfg = config("moonshotai--Kimi-Linear-48B-A3B-Instruct")
+    if "." in field:
+        outer, inner = field.split(".")
+        cfg[outer] = {**cfg[outer], inner: value}
+    else:
+        cfg[field] = value
+    with pytest.raises(HfConfigError, match=f"`{field}`"):
+        architecture_from_config(cfg)
+
+
 def test_nemotron_with_dense_and_moe_blocks_is_refused() -> None:
     cfg = config("nvidia--NVIDIA-Nemotron-3-Nano-30B-A3B-BF16")
     cfg["hybrid_override_pattern"] = "M-E*" * 13
@@ -340,6 +366,7 @@ def test_compressed_tensors_int4_is_the_native_precision() -> None:
     [
         ("Qwen--Qwen3-Next-80B-A3B-Instruct", "qwen3-next-80b-a3b-instruct"),
         ("Qwen--Qwen3.5-35B-A3B", "qwen3.5-35b-a3b"),
+        ("Qwen--Qwen3.5-27B", "qwen3.5-27b"),
         ("moonshotai--Kimi-Linear-48B-A3B-Instruct", "kimi-linear-48b-a3b-instruct"),
         ("MiniMaxAI--MiniMax-M2.7", "minimax-m2.7"),
         ("moonshotai--Kimi-K2-Instruct", "kimi-k2-instruct"),
