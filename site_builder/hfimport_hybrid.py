@@ -168,9 +168,16 @@ def _mamba2_block(cfg: Config, mixers: list[str], proj_bias_key: str) -> dict[st
     heads, head_dim, groups, state, kernel = _require(
         cfg, "mamba_n_heads", "mamba_d_head", "mamba_n_groups", "mamba_d_state", "mamba_d_conv"
     )
+    inner = int(heads) * int(head_dim)
     d_ssm = cfg.get("mamba_d_ssm")
-    if d_ssm is not None and int(d_ssm) != int(heads) * int(head_dim):
+    if d_ssm is not None and int(d_ssm) != inner:
         raise UnsupportedArchitecture("config.json `mamba_d_ssm` differs from mamba_n_heads x mamba_d_head")
+    expand, hidden = cfg.get("mamba_expand"), cfg.get("hidden_size")
+    if d_ssm is None and expand is not None and hidden is not None and int(expand) * int(hidden) != inner:
+        # Without mamba_d_ssm, transformers sizes the mixer as mamba_expand x hidden_size: the heads disagree.
+        raise UnsupportedArchitecture(
+            "config.json lacks `mamba_d_ssm` and mamba_expand x hidden_size differs from mamba_n_heads x mamba_d_head"
+        )
     return {
         "kind": "mamba2",
         "layer_mixers": mixers,

@@ -377,3 +377,46 @@ def test_compressed_tensors_int4_is_the_native_precision() -> None:
 def test_catalog_record_matches_its_config(name: str, model_id: str) -> None:
     record = ModelRecord.model_validate(yaml.safe_load((CATALOG / f"{model_id}.yaml").read_text()))
     assert record.architecture == architecture_from_config(config(name))
+
+
+def test_falcon_h1_with_ambiguous_mixer_width_is_refused() -> None:
+    # 24 heads of 64 (1536) against mamba_expand 2 x hidden 1024 (2048), and no mamba_d_ssm to settle it.
+    cfg = base_config(
+        model_type="falcon_h1",
+        hidden_size=1024,
+        mamba_n_heads=24,
+        mamba_d_head=64,
+        mamba_n_groups=1,
+        mamba_d_state=128,
+        mamba_d_conv=4,
+        mamba_expand=2,
+    )
+    with pytest.raises(HfConfigError, match="mamba_d_ssm"):
+        architecture_from_config(cfg)
+
+
+def test_falcon_h1_parallel_layers_by_hand() -> None:
+    # Every layer runs attention and Mamba-2 side by side, then a gated MLP; two norms per layer, untied head.
+    cfg = base_config(
+        model_type="falcon_h1",
+        num_key_value_heads=2,
+        head_dim=16,
+        mamba_d_ssm=96,
+        mamba_n_heads=6,
+        mamba_d_head=16,
+        mamba_n_groups=1,
+        mamba_d_state=8,
+        mamba_d_conv=4,
+        mamba_rms_norm=True,
+        projectors_bias=False,
+    )
+    m = model(architecture_from_config(cfg))
+    h, inner, bc, heads = 64, 96, 2 * 8, 6
+    attention = h * 4 * 16 + 2 * h * 2 * 16 + 4 * 16 * h
+    mamba = h * (2 * inner + bc + heads) + (inner + bc) * 5 + 3 * heads + inner + inner * h
+    mlp = 3 * h * 128
+    layer = attention + mamba + mlp + 2 * h
+    f = facts(m)
+    assert count_params(m).total == 2 * 100 * h + 4 * layer + h
+    assert kv_bytes_per_token(f, "fp16") == 4 * 2 * 2 * 16 * 2  # every layer caches K and V
+    assert f.linear_state_bytes == 4 * (6 * 8 * 16 * 2 + (inner + bc) * 3 * 2)
