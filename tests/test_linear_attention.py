@@ -326,20 +326,24 @@ def test_gated_deltanet_needs_its_dimensions() -> None:
         architecture_from_config(cfg)
 
 
+def mamba_config(model_type: str, heads: int, width: int, state: int, **extra: Any) -> dict[str, Any]:
+    """A small config in the `mamba_*` spelling of Granite 4.0 and Falcon-H1 (one group, kernel 4)."""
+    mamba = {"mamba_n_heads": heads, "mamba_d_head": width, "mamba_n_groups": 1, "mamba_d_state": state}
+    return base_config(model_type=model_type, mamba_d_conv=4, **mamba, **extra)
+
+
 def test_granite_hybrid_mapping_by_hand() -> None:
     # A small Granite-4.0-style config: layers alternate mamba and attention; 4 experts of 32 plus a 48-wide shared MLP.
-    cfg = base_config(
-        model_type="granitemoehybrid",
+    cfg = mamba_config(
+        "granitemoehybrid",
+        8,
+        16,
+        32,
         intermediate_size=32,
         shared_intermediate_size=48,
         num_local_experts=4,
         num_experts_per_tok=2,
         layer_types=["mamba", "attention", "mamba", "mamba"],
-        mamba_n_heads=8,
-        mamba_d_head=16,
-        mamba_n_groups=1,
-        mamba_d_state=32,
-        mamba_d_conv=4,
         mamba_conv_bias=True,
         mamba_proj_bias=False,
         tie_word_embeddings=True,
@@ -381,32 +385,21 @@ def test_catalog_record_matches_its_config(name: str, model_id: str) -> None:
 
 def test_falcon_h1_with_ambiguous_mixer_width_is_refused() -> None:
     # 24 heads of 64 (1536) against mamba_expand 2 x hidden 1024 (2048), and no mamba_d_ssm to settle it.
-    cfg = base_config(
-        model_type="falcon_h1",
-        hidden_size=1024,
-        mamba_n_heads=24,
-        mamba_d_head=64,
-        mamba_n_groups=1,
-        mamba_d_state=128,
-        mamba_d_conv=4,
-        mamba_expand=2,
-    )
+    cfg = mamba_config("falcon_h1", 24, 64, 128, hidden_size=1024, mamba_expand=2)
     with pytest.raises(HfConfigError, match="mamba_d_ssm"):
         architecture_from_config(cfg)
 
 
 def test_falcon_h1_parallel_layers_by_hand() -> None:
     # Every layer runs attention and Mamba-2 side by side, then a gated MLP; two norms per layer, untied head.
-    cfg = base_config(
-        model_type="falcon_h1",
+    cfg = mamba_config(
+        "falcon_h1",
+        6,
+        16,
+        8,
         num_key_value_heads=2,
         head_dim=16,
         mamba_d_ssm=96,
-        mamba_n_heads=6,
-        mamba_d_head=16,
-        mamba_n_groups=1,
-        mamba_d_state=8,
-        mamba_d_conv=4,
         mamba_rms_norm=True,
         projectors_bias=False,
     )
