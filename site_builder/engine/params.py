@@ -5,6 +5,9 @@ Conventions (shown on the methodology page):
 - `active` counts the weights a token is multiplied by: routed experts only for the top-k, all shared
   experts, the LM head, and NOT the input-embedding table (a token reads one row of it), nor MTP modules
   (used only for speculative decoding). With tied embeddings the table is the LM head and counts.
+- Linear-attention and state-space layers (Gated DeltaNet, Kimi delta attention, Mamba-2) count every
+  projection, convolution, gate, A_log/dt/D vector and gated norm, all active; an MTP layer is a
+  full-attention layer, with its own embedding and LM head copies unless it shares the main ones (Qwen).
 """
 
 from __future__ import annotations
