@@ -423,15 +423,22 @@ def compressed_tensors_precision(quant: Config) -> str | None:
         for group in groups.values():
             weights = group.get("weights") if isinstance(group, Mapping) else None
             if isinstance(weights, Mapping):
-                bits.add((weights.get("num_bits"), weights.get("type")))
+                bits.add((weights.get("num_bits"), weights.get("type"), weights.get("group_size")))
     if len(bits) != 1:
         return None
-    [(num_bits, kind)] = bits
+    [(num_bits, kind, group_size)] = bits
     if num_bits == 4 and kind == "int":
-        return "int4"
+        return "int4-experts" if group_size == 32 and _ignores_all_but_experts(quant) else "int4"
     if num_bits == 8:
         return "fp8" if kind == "float" else "int8"
     return None
+
+
+def _ignores_all_but_experts(quant: Config) -> bool:
+    """The ignore list keeps attention and shared experts in 16-bit, so only routed experts are 4-bit (Kimi K2.5)."""
+    ignore = quant.get("ignore")
+    patterns = [str(p) for p in ignore] if isinstance(ignore, list) else []
+    return any("self_attn" in p for p in patterns) and any("shared_experts" in p for p in patterns)
 
 
 # --- the rest of the record -----------------------------------------------------------------------

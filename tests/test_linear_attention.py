@@ -7,6 +7,7 @@ or from the publishers' stated counts, never taken from the engine.
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -148,6 +149,21 @@ def test_kimi_k25_packed_int4_count() -> None:
     packed = matrices * (per_matrix // 8 + per_matrix // 32 + 2)
     assert text.experts == matrices * per_matrix
     assert text.total - text.experts + vision + projector + packed == 170_738_182_128
+
+
+def test_kimi_k25_int4_experts_weights_match_the_published_files() -> None:
+    # The files hold int4 routed experts (4 bits + a bf16 scale per 32) and everything else in bf16: 554.30 GiB.
+    # Plain group-128 int4 on every linear layer would undercount them by about a tenth.
+    files = yaml.safe_load((DATA.parent / "checkpoint_files.yaml").read_text())["checkpoints"]
+    k25 = next(c for c in files if c["hf_repo"] == "moonshotai/Kimi-K2.5")
+    on_disk = k25["gib"] * 2**30
+    kimi = facts(imported("moonshotai--Kimi-K2.5", vision=471_143_920))
+    engine = weight_bytes(kimi, PRECISIONS["int4-experts"])
+    assert abs(engine - on_disk) < 0.02 * on_disk
+    assert weight_bytes(kimi, PRECISIONS["int4"]) < 0.92 * on_disk
+    # By hand: 60 MoE layers x 384 experts x 3 matrices of 2048 x 7168, at 4.5 bits; the rest at 2 bytes.
+    experts = 60 * 384 * 3 * 2048 * 7168
+    assert engine == math.ceil(experts * 4.5 / 8 + (kimi.params.total - experts) * 2)
 
 
 def test_kimi_k2_within_fp8_scales_of_checkpoint() -> None:
@@ -362,7 +378,16 @@ def test_granite_hybrid_mapping_by_hand() -> None:
 
 def test_compressed_tensors_int4_is_the_native_precision() -> None:
     # Kimi K2.5's quantization_config: compressed-tensors, one config group of 4-bit int weights.
-    assert native_precision(config("moonshotai--Kimi-K2.5")) == "int4"
+    assert native_precision(config("moonshotai--Kimi-K2.5")) == "int4-experts"
+
+
+def test_compressed_tensors_int4_on_every_linear_layer_is_plain_int4() -> None:
+    # The same group of 4-bit weights without an ignore list for attention and shared experts quantizes them all.
+    cfg = config("moonshotai--Kimi-K2.5")
+    for part in (cfg, cfg["text_config"]):
+        if "quantization_config" in part:
+            part["quantization_config"]["ignore"] = ["lm_head"]
+    assert native_precision(cfg) == "int4"
 
 
 @pytest.mark.parametrize(
