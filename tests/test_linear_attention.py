@@ -190,6 +190,21 @@ def test_nemotron3_nano_matches_stated_total_and_active() -> None:
     assert round((p.active + p.embedding) / 1e8) == 36
 
 
+def test_nemotron_h_56b_by_hand() -> None:
+    # NVIDIA: 54 Mamba-2, 54 MLP and 10 attention layers. Mamba-2: 256 heads of 64 (inner 16384), 8 groups of state
+    # 256, conv kernel 4 with bias; MLP: squared ReLU, 8192 -> 32768 -> 8192; attention: 64 query and 8 KV heads of 128.
+    arch = architecture_from_config(config("nvidia--Nemotron-H-56B-Base-8K"))
+    mixers = linear_block(arch).layer_mixers
+    assert (mixers.count("linear"), mixers.count("none"), mixers.count("attention")) == (54, 54, 10)
+    h, inner, bc, heads = 8192, 256 * 64, 2 * 8 * 256, 256
+    mamba = h * (2 * inner + bc + heads) + (inner + bc) * 5 + 3 * heads + inner + inner * h + h
+    mlp = 2 * h * 32768 + h
+    attention = h * (64 * 128 + 2 * 8 * 128) + 64 * 128 * h + h
+    embeddings = 2 * 131072 * h + h
+    assert count_params(model(arch)).total == 54 * mamba + 54 * mlp + 10 * attention + embeddings
+    assert abs(count_params(model(arch)).total - 56e9) < 0.01 * 56e9  # the model card's "56B model parameters"
+
+
 def test_qwen3_next_stated_total_and_mtp_layer() -> None:
     # "80B total, 3B activated" for the main model; the checkpoint adds one MTP layer (mtp.* tensors): a gated
     # full-attention layer, 512 experts + shared expert + gates, three norms and a 4096->2048 fc; no embedding copy.
