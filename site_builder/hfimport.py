@@ -19,6 +19,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from site_builder.hfimport_hybrid import UnsupportedArchitecture, linear_attention_block
 from site_builder.records import Architecture, ModelRecord
 from site_builder.records.common import SLUG_RE
 from site_builder.records.model import RopeScaling
@@ -46,8 +47,9 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "num_hidden_layers": ("n_layers", "n_layer", "num_layers"),
     "num_attention_heads": ("n_heads", "n_head"),
     "num_key_value_heads": ("attn_config.kv_n_heads", "num_kv_heads", "multi_query_group_num"),
-    "intermediate_size": ("ffn_config.ffn_hidden_size", "ffn_hidden_size", "n_inner"),
-    "max_position_embeddings": ("max_seq_len", "n_positions", "seq_length"),
+    # A config with experts in every layer (Qwen3.5 MoE) may name no dense width at all.
+    "intermediate_size": ("ffn_config.ffn_hidden_size", "ffn_hidden_size", "n_inner", "moe_intermediate_size"),
+    "max_position_embeddings": ("max_seq_len", "n_positions", "seq_length", "model_max_length"),
     "hidden_act": ("hidden_activation", "activation_function"),
 }
 
@@ -79,6 +81,17 @@ FAMILY_BY_MODEL_TYPE = {
     "ernie4_5": "ernie",
     "olmo2": "olmo",
     "smollm3": "smollm",
+    "qwen3_next": "qwen",
+    "qwen3_5_moe": "qwen",
+    "qwen3_5_moe_text": "qwen",
+    "qwen3_5": "qwen",
+    "qwen3_5_text": "qwen",
+    "kimi_linear": "kimi",
+    "kimi_k2": "kimi",
+    "minimax_m2": "minimax",
+    "nemotron_h": "nemotron",
+    "granitemoehybrid": "granite",
+    "falcon_h1": "falcon",
 }
 ORGANIZATION_BY_HF_ORG = {
     "meta-llama": "Meta",
@@ -97,11 +110,16 @@ ORGANIZATION_BY_HF_ORG = {
     "baidu": "Baidu",
     "allenai": "Allen Institute for AI (Ai2)",
     "huggingfacetb": "Hugging Face",
+    "moonshotai": "Moonshot AI",
+    "minimaxai": "MiniMax",
+    "nvidia": "NVIDIA",
+    "ibm-granite": "IBM",
+    "tiiuae": "Technology Innovation Institute",
 }
 
 # Model types whose MLP is up-projection, activation, down-projection (2 matrices) rather than gated.
 PLAIN_MLP_TYPES = frozenset(
-    {"gpt2", "gpt_neox", "gptj", "gpt_bigcode", "falcon", "phi", "starcoder2", "bloom", "opt", "mpt"}
+    {"gpt2", "gpt_neox", "gptj", "gpt_bigcode", "falcon", "phi", "starcoder2", "bloom", "opt", "mpt", "nemotron_h"}
 )
 # Model types that normalise with LayerNorm; the value says whether the norms carry a bias vector.
 LAYERNORM_TYPES = {
@@ -123,7 +141,20 @@ LAYERNORM_TYPES = {
 TIED_BY_DEFAULT_TYPES = frozenset({"gemma", "gemma2", "gemma3", "gemma3_text", "cohere", "cohere2", "smollm3"})
 QWEN2_TYPES = frozenset({"qwen2", "qwen2_moe", "qwen2_5_vl"})
 QK_NORM_TYPES = frozenset(
-    {"qwen3", "qwen3_moe", "qwen3_vl_text", "qwen3_vl_moe_text", "gemma3", "gemma3_text", "olmo2"}
+    {
+        "qwen3",
+        "qwen3_moe",
+        "qwen3_vl_text",
+        "qwen3_vl_moe_text",
+        "gemma3",
+        "gemma3_text",
+        "olmo2",
+        "qwen3_next",
+        "qwen3_5",
+        "qwen3_5_text",
+        "qwen3_5_moe",
+        "qwen3_5_moe_text",
+    }
 )
 
 ROPE_KEYS = tuple(RopeScaling.model_fields)
@@ -187,8 +218,9 @@ def missing_required(config: Config) -> list[str]:
 # --- the architecture block -----------------------------------------------------------------------
 
 
-# Gemma 2/3 normalise before and after both attention and MLP; Cohere runs them in parallel from one norm.
-NORMS_PER_LAYER = {"gemma2": 4, "gemma3": 4, "gemma3_text": 4, "cohere": 1}
+# Gemma 2/3 normalise before and after both attention and MLP; Cohere runs them in parallel from one norm;
+# a Nemotron-H block is one norm and one mixer or FFN.
+NORMS_PER_LAYER = {"gemma2": 4, "gemma3": 4, "gemma3_text": 4, "cohere": 1, "nemotron_h": 1}
 
 
 def core_fields(cfg: Config, model_type: str) -> dict[str, Any]:
@@ -209,7 +241,9 @@ def bias_and_norm_flags(cfg: Config, model_type: str) -> dict[str, Any]:
     # InternLM's remote code calls the attention bias plain `bias`.
     attention_bias = cfg.get("attention_bias", cfg.get("bias", False))
     is_gpt_oss = model_type == "gpt_oss"
-    deepseek_v3_router = model_type == "deepseek_v3" and cfg.get("topk_method") == "noaux_tc"
+    deepseek_v3_router = model_type in ("deepseek_v3", "kimi_k2") and cfg.get("topk_method") == "noaux_tc"
+    # Kimi Linear, Nemotron-H and MiniMax-M2 route with sigmoid scores plus a per-expert correction bias.
+    corrected_router = model_type in ("kimi_linear", "nemotron_h") or bool(cfg.get("use_routing_bias"))
     return {
         "attention_bias": bool(attention_bias),
         "qkv_bias": model_type in QWEN2_TYPES or bool(cfg.get("qkv_bias")),
@@ -217,7 +251,7 @@ def bias_and_norm_flags(cfg: Config, model_type: str) -> dict[str, Any]:
         "qk_norm": model_type in QK_NORM_TYPES or bool(cfg.get("use_qk_norm")),
         "attention_sinks": is_gpt_oss,
         "router_bias": is_gpt_oss,
-        "expert_score_bias": deepseek_v3_router,
+        "expert_score_bias": deepseek_v3_router or corrected_router,
     }
 
 
@@ -331,6 +365,41 @@ def sliding_layer_rule(cfg: Config, model_type: str) -> Callable[[int], bool] | 
     return None
 
 
+def hybrid_fields(cfg: Config, model_type: str) -> dict[str, Any]:
+    """Linear-attention / SSM hybrids and the MoE spellings of the model types that bring them."""
+    layers = int(lookup(cfg, "num_hidden_layers"))
+    fields: dict[str, Any] = {"linear_attention": linear_attention_block(cfg, model_type, layers)}
+    if cfg.get("qk_norm_type") == "per_layer":
+        fields["qk_norm_per_layer"] = True  # MiniMax-M2: one norm over all heads' queries (keys)
+    if model_type == "qwen3_next":
+        # The released checkpoints hold one MTP layer (mtp.* tensors) that this config does not declare.
+        fields["num_nextn_predict_layers"] = 1
+    if cfg.get("mtp_num_hidden_layers") is not None:
+        fields["num_nextn_predict_layers"] = cfg["mtp_num_hidden_layers"]  # Qwen3.5
+    if model_type == "kimi_linear":
+        fields["num_experts_per_tok"] = cfg.get("num_experts_per_token")
+        fields["n_shared_experts"] = cfg.get("num_shared_experts")
+    if model_type == "nemotron_h":
+        fields["hidden_act"] = cfg.get("mlp_hidden_act") or "relu2"
+        fields["shared_expert_intermediate_size"] = cfg.get("moe_shared_expert_intermediate_size")
+    if model_type == "granitemoehybrid":
+        fields.update(granite_ffn(cfg))
+    return fields
+
+
+def granite_ffn(cfg: Config) -> dict[str, Any]:
+    """Granite 4.0: `intermediate_size` is one expert's width and every layer adds a shared MLP of
+    `shared_intermediate_size`; without experts (H-Micro) the shared MLP is the dense FFN."""
+    shared = cfg.get("shared_intermediate_size")
+    if not cfg.get("num_local_experts"):
+        return {"intermediate_size": shared, "num_local_experts": None, "num_experts_per_tok": None}
+    return {
+        "moe_intermediate_size": cfg["intermediate_size"],
+        "shared_expert_intermediate_size": shared,
+        "n_shared_experts": 1 if shared else None,
+    }
+
+
 def architecture_from_config(config: Config) -> Architecture:
     """The Architecture a config describes; raises HfConfigError when it cannot describe one."""
     cfg = language_config(config)
@@ -340,6 +409,8 @@ def architecture_from_config(config: Config) -> Architecture:
     model_type = str(cfg["model_type"])
     try:
         fields = collect_fields(cfg, model_type)
+    except UnsupportedArchitecture as exc:
+        raise HfConfigError(str(exc)) from None
     except (TypeError, ValueError, AttributeError) as exc:
         # A value of the wrong shape (a string where a number belongs, a list where a mapping does).
         raise HfConfigError(f"config.json has a value of an unexpected type: {exc}") from None
@@ -358,6 +429,7 @@ def collect_fields(cfg: Config, model_type: str) -> dict[str, Any]:
         mla_fields(cfg),
         sliding_window_fields(cfg, model_type),
         chunked_attention_fields(cfg),
+        hybrid_fields(cfg, model_type),
     ):
         fields.update(part)
     fields["rope_scaling"] = rope_scaling(cfg)
@@ -378,8 +450,36 @@ def native_precision(config: Config) -> str | None:
             return QUANT_METHODS[method]
         if method in FOUR_BIT_QUANT_METHODS and quant.get("bits") == 4:
             return FOUR_BIT_QUANT_METHODS[method]
+        if method == "compressed-tensors":
+            return compressed_tensors_precision(quant)
     dtype = cfg.get("torch_dtype") or cfg.get("dtype") or config.get("torch_dtype") or config.get("dtype")
     return DTYPES.get(str(dtype)) if dtype else None
+
+
+def compressed_tensors_precision(quant: Config) -> str | None:
+    """llm-compressor's format names its weights' bits per config group (Kimi K2.5: int4 experts)."""
+    groups = quant.get("config_groups")
+    bits = set()
+    if isinstance(groups, Mapping):
+        for group in groups.values():
+            weights = group.get("weights") if isinstance(group, Mapping) else None
+            if isinstance(weights, Mapping):
+                bits.add((weights.get("num_bits"), weights.get("type"), weights.get("group_size")))
+    if len(bits) != 1:
+        return None
+    [(num_bits, kind, group_size)] = bits
+    if num_bits == 4 and kind == "int":
+        return "int4-experts" if group_size == 32 and _ignores_all_but_experts(quant) else "int4"
+    if num_bits == 8:
+        return "fp8" if kind == "float" else "int8"
+    return None
+
+
+def _ignores_all_but_experts(quant: Config) -> bool:
+    """The ignore list keeps attention and shared experts in 16-bit, so only routed experts are 4-bit (Kimi K2.5)."""
+    ignore = quant.get("ignore")
+    patterns = [str(p) for p in ignore] if isinstance(ignore, list) else []
+    return any("self_attn" in p for p in patterns) and any("shared_experts" in p for p in patterns)
 
 
 # --- the rest of the record -----------------------------------------------------------------------

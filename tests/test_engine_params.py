@@ -76,3 +76,10 @@ def test_every_reference_config_has_a_catalog_model(reference: Path) -> None:
     for cfg in sorted((reference / "hf-configs").glob("*.json")):
         json.loads(cfg.read_text())
         assert cfg.stem.replace("--", "/", 1) in repos, cfg.name
+
+
+def test_r1_distill_llama_8b_keeps_the_llama_31_8b_weights_shape() -> None:
+    # DeepSeek fine-tuned Llama-3.1-8B without changing its shapes, so the count is the base checkpoint's
+    # 8,030,261,248 (tests/data/checkpoint_params.yaml); third-party overviews state "8.03B".
+    [base] = [e for e in _checkpoints() if e["hf_repo"] == "meta-llama/Llama-3.1-8B"]
+    assert count_params(load("deepseek-r1-distill-llama-8b")).total == int(str(base["params"]))

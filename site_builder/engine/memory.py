@@ -7,7 +7,7 @@ import math
 from dataclasses import dataclass
 
 from site_builder.engine import constants as C
-from site_builder.engine.params import ParamCount, Shape
+from site_builder.engine.params import ParamCount, Shape, layer_mixer
 from site_builder.engine.precision import KV_BYTES, Precision
 from site_builder.records.model import Architecture
 
@@ -32,6 +32,27 @@ class ModelFacts:
                 counts[window] = counts.get(window, 0) + 1
         return tuple(sorted(counts.items()))
 
+    @functools.cached_property
+    def kv_layers(self) -> int:
+        """Layers that keep a KV cache: every softmax-attention layer; linear and SSM layers keep a fixed state."""
+        return sum(layer_mixer(self.arch, i) in ("attention", "parallel") for i in range(self.shape.layers))
+
+    @functools.cached_property
+    def linear_state_bytes(self) -> int:
+        """Recurrent and convolution state of one sequence over all linear-attention / SSM layers.
+
+        It does not grow with context: per layer, heads x key_head_dim x value_head_dim numbers of recurrent state
+        (in the state's own dtype) plus the last conv_kernel - 1 inputs of every convolution channel (16-bit).
+        """
+        la = self.arch.linear_attention
+        if la is None:
+            return 0
+        layers = sum(layer_mixer(self.arch, i) in ("linear", "parallel") for i in range(self.shape.layers))
+        recurrent = la.num_heads * la.key_head_dim * la.value_head_dim * la.state_dtype_bytes
+        channels = 2 * (la.num_key_heads or la.num_heads) * la.key_head_dim + la.num_heads * la.value_head_dim
+        conv = channels * (la.conv_kernel - 1) * SIXTEEN_BIT
+        return layers * (recurrent + conv)
+
 
 def quantizable_params(p: ParamCount, prec: Precision, shape: Shape) -> int:
     """Parameters stored in the precision's compressed form; the rest stay 16-bit."""
@@ -40,7 +61,7 @@ def quantizable_params(p: ParamCount, prec: Precision, shape: Shape) -> int:
     mtp_linear = max(p.mtp - 2 * shape.vocab * shape.hidden, 0) if p.mtp else 0
     if prec.scope == "experts" and shape.is_moe:
         return p.experts
-    return p.attention + p.dense_mlp + p.experts + p.shared_experts + mtp_linear
+    return p.transformer_linear + mtp_linear
 
 
 def weight_bytes(facts: ModelFacts, prec: Precision) -> int:
@@ -62,7 +83,10 @@ def weight_bytes_per_gpu(facts: ModelFacts, prec: Precision, gpus: int) -> int:
 
 
 def _layer_windows(arch: Architecture) -> list[int | None]:
-    """Per layer, the most tokens its KV cache holds (None: the whole context)."""
+    """Per KV-caching layer, the most tokens its KV cache holds (None: the whole context)."""
+    if arch.linear_attention:
+        kinds = arch.linear_attention.layer_mixers
+        return [arch.sliding_window for kind in kinds if kind in ("attention", "parallel")]
     if arch.layer_types:
         caps = {"sliding_attention": arch.sliding_window, "chunked_attention": arch.attention_chunk_size}
         return [caps.get(kind) for kind in arch.layer_types]
@@ -79,17 +103,18 @@ def kv_bytes_per_token_per_layer(facts: ModelFacts, kv_precision: str) -> float:
 
 
 def kv_bytes_per_token(facts: ModelFacts, kv_precision: str) -> int:
-    """K and V of one token across all layers, before any sliding-window cap."""
-    return math.ceil(facts.shape.layers * kv_bytes_per_token_per_layer(facts, kv_precision))
+    """K and V of one token across all attention layers, before any sliding-window cap."""
+    return math.ceil(facts.kv_layers * kv_bytes_per_token_per_layer(facts, kv_precision))
 
 
 def kv_bytes(facts: ModelFacts, kv_precision: str, context: int, concurrency: int) -> int:
     """KV cache of `concurrency` sequences of `context` tokens; sliding-window and chunked layers keep only their
-    window (a chunked layer never looks further back than the start of its chunk)."""
+    window (a chunked layer never looks further back than the start of its chunk). Linear-attention and SSM
+    layers add their fixed per-sequence state instead, whatever the context (kept in its own dtype)."""
     per_layer = kv_bytes_per_token_per_layer(facts, kv_precision)
     capped = sum(n for _, n in facts.windowed_layers)
-    tokens = (facts.shape.layers - capped) * context + sum(n * min(context, w) for w, n in facts.windowed_layers)
-    return math.ceil(per_layer * tokens * concurrency)
+    tokens = (facts.kv_layers - capped) * context + sum(n * min(context, w) for w, n in facts.windowed_layers)
+    return math.ceil((per_layer * tokens + facts.linear_state_bytes) * concurrency)
 
 
 def kv_share_per_gpu(facts: ModelFacts, gpus: int) -> float:

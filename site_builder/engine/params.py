@@ -5,13 +5,16 @@ Conventions (shown on the methodology page):
 - `active` counts the weights a token is multiplied by: routed experts only for the top-k, all shared
   experts, the LM head, and NOT the input-embedding table (a token reads one row of it), nor MTP modules
   (used only for speculative decoding). With tied embeddings the table is the LM head and counts.
+- Linear-attention and state-space layers (Gated DeltaNet, Kimi delta attention, Mamba-2) count every
+  projection, convolution, gate, A_log/dt/D vector and gated norm, all active; an MTP layer is a
+  full-attention layer, with its own embedding and LM head copies unless it shares the main ones (Qwen).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from site_builder.records.model import Architecture, ModelRecord
+from site_builder.records.model import Architecture, LinearAttention, MixerKind, ModelRecord
 
 
 @dataclass(frozen=True)
@@ -55,11 +58,12 @@ class ParamCount:
     norms: int
     mtp: int
     vision: int
+    linear_mixer: int = 0
 
     @property
     def transformer_linear(self) -> int:
         """Weights of the linear layers inside decoder blocks: what weight quantization compresses."""
-        return self.attention + self.dense_mlp + self.experts + self.shared_experts
+        return self.attention + self.linear_mixer + self.dense_mlp + self.experts + self.shared_experts
 
 
 def routed_expert_count(a: Architecture) -> int:
@@ -77,12 +81,22 @@ def is_moe_layer(a: Architecture, index: int) -> bool:
     return index % step == 0
 
 
+def layer_mixer(a: Architecture, index: int) -> MixerKind:
+    """The token mixer of layer `index`: softmax attention unless a linear-attention block says otherwise."""
+    return a.linear_attention.layer_mixers[index] if a.linear_attention else "attention"
+
+
+def has_ffn(a: Architecture, index: int) -> bool:
+    la = a.linear_attention
+    return not (la and la.mixer_only_layers and la.layer_mixers[index] != "none")
+
+
 def shape_of(a: Architecture) -> Shape:
     experts = routed_expert_count(a)
     expert_ffn = a.moe_intermediate_size or a.intermediate_size
     shared = a.n_shared_experts or 0
     shared_ffn = a.shared_expert_intermediate_size or (shared * expert_ffn)
-    moe_layers = sum(is_moe_layer(a, i) for i in range(a.num_hidden_layers))
+    moe_layers = sum(is_moe_layer(a, i) and has_ffn(a, i) for i in range(a.num_hidden_layers))
     return Shape(
         hidden=a.hidden_size,
         layers=a.num_hidden_layers,
@@ -120,16 +134,46 @@ def attention_params(a: Architecture, s: Shape) -> int:
         return q + kv + out + bias
     q_dim = s.heads * s.head_dim
     kv_dim = s.kv_heads * s.head_dim
-    weights = h * q_dim + 2 * h * kv_dim + q_dim * h
+    gate = q_dim if a.linear_attention and a.linear_attention.attention_output_gate else 0
+    weights = h * (q_dim + gate) + 2 * h * kv_dim + q_dim * h
     if a.attention_bias:
         bias = q_dim + 2 * kv_dim + h
     elif a.qkv_bias:
         bias = q_dim + 2 * kv_dim
     else:
         bias = 0
-    qk_norm = 2 * s.head_dim if a.qk_norm else 0
+    qk_norm = (q_dim + kv_dim if a.qk_norm_per_layer else 2 * s.head_dim) if a.qk_norm else 0
     sinks = s.heads if a.attention_sinks else 0
     return weights + bias + qk_norm + sinks
+
+
+def linear_mixer_params(la: LinearAttention, hidden: int) -> int:
+    """One linear-attention / SSM layer's token mixer, without its input norm (tensor names in comments)."""
+    nv, dk, dv = la.num_heads, la.key_head_dim, la.value_head_dim
+    key_dim = (la.num_key_heads or nv) * dk
+    value_dim = nv * dv
+    conv_channels = 2 * key_dim + value_dim
+    conv = conv_channels * la.conv_kernel + (conv_channels if la.conv_bias else 0)
+    if la.kind == "gated_deltanet":
+        # in_proj_qkvz (q, k, v and the output gate z), in_proj_ba (beta and decay per value head),
+        # dt_bias and A_log per value head, a per-head gated norm, out_proj.
+        norm = dv if la.gated_norm else 0
+        return hidden * (2 * key_dim + 2 * value_dim) + hidden * 2 * nv + conv + 2 * nv + norm + value_dim * hidden
+    if la.kind == "kimi_delta":
+        # q/k/v_proj, their three short convolutions, low-rank forget-gate (f_a, f_b) and output-gate (g_a, g_b)
+        # projections of rank head_dim, b_proj (beta per head), A_log per head, dt_bias per key channel,
+        # a per-head gated norm, o_proj.
+        rank = dv
+        gates = hidden * rank + rank * key_dim + hidden * rank + rank * value_dim
+        norm = dv if la.gated_norm else 0
+        qkv = hidden * (2 * key_dim + value_dim)
+        return qkv + conv + gates + hidden * nv + nv + key_dim + norm + value_dim * hidden
+    # Mamba-2: in_proj makes z, x, B, C and dt in one matrix; dt_bias, A_log and D per head; a gated norm
+    # over the inner width; out_proj. The convolution runs over x, B and C.
+    in_width = 2 * value_dim + 2 * key_dim + nv
+    bias = (in_width + hidden) if la.proj_bias else 0
+    norm = value_dim if la.gated_norm else 0
+    return hidden * in_width + conv + 3 * nv + norm + value_dim * hidden + bias
 
 
 def mlp_params(a: Architecture, hidden: int, ffn: int) -> int:
@@ -139,75 +183,105 @@ def mlp_params(a: Architecture, hidden: int, ffn: int) -> int:
 
 
 @dataclass(frozen=True)
-class _Layer:
-    attention: int
+class _Ffn:
     dense_mlp: int
     experts: int
     active_experts: int
     shared: int
     router: int
-    norms: int
 
 
-def _layer(a: Architecture, s: Shape, moe: bool) -> _Layer:
-    attn = attention_params(a, s)
-    norms = a.norms_per_layer * norm_params(a)
+NO_FFN = _Ffn(0, 0, 0, 0, 0)
+
+
+def _ffn(a: Architecture, s: Shape, moe: bool) -> _Ffn:
     if not moe:
-        return _Layer(attn, mlp_params(a, s.hidden, s.dense_ffn), 0, 0, 0, 0, norms)
+        return _Ffn(mlp_params(a, s.hidden, s.dense_ffn), 0, 0, 0, 0)
     one_expert = mlp_params(a, s.hidden, s.expert_ffn)
     router = s.hidden * s.experts + (s.experts if a.router_bias else 0) + (s.experts if a.expert_score_bias else 0)
     shared = mlp_params(a, s.hidden, s.shared_ffn) if s.shared_ffn else 0
-    return _Layer(attn, 0, s.experts * one_expert, s.experts_per_token * one_expert, shared, router, norms)
+    if a.shared_expert_intermediate_size and not a.n_shared_experts:
+        router += s.hidden  # Qwen's shared expert is scaled by a sigmoid gate: one h->1 linear per layer
+    return _Ffn(0, s.experts * one_expert, s.experts_per_token * one_expert, shared, router)
+
+
+@dataclass
+class _Sum:
+    attention: int = 0
+    linear_mixer: int = 0
+    dense_mlp: int = 0
+    experts: int = 0
+    active_experts: int = 0
+    shared: int = 0
+    router: int = 0
+    norms: int = 0
+
+    def add_layer(self, a: Architecture, s: Shape, mixer: MixerKind, ffn: _Ffn) -> None:
+        la = a.linear_attention
+        if mixer in ("attention", "parallel"):
+            self.attention += attention_params(a, s)
+        if la and mixer in ("linear", "parallel"):
+            self.linear_mixer += linear_mixer_params(la, s.hidden)
+        self.dense_mlp += ffn.dense_mlp
+        self.experts += ffn.experts
+        self.active_experts += ffn.active_experts
+        self.shared += ffn.shared
+        self.router += ffn.router
+        self.norms += a.norms_per_layer * norm_params(a)
+
+    @property
+    def total(self) -> int:
+        return (
+            self.attention + self.linear_mixer + self.dense_mlp + self.experts + self.shared + self.router + self.norms
+        )
+
+
+def _layers(a: Architecture, s: Shape) -> _Sum:
+    """Every decoder layer, each with its own token mixer and FFN (dense, MoE, or none)."""
+    dense, sparse = _ffn(a, s, moe=False), _ffn(a, s, moe=s.is_moe)
+    acc = _Sum()
+    for i in range(s.layers):
+        ffn = (sparse if is_moe_layer(a, i) else dense) if has_ffn(a, i) else NO_FFN
+        acc.add_layer(a, s, layer_mixer(a, i), ffn)
+    return acc
+
+
+def _mtp_module(a: Architecture, s: Shape) -> int:
+    """One MTP module: a full-attention decoder layer with the model's FFN (MoE where the model has experts),
+    two input norms, a 2h->h projection, an output norm, and (DeepSeek-V3) its own copies of the embedding
+    and LM head; Qwen3-Next and Qwen3.5 reuse the main ones."""
+    layer = _Sum()
+    layer.add_layer(a, s, "attention", _ffn(a, s, moe=s.is_moe))
+    shares = a.linear_attention is not None and a.linear_attention.mtp_shares_embeddings
+    copies = 0 if shares else 2 * s.vocab * s.hidden
+    return layer.total + 3 * norm_params(a) + 2 * s.hidden * s.hidden + copies
 
 
 def count_params(model: ModelRecord) -> ParamCount:
     a = model.architecture
     s = shape_of(a)
-    dense = _layer(a, s, moe=False)
-    sparse = _layer(a, s, moe=True) if s.is_moe else dense
-    nd, nm = s.dense_layers, s.moe_layers
-
+    body = _layers(a, s)
     embedding = s.vocab * s.hidden
     lm_head = 0 if a.tie_word_embeddings else s.vocab * s.hidden
-    attention = nd * dense.attention + nm * sparse.attention
-    dense_mlp = nd * dense.dense_mlp
-    experts = nm * sparse.experts
-    shared = nm * sparse.shared
-    router = nm * sparse.router
-    norms = nd * dense.norms + nm * sparse.norms + norm_params(a)
-
-    # An MTP module (DeepSeek-V3) is one more MoE decoder layer plus two input norms, a 2h->h projection,
-    # an output norm, and its own copies of the embedding and LM head, all stored in the checkpoint.
-    mtp_layer = sparse if s.is_moe else dense
-    one_mtp = (
-        mtp_layer.attention
-        + mtp_layer.dense_mlp
-        + mtp_layer.experts
-        + mtp_layer.shared
-        + mtp_layer.router
-        + mtp_layer.norms
-        + 3 * norm_params(a)
-        + 2 * s.hidden * s.hidden
-        + 2 * s.vocab * s.hidden
-    )
-    mtp = (a.num_nextn_predict_layers or 0) * one_mtp
+    norms = body.norms + norm_params(a)
+    mtp = (a.num_nextn_predict_layers or 0) * _mtp_module(a, s)
     vision = model.vision.params if model.vision else 0
 
-    total = embedding + lm_head + attention + dense_mlp + experts + shared + router + norms + mtp + vision
-    active_experts = nm * sparse.active_experts
+    total = embedding + lm_head + body.total + norm_params(a) + mtp + vision
     head_active = lm_head if lm_head else embedding
-    active = head_active + attention + dense_mlp + active_experts + shared + router + norms + vision
+    active = head_active + body.total - body.experts + body.active_experts + norm_params(a) + vision
     return ParamCount(
         total=total,
         active=active,
         embedding=embedding,
         lm_head=lm_head,
-        attention=attention,
-        dense_mlp=dense_mlp,
-        experts=experts,
-        shared_experts=shared,
-        router=router,
+        attention=body.attention,
+        dense_mlp=body.dense_mlp,
+        experts=body.experts,
+        shared_experts=body.shared,
+        router=body.router,
         norms=norms,
         mtp=mtp,
         vision=vision,
+        linear_mixer=body.linear_mixer,
     )

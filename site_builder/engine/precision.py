@@ -37,6 +37,10 @@ class Precision:
 # Group-wise 4-bit (AWQ/GPTQ, group size 128): 4 bits + one fp16 scale and one packed 4-bit zero point
 # per 128 weights -> 4 + (16 + 4) / 128 = 4.15625 bits.
 _GROUP_INT4_BITS = 4 + (16 + 4) / 128
+# compressed-tensors W4A16 "pack-quantized", symmetric, group size 32 (Kimi K2.5/K2.6): 4 bits plus one bf16 scale
+# per 32 weights and no zero point -> 4 + 16 / 32 = 4.5 bits. The two-int32 weight_shape tensor per matrix is
+# negligible (8 bytes per expert matrix of millions of weights).
+_EXPERT_INT4_G32_BITS = 4 + 16 / 32
 # GGUF: average bits per weight of llama.cpp's published file sizes for Llama-3-8B (8,030,261,248
 # parameters): size_GiB * 2**30 * 8 / params. Sizes from llama.cpp's quantize tool table.
 _LLAMA3_8B_PARAMS = 8_030_261_248
@@ -87,6 +91,18 @@ PRECISIONS: dict[str, Precision] = {
             "4-bit weights, group size 128; computed in 16-bit.",
         ),
         Precision("int4", "INT4", _GROUP_INT4_BITS, "linear", "bf16", False, "integer", "Generic group-wise 4-bit."),
+        Precision(
+            "int4-experts",
+            "INT4 experts",
+            _EXPERT_INT4_G32_BITS,
+            "experts",
+            "bf16",
+            False,
+            "integer",
+            "Routed MoE experts in symmetric 4-bit with a bf16 scale per 32 weights (compressed-tensors W4A16, as "
+            "Kimi K2.5 ships); attention, shared experts, dense layers, embeddings and head stay 16-bit. Computed "
+            "in 16-bit.",
+        ),
         Precision(
             "mxfp4",
             "MXFP4",

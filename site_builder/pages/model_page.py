@@ -46,6 +46,7 @@ def attention_kind(m: ModelRecord) -> str:
         kind += (
             f", chunked local attention ({a.attention_chunk_size:,}-token chunks) on {n} of {len(a.layer_types)} layers"
         )
+    kind += linear_layers_note(m)
     if a.sliding_window:
         if a.layer_types:
             n = sum(t == "sliding_attention" for t in a.layer_types)
@@ -53,6 +54,28 @@ def attention_kind(m: ModelRecord) -> str:
         else:
             kind += f", sliding window of {a.sliding_window:,} tokens"
     return kind
+
+
+LINEAR_KIND_LABEL = {
+    "gated_deltanet": "Gated DeltaNet",
+    "kimi_delta": "Kimi delta attention",
+    "mamba2": "Mamba-2 state-space",
+}
+
+
+def linear_layers_note(m: ModelRecord) -> str:
+    """Which layers are linear-attention / SSM mixers (they keep a fixed state, no KV cache)."""
+    la = m.architecture.linear_attention
+    if la is None:
+        return ""
+    mixers = la.layer_mixers
+    attention = sum(k in ("attention", "parallel") for k in mixers)
+    linear = sum(k in ("linear", "parallel") for k in mixers)
+    parallel = " in parallel with attention" if "parallel" in mixers else ""
+    return (
+        f" on {attention} of {len(mixers)} layers; {LINEAR_KIND_LABEL[la.kind]} layers{parallel} on {linear}, "
+        "with a fixed per-sequence state instead of a KV cache"
+    )
 
 
 def source_note(m: ModelRecord, field: str) -> tuple[str, str | None]:
@@ -286,7 +309,9 @@ def brief(md: ModelData) -> str:
         text += f"Its weights take {F.gib(fp16.weights_bytes)} at 16-bit"
         q4 = next((r for r in a.precision_rows if r.precision.id in ("awq-int4", "q4_k_m", "int4", "mxfp4")), None)
         text += f" and {F.gib(q4.weights_bytes)} at {q4.precision.label}. " if q4 else ". "
-    text += f"Each token of context costs {a.kv_bytes_per_token:,} bytes of 16-bit KV cache. "
+    text += f"Each token of context costs {a.kv_bytes_per_token:,} bytes of 16-bit KV cache"
+    state = md.facts.linear_state_bytes
+    text += f", plus {state / 2**20:,.1f} MiB of fixed state per sequence in its linear layers. " if state else ". "
     b = md.best
     if b and b.speed and b.cost:
         text += (

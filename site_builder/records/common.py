@@ -36,6 +36,7 @@ PrecisionId = Literal[
     "awq-int4",
     "gptq-int4",
     "int4",
+    "int4-experts",
     "mxfp4",
     "nvfp4",
     "q8_0",

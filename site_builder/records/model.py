@@ -36,6 +36,58 @@ class RopeScaling(Record):
     mscale_all_dim: float | None = None
 
 
+MixerKind = Literal["linear", "attention", "parallel", "none"]
+
+
+class LinearAttention(Record):
+    """A token mixer whose per-sequence state has a fixed size instead of a KV cache that grows with context.
+
+    The dimensions share one vocabulary across kinds: the recurrent state of one layer holds
+    `num_heads x key_head_dim x value_head_dim` numbers (for Mamba-2, heads x d_state x head_dim), and a
+    short causal convolution keeps the last `conv_kernel - 1` inputs of its channels.
+    """
+
+    kind: Literal["gated_deltanet", "kimi_delta", "mamba2"] = Field(
+        description="gated_deltanet: Gated DeltaNet (Qwen3-Next, Qwen3.5); kimi_delta: Kimi delta attention "
+        "(Kimi Linear); mamba2: Mamba-2 SSM (Nemotron-H, Granite 4.0 hybrids, Falcon-H1)."
+    )
+    layer_mixers: list[MixerKind] = Field(
+        description="Per decoder layer, its token mixer: linear (this block's kind), attention (softmax "
+        "attention with a KV cache), parallel (both side by side, Falcon-H1), none (an FFN-only block)."
+    )
+    mixer_only_layers: bool = Field(
+        default=False,
+        description="A layer holds either a token mixer or an FFN, never both (Nemotron-H's M, *, -, E blocks).",
+    )
+    num_heads: int = Field(gt=0, description="Value heads (Gated DeltaNet, KDA) or SSM heads (Mamba-2).")
+    num_key_heads: int | None = Field(
+        default=None,
+        gt=0,
+        description="Query/key heads (Gated DeltaNet) or B/C groups (Mamba-2 n_groups); absent means num_heads.",
+    )
+    key_head_dim: int = Field(gt=0, description="Key width per head; Mamba-2: the state size d_state.")
+    value_head_dim: int = Field(gt=0, description="Value width per head; Mamba-2: the head dim.")
+    conv_kernel: int = Field(gt=0, description="Width of the short causal depthwise convolution.", examples=[4])
+    conv_bias: bool = Field(default=False, description="The convolution carries a bias (Mamba-2 conv_bias).")
+    proj_bias: bool = Field(default=False, description="In and out projections carry a bias (Mamba-2).")
+    gated_norm: bool = Field(
+        default=True,
+        description="A gated RMSNorm before the output projection (per head for Gated DeltaNet "
+        "and KDA, over the whole inner width for Mamba-2).",
+    )
+    state_dtype_bytes: Literal[2, 4] = Field(
+        default=2, description="Bytes per number of the recurrent state (4 where the config keeps it in float32)."
+    )
+    attention_output_gate: bool = Field(
+        default=False,
+        description="Full-attention layers gate their output per query channel, so q_proj is "
+        "twice as wide (Qwen3-Next, Qwen3.5).",
+    )
+    mtp_shares_embeddings: bool = Field(
+        default=False, description="MTP layers reuse the main embedding and LM head instead of storing copies."
+    )
+
+
 class Architecture(Record):
     """Field names follow Hugging Face `config.json`, so a contributor can copy them across.
 
@@ -111,6 +163,16 @@ class Architecture(Record):
         examples=[8192],
     )
     num_nextn_predict_layers: int | None = Field(default=None, ge=0, description="MTP modules (DeepSeek-V3).")
+    # Linear-attention and state-space layers (Qwen3-Next, Kimi Linear, Nemotron-H, Granite 4.0, Falcon-H1),
+    # with the attention details that only these hybrids use.
+    linear_attention: LinearAttention | None = Field(
+        default=None, description="Linear-attention / state-space token mixers and which layers use them."
+    )
+    qk_norm_per_layer: bool = Field(
+        default=False,
+        description="The q/k RMSNorm spans all heads of the layer (MiniMax-M2 qk_norm_type per_layer), so its "
+        "weights are heads x head_dim wide instead of head_dim.",
+    )
 
 
 class VisionTower(Record):
