@@ -62,6 +62,12 @@ FAMILY_BY_MODEL_TYPE = {
     "qwen3_moe": "qwen",
     "deepseek_v2": "deepseek",
     "deepseek_v3": "deepseek",
+    "deepseek_v32": "deepseek",
+    "glm4_moe": "glm",
+    "glm4_moe_lite": "glm",
+    "glm4v_moe": "glm",
+    "glm4v_moe_text": "glm",
+    "glm_moe_dsa": "glm",
     "gpt_oss": "gpt-oss",
     "internlm": "internlm",
     "internlm2": "internlm",
@@ -83,6 +89,7 @@ ORGANIZATION_BY_HF_ORG = {
     "coherelabs": "Cohere",
     "databricks": "Databricks",
     "opengvlab": "OpenGVLab / Shanghai AI Laboratory",
+    "zai-org": "Z.ai",
 }
 
 # Model types whose MLP is up-projection, activation, down-projection (2 matrices) rather than gated.
@@ -106,9 +113,15 @@ LAYERNORM_TYPES = {
 }
 # transformers writes `tie_word_embeddings` only when it differs from the class default; these classes
 # default to tied embeddings, so an absent key means tied for them (and untied for everything else).
-TIED_BY_DEFAULT_TYPES = frozenset({"gemma", "gemma2", "gemma3", "gemma3_text", "cohere", "cohere2"})
+TIED_BY_DEFAULT_TYPES = frozenset(
+    {"gemma", "gemma2", "gemma3", "gemma3_text", "gemma4", "gemma4_text", "cohere", "cohere2"}
+)
 QWEN2_TYPES = frozenset({"qwen2", "qwen2_moe"})
-QK_NORM_TYPES = frozenset({"qwen3", "qwen3_moe", "gemma3", "gemma3_text"})
+QK_NORM_TYPES = frozenset({"qwen3", "qwen3_moe", "gemma3", "gemma3_text", "gemma4", "gemma4_text"})
+# MoE routers with a per-expert score correction bias (`e_score_correction_bias`) whatever `topk_method` says.
+SCORE_BIAS_TYPES = frozenset(
+    {"deepseek_v32", "glm4_moe", "glm4_moe_lite", "glm4v_moe", "glm4v_moe_text", "glm_moe_dsa"}
+)
 
 ROPE_KEYS = tuple(RopeScaling.model_fields)
 MOE_KEYS = (
@@ -165,7 +178,7 @@ def missing_required(config: Config) -> list[str]:
 
 
 # Gemma 2/3 normalise before and after both attention and MLP; Cohere runs them in parallel from one norm.
-NORMS_PER_LAYER = {"gemma2": 4, "gemma3": 4, "gemma3_text": 4, "cohere": 1}
+NORMS_PER_LAYER = {"gemma2": 4, "gemma3": 4, "gemma3_text": 4, "gemma4": 4, "gemma4_text": 4, "cohere": 1}
 
 
 def core_fields(cfg: Config, model_type: str) -> dict[str, Any]:
@@ -187,6 +200,7 @@ def bias_and_norm_flags(cfg: Config, model_type: str) -> dict[str, Any]:
     attention_bias = cfg.get("attention_bias", cfg.get("bias", False))
     is_gpt_oss = model_type == "gpt_oss"
     deepseek_v3_router = model_type == "deepseek_v3" and cfg.get("topk_method") == "noaux_tc"
+    deepseek_v3_router = deepseek_v3_router or model_type in SCORE_BIAS_TYPES
     return {
         "attention_bias": bool(attention_bias),
         "qkv_bias": model_type in QWEN2_TYPES or bool(cfg.get("qkv_bias")),
@@ -291,9 +305,68 @@ def sliding_layer_rule(cfg: Config, model_type: str) -> Callable[[int], bool] | 
     return None
 
 
+# --- attention variants: Gemma 4 global layers, shared KV, DeepSeek sparse attention -------------------------
+
+# Model types whose decoder layers each carry one learned output scalar (`layer_scalar`).
+LAYER_SCALAR_TYPES = frozenset({"gemma4", "gemma4_text"})
+# GLM-5 checkpoints hold no MTP copies of the embedding and LM head (checked against the GLM-5.1 and GLM-5.2
+# tensor listings); DeepSeek's and GLM-4.7-Flash's do.
+MTP_SHARES_EMBEDDINGS_TYPES = frozenset({"glm_moe_dsa"})
+
+
+def attention_variant_fields(cfg: Config, model_type: str) -> dict[str, Any]:
+    fields: dict[str, Any] = {
+        "global_head_dim": cfg.get("global_head_dim"),
+        "num_global_key_value_heads": cfg.get("num_global_key_value_heads"),
+        "attention_k_eq_v": bool(cfg.get("attention_k_eq_v")),
+        "layer_scalars": model_type in LAYER_SCALAR_TYPES,
+        "num_kv_shared_layers": cfg.get("num_kv_shared_layers") or None,
+        "index_n_heads": cfg.get("index_n_heads"),
+        "index_head_dim": cfg.get("index_head_dim"),
+        "index_topk": cfg.get("index_topk"),
+        "mtp_shares_embeddings": model_type in MTP_SHARES_EMBEDDINGS_TYPES,
+    }
+    kinds = cfg.get("indexer_types")
+    if isinstance(kinds, list) and cfg.get("index_n_heads"):
+        # "full" layers run their own indexer; "shared" ones reuse the previous full layer's selection.
+        fields["indexer_layers"] = [i for i, kind in enumerate(kinds) if kind == "full"]
+    return fields
+
+
+# Config keys for architecture features the engine does not count. A config that uses one is refused with its
+# name rather than imported with a silently wrong parameter count or KV cache.
+UNSUPPORTED_KEYS = {
+    "hc_mult": "hyper-connections (DeepSeek V4)",
+    "compress_ratios": "compressed attention with per-layer compression ratios (DeepSeek V4)",
+    "o_lora_rank": "low-rank grouped output projection (DeepSeek V4)",
+    "num_hash_layers": "hash-routed MoE layers (DeepSeek V4)",
+    "altup_num_inputs": "AltUp residual streams (Gemma 3n)",
+    "laurel_rank": "LAuReL residual blocks (Gemma 3n)",
+    "hidden_size_per_layer_input": "per-layer input embeddings (Gemma 3n, Gemma 4 E-sizes)",
+    "enable_moe_block": "a mixture-of-experts block beside the MLP (Gemma 4 MoE)",
+    "use_double_wide_mlp": "double-width MLP in KV-shared layers (Gemma 4)",
+    "audio_config": "an audio encoder",
+}
+
+
+def unsupported_fields(config: Config) -> list[str]:
+    """`key (meaning)` for every unsupported feature the config switches on, in the outer or language config."""
+    found: dict[str, str] = {}
+    for part in (config, language_config(config)):
+        for key, meaning in UNSUPPORTED_KEYS.items():
+            if part.get(key) not in (None, False, 0, [], {}):
+                found[key] = meaning
+    return [f"{key} ({meaning})" for key, meaning in found.items()]
+
+
 def architecture_from_config(config: Config) -> Architecture:
     """The Architecture a config describes; raises HfConfigError when it cannot describe one."""
     cfg = language_config(config)
+    unsupported = unsupported_fields(config)
+    if unsupported:
+        raise HfConfigError(
+            "config.json uses architecture fields the engine cannot count yet: " + "; ".join(unsupported)
+        )
     missing = missing_required(cfg)
     if missing:
         raise HfConfigError(f"config.json lacks required architecture fields: {', '.join(missing)}")
@@ -318,6 +391,7 @@ def collect_fields(cfg: Config, model_type: str) -> dict[str, Any]:
         mla_fields(cfg),
         sliding_window_fields(cfg, model_type),
         chunked_attention_fields(cfg),
+        attention_variant_fields(cfg, model_type),
     ):
         fields.update(part)
     fields["rope_scaling"] = rope_scaling(cfg)

@@ -7,7 +7,7 @@ import math
 from dataclasses import dataclass
 
 from site_builder.engine import constants as C
-from site_builder.engine.params import ParamCount, Shape
+from site_builder.engine.params import ParamCount, Shape, has_indexer, layer_attention_dims
 from site_builder.engine.precision import KV_BYTES, Precision
 from site_builder.records.model import Architecture
 
@@ -24,20 +24,21 @@ class ModelFacts:
     context_window: int
 
     @functools.cached_property
-    def windowed_layers(self) -> tuple[tuple[int, int], ...]:
-        """(window in tokens, number of layers) for layers whose KV cache is capped (sliding or chunked)."""
-        counts: dict[int, int] = {}
-        for window in _layer_windows(self.arch):
-            if window is not None:
-                counts[window] = counts.get(window, 0) + 1
-        return tuple(sorted(counts.items()))
+    def kv_groups(self) -> tuple[tuple[int | None, int], ...]:
+        """(window in tokens, None for the whole context; cached elements per token) over all layers, summed per
+        window: what one token adds to the cache, and for how many tokens each part is kept."""
+        elements: dict[int | None, int] = {}
+        for window, per_token in _layer_caches(self.arch, self.shape):
+            elements[window] = elements.get(window, 0) + per_token
+        return tuple(sorted(elements.items(), key=lambda item: (item[0] is None, item[0] or 0)))
 
 
-def quantizable_params(p: ParamCount, prec: Precision, shape: Shape) -> int:
+def quantizable_params(p: ParamCount, prec: Precision, shape: Shape, arch: Architecture) -> int:
     """Parameters stored in the precision's compressed form; the rest stay 16-bit."""
     if prec.scope == "all":
         return p.total
-    mtp_linear = max(p.mtp - 2 * shape.vocab * shape.hidden, 0) if p.mtp else 0
+    copies = 0 if arch.mtp_shares_embeddings else 2 * shape.vocab * shape.hidden
+    mtp_linear = max(p.mtp - copies, 0) if p.mtp else 0
     if prec.scope == "experts" and shape.is_moe:
         return p.experts
     return p.attention + p.dense_mlp + p.experts + p.shared_experts + mtp_linear
@@ -46,7 +47,7 @@ def quantizable_params(p: ParamCount, prec: Precision, shape: Shape) -> int:
 def weight_bytes(facts: ModelFacts, prec: Precision) -> int:
     """Bytes of the whole model's weights in this precision."""
     p = facts.params
-    q = quantizable_params(p, prec, facts.shape)
+    q = quantizable_params(p, prec, facts.shape, facts.arch)
     return math.ceil(q * prec.bytes_per_weight + (p.total - q) * SIXTEEN_BIT)
 
 
@@ -69,27 +70,38 @@ def _layer_windows(arch: Architecture) -> list[int | None]:
     return [arch.sliding_window] * arch.num_hidden_layers
 
 
-def kv_bytes_per_token_per_layer(facts: ModelFacts, kv_precision: str) -> float:
-    b = KV_BYTES[kv_precision]
-    a, s = facts.arch, facts.shape
-    if s.is_mla:
-        # MLA caches one compressed latent plus the shared rope key per token and layer, not K and V per head.
-        return ((a.kv_lora_rank or 0) + (a.qk_rope_head_dim or 0)) * b
-    return 2 * s.kv_heads * s.head_dim * b
+def _layer_caches(arch: Architecture, shape: Shape) -> list[tuple[int | None, int]]:
+    """Per layer and per cache it keeps, (window, elements per token).
+
+    MLA caches one compressed latent plus the shared rope key, not K and V per head. A DSA indexer layer also
+    caches one indexer key per token, over the whole context. The last `num_kv_shared_layers` layers read an
+    earlier layer's cache and add none.
+    """
+    windows = _layer_windows(arch)
+    own = shape.layers - (arch.num_kv_shared_layers or 0)
+    caches: list[tuple[int | None, int]] = []
+    for i in range(own):
+        if shape.is_mla:
+            caches.append((windows[i], (arch.kv_lora_rank or 0) + (arch.qk_rope_head_dim or 0)))
+        else:
+            d = layer_attention_dims(arch, shape, i)
+            caches.append((windows[i], 2 * d.kv_heads * d.head_dim))
+        if has_indexer(arch, i):
+            caches.append((None, arch.index_head_dim or 0))
+    return caches
 
 
 def kv_bytes_per_token(facts: ModelFacts, kv_precision: str) -> int:
-    """K and V of one token across all layers, before any sliding-window cap."""
-    return math.ceil(facts.shape.layers * kv_bytes_per_token_per_layer(facts, kv_precision))
+    """What one token adds to the cache across all layers (K and V, MLA latent, indexer keys), before any
+    sliding-window cap."""
+    return math.ceil(sum(n for _, n in facts.kv_groups) * KV_BYTES[kv_precision])
 
 
 def kv_bytes(facts: ModelFacts, kv_precision: str, context: int, concurrency: int) -> int:
     """KV cache of `concurrency` sequences of `context` tokens; sliding-window and chunked layers keep only their
     window (a chunked layer never looks further back than the start of its chunk)."""
-    per_layer = kv_bytes_per_token_per_layer(facts, kv_precision)
-    capped = sum(n for _, n in facts.windowed_layers)
-    tokens = (facts.shape.layers - capped) * context + sum(n * min(context, w) for w, n in facts.windowed_layers)
-    return math.ceil(per_layer * tokens * concurrency)
+    elements = sum(n * (context if w is None else min(context, w)) for w, n in facts.kv_groups)
+    return math.ceil(elements * KV_BYTES[kv_precision] * concurrency)
 
 
 def kv_share_per_gpu(facts: ModelFacts, gpus: int) -> float:

@@ -118,18 +118,67 @@ def attention_params(a: Architecture, s: Shape) -> int:
         out = s.heads * v_dim * h
         bias = (q_dim + kv_rank + rope + h) if a.attention_bias else 0
         return q + kv + out + bias
-    q_dim = s.heads * s.head_dim
-    kv_dim = s.kv_heads * s.head_dim
-    weights = h * q_dim + 2 * h * kv_dim + q_dim * h
+    return gqa_attention_params(a, s, AttentionDims(s.kv_heads, s.head_dim, False))
+
+
+def is_global_layer(a: Architecture, index: int) -> bool:
+    """A full-attention layer among sliding or chunked ones (an MTP layer, index >= layers, attends fully)."""
+    return a.layer_types is not None and (index >= len(a.layer_types) or a.layer_types[index] == "full_attention")
+
+
+@dataclass(frozen=True)
+class AttentionDims:
+    kv_heads: int
+    head_dim: int
+    k_eq_v: bool  # no v_proj: the values come from the key projection
+
+
+def layer_attention_dims(a: Architecture, s: Shape, index: int) -> AttentionDims:
+    """KV heads and head width of layer `index`: Gemma 4's global layers have their own."""
+    if is_global_layer(a, index):
+        return AttentionDims(
+            a.num_global_key_value_heads or s.kv_heads, a.global_head_dim or s.head_dim, a.attention_k_eq_v
+        )
+    return AttentionDims(s.kv_heads, s.head_dim, False)
+
+
+def gqa_attention_params(a: Architecture, s: Shape, d: AttentionDims) -> int:
+    """One non-MLA attention block of the given shape, without its input norm."""
+    h = s.hidden
+    q_dim = s.heads * d.head_dim
+    kv_dim = d.kv_heads * d.head_dim
+    projections = 1 if d.k_eq_v else 2
+    weights = h * q_dim + projections * h * kv_dim + q_dim * h
     if a.attention_bias:
-        bias = q_dim + 2 * kv_dim + h
+        bias = q_dim + projections * kv_dim + h
     elif a.qkv_bias:
-        bias = q_dim + 2 * kv_dim
+        bias = q_dim + projections * kv_dim
     else:
         bias = 0
-    qk_norm = 2 * s.head_dim if a.qk_norm else 0
+    qk_norm = 2 * d.head_dim if a.qk_norm else 0
     sinks = s.heads if a.attention_sinks else 0
     return weights + bias + qk_norm + sinks
+
+
+def has_indexer(a: Architecture, index: int) -> bool:
+    """Whether decoder layer `index` owns a DSA lightning indexer (MTP layers, index >= layers, always do)."""
+    if not a.index_n_heads:
+        return False
+    return a.indexer_layers is None or index >= a.num_hidden_layers or index in a.indexer_layers
+
+
+def indexer_params(a: Architecture) -> int:
+    """DSA lightning indexer: queries from the compressed query (or the hidden state), one shared key with a
+    LayerNorm (weight and bias), and a per-head weight projection."""
+    heads, dim = a.index_n_heads or 0, a.index_head_dim or 0
+    q_in = a.q_lora_rank or a.hidden_size
+    return q_in * heads * dim + a.hidden_size * dim + 2 * dim + a.hidden_size * heads
+
+
+def layer_attention_params(a: Architecture, s: Shape, index: int) -> int:
+    """Layer `index`'s attention block including its indexer, without the input norm."""
+    base = attention_params(a, s) if s.is_mla else gqa_attention_params(a, s, layer_attention_dims(a, s, index))
+    return base + (indexer_params(a) if has_indexer(a, index) else 0)
 
 
 def mlp_params(a: Architecture, hidden: int, ffn: int) -> int:
@@ -151,7 +200,7 @@ class _Layer:
 
 def _layer(a: Architecture, s: Shape, moe: bool) -> _Layer:
     attn = attention_params(a, s)
-    norms = a.norms_per_layer * norm_params(a)
+    norms = a.norms_per_layer * norm_params(a) + (1 if a.layer_scalars else 0)
     if not moe:
         return _Layer(attn, mlp_params(a, s.hidden, s.dense_ffn), 0, 0, 0, 0, norms)
     one_expert = mlp_params(a, s.hidden, s.expert_ffn)
@@ -169,18 +218,20 @@ def count_params(model: ModelRecord) -> ParamCount:
 
     embedding = s.vocab * s.hidden
     lm_head = 0 if a.tie_word_embeddings else s.vocab * s.hidden
-    attention = nd * dense.attention + nm * sparse.attention
+    attention = sum(layer_attention_params(a, s, i) for i in range(s.layers))
     dense_mlp = nd * dense.dense_mlp
     experts = nm * sparse.experts
     shared = nm * sparse.shared
     router = nm * sparse.router
     norms = nd * dense.norms + nm * sparse.norms + norm_params(a)
 
-    # An MTP module (DeepSeek-V3) is one more MoE decoder layer plus two input norms, a 2h->h projection,
-    # an output norm, and its own copies of the embedding and LM head, all stored in the checkpoint.
+    # An MTP module (DeepSeek-V3) is one more MoE decoder layer (with an indexer where the model has them) plus
+    # two input norms, a 2h->h projection, an output norm, and its own copies of the embedding and LM head, all
+    # stored in the checkpoint; GLM-5 stores no copies and reuses the main ones.
     mtp_layer = sparse if s.is_moe else dense
+    copies = 0 if a.mtp_shares_embeddings else 2 * s.vocab * s.hidden
     one_mtp = (
-        mtp_layer.attention
+        layer_attention_params(a, s, s.layers)
         + mtp_layer.dense_mlp
         + mtp_layer.experts
         + mtp_layer.shared
@@ -188,7 +239,7 @@ def count_params(model: ModelRecord) -> ParamCount:
         + mtp_layer.norms
         + 3 * norm_params(a)
         + 2 * s.hidden * s.hidden
-        + 2 * s.vocab * s.hidden
+        + copies
     )
     mtp = (a.num_nextn_predict_layers or 0) * one_mtp
     vision = model.vision.params if model.vision else 0

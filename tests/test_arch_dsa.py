@@ -1,0 +1,224 @@
+"""DeepSeek sparse attention (indexer), Gemma 4 global layers, KV shared across layers and MTP modules: parameter
+counts against hand arithmetic and the checkpoints' tensor element counts, KV cache per token by hand, and the
+importer's refusal of features the engine cannot count."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from site_builder.engine.memory import ModelFacts, kv_bytes, kv_bytes_per_token
+from site_builder.engine.params import count_params, shape_of
+from site_builder.hfimport import HfConfigError, architecture_from_config
+from site_builder.records import Architecture, ModelRecord
+
+CONFIGS = Path(__file__).resolve().parent / "data" / "hf-configs-2026"
+
+
+def config(name: str) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads((CONFIGS / f"{name}.json").read_text())
+    return data
+
+
+def record(arch: Architecture, vision_params: int | None = None) -> ModelRecord:
+    vision = {"name": "tower", "params": vision_params} if vision_params else None
+    return ModelRecord.model_validate(
+        {
+            "id": "m",
+            "name": "M",
+            "hf_repo": "org/m",
+            "organization": "Org",
+            "family": "f",
+            "context_window": arch.max_position_embeddings,
+            "precisions": ["bf16"],
+            "architecture": arch.model_dump(),
+            "vision": vision,
+            "sources": [{"url": "https://example.org/config.json", "title": "test config"}],
+        }
+    )
+
+
+def facts_of(arch: Architecture) -> ModelFacts:
+    m = record(arch)
+    return ModelFacts(arch, shape_of(arch), count_params(m), m.context_window)
+
+
+def imported(name: str) -> Architecture:
+    return architecture_from_config(config(name))
+
+
+# --- GLM-5: MLA + DSA indexer + MTP without embedding copies -------------------------------------------------
+
+
+def glm5_by_hand(indexer_layers: int) -> int:
+    h, layers, vocab, q_rank, kv_rank, rope, nope, v_dim, heads = 6144, 78, 154880, 2048, 512, 64, 192, 256, 64
+    experts, expert_ffn, dense_ffn, idx_heads, idx_dim = 256, 2048, 12288, 32, 128
+    q = h * q_rank + q_rank + q_rank * heads * (nope + rope)  # q_a, q_a_layernorm, q_b
+    kv = h * (kv_rank + rope) + kv_rank + kv_rank * heads * (nope + v_dim)  # kv_a_proj_with_mqa, norm, kv_b
+    attention = q + kv + heads * v_dim * h  # + o_proj
+    indexer = q_rank * idx_heads * idx_dim + h * idx_dim + 2 * idx_dim + h * idx_heads  # wq_b, wk, k_norm, weights
+    moe = experts * 3 * h * expert_ffn + 3 * h * expert_ffn + experts * h + experts  # experts, shared, gate, bias
+    dense = 3 * h * dense_ffn
+    norms = 2 * h
+    main = 2 * vocab * h + layers * (attention + norms) + 3 * dense + 75 * moe + h + indexer_layers * indexer
+    mtp = attention + indexer + norms + moe + 3 * h + 2 * h * h  # enorm, hnorm, shared_head.norm, eh_proj
+    return main + mtp
+
+
+def test_glm_5_1_matches_the_checkpoint_element_count() -> None:
+    counted = count_params(record(imported("zai-org--GLM-5.1")))
+    assert counted.total == glm5_by_hand(indexer_layers=78) == 753_864_139_008
+
+
+def test_glm_5_2_has_indexers_only_in_its_full_layers() -> None:
+    arch = imported("zai-org--GLM-5.2")
+    assert arch.indexer_layers == [0, 1, 2, *range(6, 78, 4)]
+    assert count_params(record(arch)).total == glm5_by_hand(indexer_layers=21) == 753_329_940_480
+
+
+def test_glm_5_kv_cache_holds_latent_rope_key_and_indexer_keys() -> None:
+    facts = facts_of(imported("zai-org--GLM-5.2"))
+    # 78 layers x (512 latent + 64 rope key) + 21 indexer layers x 128-wide key, 2 bytes each.
+    assert kv_bytes_per_token(facts, "bf16") == (78 * 576 + 21 * 128) * 2 == 95_232
+    assert kv_bytes_per_token(facts, "fp8") == 78 * 576 + 21 * 128
+    # Nothing is windowed: the cache grows linearly with context and concurrency.
+    assert kv_bytes(facts, "bf16", 100_000, 3) == 3 * 100_000 * 95_232
+
+
+# --- DeepSeek-V3.2: FP8 checkpoint, element count includes the block scales -----------------------------------
+
+
+def v32_scale_elements() -> int:
+    """float32 weight_scale_inv tensors of the FP8 checkpoint, shapes as the tensor listing gives them."""
+    dense = 3 * (56 * 144 + 144 * 56 + 144 * 56)  # layers 0-2 down, gate, up
+    attention = 56 + 64 * 12 + 5 * 56 + 256 * 4 + 56 * 128 + 12 * 56 + 192 * 12  # wk, wq_b, kv_a, kv_b, o, q_a, q_b
+    moe = 256 * (56 * 16 + 16 * 56 + 16 * 56) + (56 * 16 + 16 * 56 + 16 * 56)  # routed and shared experts
+    return dense + 62 * attention + 59 * moe  # 61 layers + the MTP layer; MoE in layers 3-61
+
+
+def test_deepseek_v3_2_plus_fp8_scales_matches_the_checkpoint_element_count() -> None:
+    counted = count_params(record(imported("deepseek-ai--DeepSeek-V3.2")))
+    assert counted.total + v32_scale_elements() == 685_396_921_376
+    # "671B" without the 14B-class MTP module; about 37B active.
+    assert 670.5e9 < counted.total - counted.mtp < 672.5e9
+    assert 36.5e9 < counted.active < 38e9
+
+
+def test_deepseek_v3_2_indexer_key_per_token() -> None:
+    facts = facts_of(imported("deepseek-ai--DeepSeek-V3.2"))
+    assert kv_bytes_per_token(facts, "bf16") == 61 * (512 + 64 + 128) * 2
+
+
+# --- GLM-4.7-Flash: MLA + MoE, MTP layer with its own embedding and head --------------------------------------
+
+
+def test_glm_4_7_flash_matches_the_checkpoint_element_count() -> None:
+    arch = imported("zai-org--GLM-4.7-Flash")
+    assert arch.index_n_heads is None and arch.mtp_shares_embeddings is False
+    counted = count_params(record(arch))
+    assert counted.total == 31_221_488_576
+    assert counted.mtp > 2 * 154880 * 2048  # the copies are in it
+
+
+# --- Gemma 4 31B: global layers with their own heads, K = V, per-layer scalar ----------------------------------
+
+
+def gemma4_vision_by_hand() -> int:
+    h, ffn, layers = 1152, 4304, 27
+    encoder = layers * (4 * h * h + 3 * h * ffn + 4 * h + 2 * 72)  # q,k,v,o; gated MLP; 4 norms; q/k norm
+    patches = h * 768 + 2 * 10240 * h + 2 * h  # input_proj, 2-D position table, std bias and scale
+    return encoder + patches + 5376 * h  # + projection into the language model
+
+
+def test_gemma_4_31b_matches_the_checkpoint_element_count() -> None:
+    arch = imported("google--gemma-4-31B-it")
+    h, vocab, ffn = 5376, 262144, 21504
+    local = 2 * h * 32 * 256 + 2 * h * 16 * 256 + 2 * 256  # q, o; k, v; q/k norms
+    global_ = 2 * h * 32 * 512 + h * 4 * 512 + 2 * 512  # q, o; k only (values reuse it); q/k norms
+    per_layer = 3 * h * ffn + 4 * h + 1  # MLP, four norms, layer_scalar
+    language = vocab * h + 50 * local + 10 * global_ + 60 * per_layer + h
+    counted = count_params(record(arch, vision_params=gemma4_vision_by_hand()))
+    assert counted.total - counted.vision == language
+    assert counted.total == 31_273_088_876
+
+
+def test_gemma_4_kv_cache_by_layer_kind_and_window() -> None:
+    facts = facts_of(imported("google--gemma-4-31B-it"))
+    local, global_ = 2 * 16 * 256 * 2, 2 * 4 * 512 * 2  # bytes per token and layer, bf16
+    assert kv_bytes_per_token(facts, "bf16") == 50 * local + 10 * global_
+    context = 131072
+    assert kv_bytes(facts, "bf16", context, 1) == 50 * local * 1024 + 10 * global_ * context
+    # Within the window every layer keeps every token.
+    assert kv_bytes(facts, "bf16", 1000, 2) == 2 * 1000 * (50 * local + 10 * global_)
+
+
+# --- KV shared across layers (Gemma 3n) ---------------------------------------------------------------------
+
+
+def small_arch(**extra: Any) -> Architecture:
+    base = {
+        "model_type": "synthetic",
+        "hidden_size": 512,
+        "num_hidden_layers": 10,
+        "num_attention_heads": 8,
+        "num_key_value_heads": 2,
+        "head_dim": 64,
+        "intermediate_size": 1024,
+        "vocab_size": 1000,
+        "max_position_embeddings": 4096,
+    }
+    return Architecture.model_validate(base | extra)
+
+
+def test_kv_shared_layers_add_no_cache_but_keep_their_weights() -> None:
+    plain, shared = small_arch(), small_arch(num_kv_shared_layers=4)
+    per_layer = 2 * 2 * 64 * 2
+    assert kv_bytes_per_token(facts_of(plain), "bf16") == 10 * per_layer
+    assert kv_bytes_per_token(facts_of(shared), "bf16") == 6 * per_layer
+    assert count_params(record(plain)).total == count_params(record(shared)).total
+
+
+def test_mtp_module_with_and_without_embedding_copies() -> None:
+    with_copies = count_params(record(small_arch(num_nextn_predict_layers=1)))
+    without = count_params(record(small_arch(num_nextn_predict_layers=1, mtp_shares_embeddings=True)))
+    assert with_copies.mtp - without.mtp == 2 * 1000 * 512
+    h = 512
+    layer = 2 * h * 8 * 64 + 2 * h * 2 * 64 + 3 * h * 1024 + 2 * h  # attention, MLP, two norms
+    assert without.mtp == layer + 3 * h + 2 * h * h
+    assert with_copies.total - with_copies.mtp == count_params(record(small_arch())).total
+
+
+# --- the importer refuses what it cannot count ----------------------------------------------------------------
+
+
+def test_deepseek_v4_is_refused_naming_its_fields() -> None:
+    with pytest.raises(HfConfigError) as caught:
+        imported("deepseek-ai--DeepSeek-V4-Flash")
+    message = str(caught.value)
+    for field in ("hc_mult", "compress_ratios", "o_lora_rank", "num_hash_layers"):
+        assert field in message
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [("altup_num_inputs", 4), ("laurel_rank", 64), ("hidden_size_per_layer_input", 256), ("enable_moe_block", True)],
+)
+def test_gemma_3n_and_gemma_4_variants_are_refused(key: str, value: object) -> None:
+    cfg = config("google--gemma-4-31B-it")
+    cfg["text_config"] = cfg["text_config"] | {key: value}
+    with pytest.raises(HfConfigError, match=key):
+        architecture_from_config(cfg)
+
+
+def test_neutral_values_of_those_keys_are_accepted() -> None:
+    cfg = config("google--gemma-4-31B-it")  # hidden_size_per_layer_input 0, enable_moe_block false, audio null
+    assert architecture_from_config(cfg).layer_scalars is True
+
+
+def test_audio_tower_in_the_outer_config_is_refused() -> None:
+    cfg = config("google--gemma-4-31B-it") | {"audio_config": {"hidden_size": 1536}}
+    with pytest.raises(HfConfigError, match="audio_config"):
+        architecture_from_config(cfg)
