@@ -118,6 +118,7 @@ TIED_BY_DEFAULT_TYPES = frozenset(
 )
 QWEN2_TYPES = frozenset({"qwen2", "qwen2_moe"})
 QK_NORM_TYPES = frozenset({"qwen3", "qwen3_moe", "gemma3", "gemma3_text", "gemma4", "gemma4_text"})
+GLM_QKV_BIAS_TYPES = frozenset({"glm4", "glm4_moe", "glm4v", "glm4v_moe", "glm4v_moe_text"})
 # MoE routers with a per-expert score correction bias (`e_score_correction_bias`) whatever `topk_method` says.
 SCORE_BIAS_TYPES = frozenset(
     {"deepseek_v32", "glm4_moe", "glm4_moe_lite", "glm4v_moe", "glm4v_moe_text", "glm_moe_dsa"}
@@ -198,12 +199,15 @@ def core_fields(cfg: Config, model_type: str) -> dict[str, Any]:
 def bias_and_norm_flags(cfg: Config, model_type: str) -> dict[str, Any]:
     # InternLM's remote code calls the attention bias plain `bias`.
     attention_bias = cfg.get("attention_bias", cfg.get("bias", False))
+    # GLM-4.x's `attention_bias` puts a bias on q, k and v only; o_proj has none (GLM-4.5V tensor listing).
+    glm_qkv_bias = model_type in GLM_QKV_BIAS_TYPES and bool(attention_bias)
+    attention_bias = attention_bias and not glm_qkv_bias
     is_gpt_oss = model_type == "gpt_oss"
     deepseek_v3_router = model_type == "deepseek_v3" and cfg.get("topk_method") == "noaux_tc"
     deepseek_v3_router = deepseek_v3_router or model_type in SCORE_BIAS_TYPES
     return {
         "attention_bias": bool(attention_bias),
-        "qkv_bias": model_type in QWEN2_TYPES or bool(cfg.get("qkv_bias")),
+        "qkv_bias": model_type in QWEN2_TYPES or glm_qkv_bias or bool(cfg.get("qkv_bias")),
         "mlp_bias": is_gpt_oss or bool(cfg.get("mlp_bias")),
         "qk_norm": model_type in QK_NORM_TYPES or bool(cfg.get("use_qk_norm")),
         "attention_sinks": is_gpt_oss,

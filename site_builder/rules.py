@@ -193,7 +193,8 @@ def stated_params_match(catalog: Catalog) -> Iterator[Problem]:
         if stated.active is not None:
             # Vendors differ on whether the input-embedding lookup counts as active: accept either.
             with_embedding = counted.active + (counted.embedding if counted.lm_head else 0)
-            options = (counted.active, with_embedding)
+            # Vision-language models usually state the active count of the language model alone.
+            options = (counted.active, with_embedding, counted.active - counted.vision)
             low, high = stated_bounds(stated.active, stated.exact)
             if not any(low <= o <= high for o in options):
                 yield m.problem(

@@ -222,3 +222,23 @@ def test_audio_tower_in_the_outer_config_is_refused() -> None:
     cfg = config("google--gemma-4-31B-it") | {"audio_config": {"hidden_size": 1536}}
     with pytest.raises(HfConfigError, match="audio_config"):
         architecture_from_config(cfg)
+
+
+# --- GLM-4.5V: GLM's attention bias is on q, k and v only -------------------------------------------------------
+
+
+def glm45v_vision_by_hand() -> int:
+    """Every vision tensor of the GLM-4.5V checkpoint, shapes as its tensor listing gives them."""
+    width, ffn, out, merger_ffn = 1536, 4096, 4096, 10944
+    blocks = 24 * (width * width + 3 * width * width + 3 * ffn * width + 2 * width)  # proj, qkv, MLP, 2 norms
+    patches = width * 3 * 2 * 14 * 14 + width + width  # 3D conv weight and bias, post-conv norm
+    stem = 576 * width + width + out * width * 2 * 2 + out  # position table, post norm, 2x2 downsample + bias
+    merger = out * out + 2 * out + 3 * out * merger_ffn  # proj, LayerNorm, gated MLP
+    return blocks + patches + stem + merger
+
+
+def test_glm_4_5v_matches_the_checkpoint_element_count() -> None:
+    arch = imported("zai-org--GLM-4.5V")
+    assert arch.qkv_bias is True and arch.attention_bias is False
+    counted = count_params(record(arch, vision_params=glm45v_vision_by_hand()))
+    assert counted.total == 107_710_933_120

@@ -5,6 +5,9 @@ Conventions (shown on the methodology page):
 - `active` counts the weights a token is multiplied by: routed experts only for the top-k, all shared
   experts, the LM head, and NOT the input-embedding table (a token reads one row of it), nor MTP modules
   (used only for speculative decoding). With tied embeddings the table is the LM head and counts.
+- Layers are counted one by one: a full-attention layer among sliding ones may have its own KV heads and head
+  width (Gemma 4), and a DeepSeek-sparse-attention layer adds its lightning indexer where it owns one.
+- An MTP module stores its own embedding and LM head copies unless the record says it shares them (GLM-5).
 """
 
 from __future__ import annotations
