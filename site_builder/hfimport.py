@@ -63,6 +63,7 @@ FAMILY_BY_MODEL_TYPE = {
     "deepseek_v2": "deepseek",
     "deepseek_v3": "deepseek",
     "deepseek_v32": "deepseek",
+    "deepseek_v4": "deepseek",
     "glm4_moe": "glm",
     "glm4_moe_lite": "glm",
     "glm4v_moe": "glm",
@@ -121,7 +122,7 @@ QK_NORM_TYPES = frozenset({"qwen3", "qwen3_moe", "gemma3", "gemma3_text", "gemma
 GLM_QKV_BIAS_TYPES = frozenset({"glm4", "glm4_moe", "glm4v", "glm4v_moe", "glm4v_moe_text"})
 # MoE routers with a per-expert score correction bias (`e_score_correction_bias`) whatever `topk_method` says.
 SCORE_BIAS_TYPES = frozenset(
-    {"deepseek_v32", "glm4_moe", "glm4_moe_lite", "glm4v_moe", "glm4v_moe_text", "glm_moe_dsa"}
+    {"deepseek_v32", "deepseek_v4", "glm4_moe", "glm4_moe_lite", "glm4v_moe", "glm4v_moe_text", "glm_moe_dsa"}
 )
 
 ROPE_KEYS = tuple(RopeScaling.model_fields)
@@ -172,7 +173,9 @@ def lookup(config: Config, name: str) -> Any:
 
 
 def missing_required(config: Config) -> list[str]:
-    return [name for name in REQUIRED if lookup(config, name) is None]
+    # DeepSeek V4 has no dense layers and names only the expert width.
+    all_moe = config.get("compress_ratios") is not None and config.get("moe_intermediate_size")
+    return [name for name in REQUIRED if lookup(config, name) is None and not (all_moe and name == "intermediate_size")]
 
 
 # --- the architecture block -----------------------------------------------------------------------
@@ -315,7 +318,10 @@ def sliding_layer_rule(cfg: Config, model_type: str) -> Callable[[int], bool] | 
 LAYER_SCALAR_TYPES = frozenset({"gemma4", "gemma4_text"})
 # GLM-5 checkpoints hold no MTP copies of the embedding and LM head (checked against the GLM-5.1 and GLM-5.2
 # tensor listings); DeepSeek's and GLM-4.7-Flash's do.
-MTP_SHARES_EMBEDDINGS_TYPES = frozenset({"glm_moe_dsa"})
+MTP_SHARES_EMBEDDINGS_TYPES = frozenset({"glm_moe_dsa", "deepseek_v4"})
+# Config keys of DeepSeek V4's compressed attention, grouped output projection, hyper-connections and hash routing,
+# copied as they are.
+COMPRESSED_ATTENTION_KEYS = ("compress_ratios", "o_groups", "o_lora_rank", "hc_mult", "num_hash_layers")
 
 
 def attention_variant_fields(cfg: Config, model_type: str) -> dict[str, Any]:
@@ -330,6 +336,13 @@ def attention_variant_fields(cfg: Config, model_type: str) -> dict[str, Any]:
         "index_topk": cfg.get("index_topk"),
         "mtp_shares_embeddings": model_type in MTP_SHARES_EMBEDDINGS_TYPES,
     }
+    fields.update({key: cfg.get(key) for key in COMPRESSED_ATTENTION_KEYS})
+    if cfg.get("compress_ratios") is not None:
+        # V4 has no dense layers; its config names only the expert width. Every layer has attention sinks.
+        fields["intermediate_size"] = cfg.get("intermediate_size") or cfg.get("moe_intermediate_size")
+        fields["attention_sinks"] = True
+        # Its rotary width applies to the one shared KV head; V4 has no MLA latent, so MLA fields would mislead.
+        fields["qk_rope_head_dim"] = None
     kinds = cfg.get("indexer_types")
     if isinstance(kinds, list) and cfg.get("index_n_heads"):
         # "full" layers run their own indexer; "shared" ones reuse the previous full layer's selection.
@@ -340,10 +353,6 @@ def attention_variant_fields(cfg: Config, model_type: str) -> dict[str, Any]:
 # Config keys for architecture features the engine does not count. A config that uses one is refused with its
 # name rather than imported with a silently wrong parameter count or KV cache.
 UNSUPPORTED_KEYS = {
-    "hc_mult": "hyper-connections (DeepSeek V4)",
-    "compress_ratios": "compressed attention with per-layer compression ratios (DeepSeek V4)",
-    "o_lora_rank": "low-rank grouped output projection (DeepSeek V4)",
-    "num_hash_layers": "hash-routed MoE layers (DeepSeek V4)",
     "altup_num_inputs": "AltUp residual streams (Gemma 3n)",
     "laurel_rank": "LAuReL residual blocks (Gemma 3n)",
     "hidden_size_per_layer_input": "per-layer input embeddings (Gemma 3n, Gemma 4 E-sizes)",

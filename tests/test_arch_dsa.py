@@ -194,14 +194,6 @@ def test_mtp_module_with_and_without_embedding_copies() -> None:
 # --- the importer refuses what it cannot count ----------------------------------------------------------------
 
 
-def test_deepseek_v4_is_refused_naming_its_fields() -> None:
-    with pytest.raises(HfConfigError) as caught:
-        imported("deepseek-ai--DeepSeek-V4-Flash")
-    message = str(caught.value)
-    for field in ("hc_mult", "compress_ratios", "o_lora_rank", "num_hash_layers"):
-        assert field in message
-
-
 @pytest.mark.parametrize(
     ("key", "value"),
     [("altup_num_inputs", 4), ("laurel_rank", 64), ("hidden_size_per_layer_input", 256), ("enable_moe_block", True)],
@@ -242,3 +234,110 @@ def test_glm_4_5v_matches_the_checkpoint_element_count() -> None:
     assert arch.qkv_bias is True and arch.attention_bias is False
     counted = count_params(record(arch, vision_params=glm45v_vision_by_hand()))
     assert counted.total == 107_710_933_120
+
+
+# --- DeepSeek V4: compressed attention, grouped output projection, hyper-connections, hash routing -------------
+
+
+def v4_flash_by_hand() -> int:
+    h, vocab, layers, heads, head, q_rank, groups, o_rank = 4096, 129280, 43, 64, 512, 1024, 8, 1024
+    experts, expert_ffn, idx_heads, idx_dim, streams = 256, 2048, 64, 128, 4
+    ratios = [0, 0, *[4, 128] * 20, 4, 0]  # 43 layers, then the MTP layer
+
+    def attention(ratio: int) -> int:
+        queries = h * q_rank + q_rank + q_rank * heads * head  # wq_a, q_norm, wq_b
+        kv = h * head + head  # one shared KV head and its norm
+        output = heads * head * o_rank + groups * o_rank * h + heads  # wo_a, wo_b, attention sinks
+        total = queries + kv + output
+        if ratio:
+            width = head * (2 if ratio == 4 else 1)  # the ratio-4 compressor overlaps two blocks
+            total += 2 * h * width + ratio * width + head  # wkv, wgate, position bias, norm
+        if ratio == 4:
+            total += q_rank * idx_heads * idx_dim + h * idx_heads  # indexer queries and head weights
+            total += 2 * h * 2 * idx_dim + 4 * 2 * idx_dim + idx_dim  # the indexer's own compressor
+        return total
+
+    mix = (2 + streams) * streams
+    hyper = 2 * (mix * streams * h + mix + 3)  # attention and FFN sublayers
+    head_mix = streams * streams * h + streams + 1
+    moe = experts * 3 * h * expert_ffn + 3 * h * expert_ffn + experts * h
+
+    def layer(index: int) -> int:
+        score_bias = 0 if index < 3 else experts  # the first three layers route by token-id hash
+        return attention(ratios[index]) + hyper + 2 * h + moe + score_bias
+
+    main = 2 * vocab * h + h + head_mix + sum(layer(i) for i in range(layers))
+    mtp = layer(layers) + 3 * h + 2 * h * h + head_mix  # enorm, hnorm, norm; e_proj, h_proj; own head mix
+    return main + mtp
+
+
+def fp8_block_scales(rows: int, cols: int) -> int:
+    return -(-rows // 128) * -(-cols // 128)
+
+
+def v4_checkpoint_elements(arch: Architecture, params: int) -> int:
+    """What the safetensors element count adds to the parameters: experts are FP4 packed two per int8 with one
+    scale per 32 weights, FP8 matrices carry one scale per 128 x 128 block, and the hash layers store a
+    [vocab, top-k] table of expert ids."""
+    h, q_rank, heads, head = arch.hidden_size, arch.q_lora_rank or 0, arch.num_attention_heads, arch.head_dim or 0
+    groups, o_rank, ffn = arch.o_groups or 0, arch.o_lora_rank or 0, arch.moe_intermediate_size or 0
+    experts, layers = arch.n_routed_experts or 0, arch.num_hidden_layers + 1
+    fp8 = (
+        fp8_block_scales(q_rank, h)
+        + fp8_block_scales(heads * head, q_rank)
+        + fp8_block_scales(head, h)
+        + fp8_block_scales(groups * o_rank, heads * head // groups)
+        + fp8_block_scales(h, groups * o_rank)
+        + 3 * fp8_block_scales(ffn, h)
+    )
+    fp4_scales = experts * (2 * ffn * h // 32 + h * ffn // 32)
+    indexers = sum(1 for r in (arch.compress_ratios or [])[:layers] if r == 4)
+    index_scales = indexers * fp8_block_scales((arch.index_n_heads or 0) * (arch.index_head_dim or 0), q_rank)
+    mtp_scales = 2 * fp8_block_scales(h, h)
+    packed = layers * experts * 3 * h * ffn // 2
+    hash_table = (arch.num_hash_layers or 0) * arch.vocab_size * (arch.num_experts_per_tok or 0)
+    return params - packed + layers * (fp8 + fp4_scales) + index_scales + mtp_scales + hash_table
+
+
+def test_deepseek_v4_flash_matches_hand_count_and_checkpoint_elements() -> None:
+    arch = imported("deepseek-ai--DeepSeek-V4-Flash")
+    counted = count_params(record(arch))
+    assert counted.total == v4_flash_by_hand()
+    assert v4_checkpoint_elements(arch, counted.total) == 158_069_433_298
+    # Published: 284B total, 13B active (without the MTP layer).
+    assert 283.5e9 < counted.total - counted.mtp < 285e9
+    assert 12.5e9 < counted.active < 14e9
+
+
+def test_deepseek_v4_pro_matches_checkpoint_elements() -> None:
+    arch = imported("deepseek-ai--DeepSeek-V4-Pro")
+    counted = count_params(record(arch))
+    assert v4_checkpoint_elements(arch, counted.total) == 861_608_274_846
+    assert 1.55e12 < counted.total - counted.mtp < 1.65e12  # "1.6T"
+
+
+def v4_cache_elements(arch: Architecture, context: int) -> float:
+    """Per layer: a 128-token window of 512-wide entries, one entry per `ratio` tokens, and in ratio-4 layers one
+    128-wide indexer key per 4 tokens."""
+    total = 0.0
+    for ratio in (arch.compress_ratios or [])[: arch.num_hidden_layers]:
+        total += min(context, 128) * 512
+        if ratio:
+            total += context / ratio * 512
+        if ratio == 4:
+            total += context / 4 * 128
+    return total
+
+
+def test_deepseek_v4_kv_cache_is_compressed_along_the_sequence() -> None:
+    pro = imported("deepseek-ai--DeepSeek-V4-Pro")
+    facts = facts_of(pro)
+    context = 1_048_576
+    assert kv_bytes(facts, "bf16", context, 1) == v4_cache_elements(pro, context) * 2
+    # An independent write-up puts Pro's 16-bit cache at a 1M context at about 9.6 GiB.
+    assert 9.5 < kv_bytes(facts, "bf16", context, 1) / 2**30 < 9.7
+    # Against DeepSeek-V3.2's 61 x (512 + 64 + 128) x 2 bytes per token, about a tenth.
+    v32 = 61 * (512 + 64 + 128) * 2 * context
+    assert 0.08 < kv_bytes(facts, "bf16", context, 1) / v32 < 0.12
+    flash = facts_of(imported("deepseek-ai--DeepSeek-V4-Flash"))
+    assert kv_bytes(flash, "fp8", 4096, 3) == 3 * kv_bytes(flash, "fp8", 4096, 1)

@@ -7,7 +7,14 @@ import math
 from dataclasses import dataclass
 
 from site_builder.engine import constants as C
-from site_builder.engine.params import ParamCount, Shape, has_indexer, layer_attention_dims
+from site_builder.engine.params import (
+    SPARSE_COMPRESS_RATIO,
+    ParamCount,
+    Shape,
+    compress_ratio,
+    has_indexer,
+    layer_attention_dims,
+)
 from site_builder.engine.precision import KV_BYTES, Precision
 from site_builder.records.model import Architecture
 
@@ -24,10 +31,11 @@ class ModelFacts:
     context_window: int
 
     @functools.cached_property
-    def kv_groups(self) -> tuple[tuple[int | None, int], ...]:
+    def kv_groups(self) -> tuple[tuple[int | None, float], ...]:
         """(window in tokens, None for the whole context; cached elements per token) over all layers, summed per
-        window: what one token adds to the cache, and for how many tokens each part is kept."""
-        elements: dict[int | None, int] = {}
+        window: what one token adds to the cache, and for how many tokens each part is kept. A compressed cache
+        adds a fraction of an entry per token."""
+        elements: dict[int | None, float] = {}
         for window, per_token in _layer_caches(self.arch, self.shape):
             elements[window] = elements.get(window, 0) + per_token
         return tuple(sorted(elements.items(), key=lambda item: (item[0] is None, item[0] or 0)))
@@ -70,7 +78,22 @@ def _layer_windows(arch: Architecture) -> list[int | None]:
     return [arch.sliding_window] * arch.num_hidden_layers
 
 
-def _layer_caches(arch: Architecture, shape: Shape) -> list[tuple[int | None, int]]:
+def _compressed_layer_caches(
+    arch: Architecture, shape: Shape, index: int, window: int | None
+) -> list[tuple[int | None, float]]:
+    """DeepSeek V4: the sliding window of raw entries (one KV head serves as key and value), one entry per
+    `ratio` tokens over the whole context, and for sparse layers one indexer key per `ratio` tokens."""
+    ratio = compress_ratio(arch, index)
+    width = shape.kv_heads * shape.head_dim
+    caches: list[tuple[int | None, float]] = [(window, width)]
+    if ratio:
+        caches.append((None, width / ratio))
+    if has_indexer(arch, index):
+        caches.append((None, (arch.index_head_dim or 0) / SPARSE_COMPRESS_RATIO))
+    return caches
+
+
+def _layer_caches(arch: Architecture, shape: Shape) -> list[tuple[int | None, float]]:
     """Per layer and per cache it keeps, (window, elements per token).
 
     MLA caches one compressed latent plus the shared rope key, not K and V per head. A DSA indexer layer also
@@ -79,8 +102,11 @@ def _layer_caches(arch: Architecture, shape: Shape) -> list[tuple[int | None, in
     """
     windows = _layer_windows(arch)
     own = shape.layers - (arch.num_kv_shared_layers or 0)
-    caches: list[tuple[int | None, int]] = []
+    caches: list[tuple[int | None, float]] = []
     for i in range(own):
+        if arch.compress_ratios is not None:
+            caches.extend(_compressed_layer_caches(arch, shape, i, windows[i]))
+            continue
         if shape.is_mla:
             caches.append((windows[i], (arch.kv_lora_rank or 0) + (arch.qk_rope_head_dim or 0)))
         else:

@@ -163,25 +163,82 @@ def gqa_attention_params(a: Architecture, s: Shape, d: AttentionDims) -> int:
     return weights + bias + qk_norm + sinks
 
 
+# DeepSeek V4: layers compressing every 4 tokens use overlapping blocks (the compressor emits two entries' worth
+# of width) and carry the sparse-attention indexer; layers with a larger ratio do neither (checkpoint listings).
+SPARSE_COMPRESS_RATIO = 4
+
+
+def compress_ratio(a: Architecture, index: int) -> int:
+    """Layer `index`'s compression ratio (0: none); MTP layers follow the decoder's in `compress_ratios`."""
+    ratios = a.compress_ratios or []
+    return ratios[index] if index < len(ratios) else 0
+
+
 def has_indexer(a: Architecture, index: int) -> bool:
     """Whether decoder layer `index` owns a DSA lightning indexer (MTP layers, index >= layers, always do)."""
     if not a.index_n_heads:
         return False
+    if a.compress_ratios is not None:
+        return compress_ratio(a, index) == SPARSE_COMPRESS_RATIO
     return a.indexer_layers is None or index >= a.num_hidden_layers or index in a.indexer_layers
 
 
+def compressor_params(hidden: int, width: int, ratio: int) -> int:
+    """Token compressor: KV and gate projections to `width`, a learned position bias per slot, and a norm of the
+    entry width (half of `width` where blocks overlap)."""
+    overlap = ratio == SPARSE_COMPRESS_RATIO
+    out = width * (2 if overlap else 1)
+    return 2 * hidden * out + ratio * out + width
+
+
 def indexer_params(a: Architecture) -> int:
-    """DSA lightning indexer: queries from the compressed query (or the hidden state), one shared key with a
-    LayerNorm (weight and bias), and a per-head weight projection."""
+    """DSA lightning indexer: queries from the compressed query (or the hidden state) and a per-head weight
+    projection; keys from one shared projection with a LayerNorm (weight and bias) or, in V4, from its own
+    overlapping compressor."""
     heads, dim = a.index_n_heads or 0, a.index_head_dim or 0
     q_in = a.q_lora_rank or a.hidden_size
-    return q_in * heads * dim + a.hidden_size * dim + 2 * dim + a.hidden_size * heads
+    queries = q_in * heads * dim + a.hidden_size * heads
+    if a.compress_ratios is not None:
+        return queries + compressor_params(a.hidden_size, dim, SPARSE_COMPRESS_RATIO)
+    return queries + a.hidden_size * dim + 2 * dim
+
+
+def compressed_attention_params(a: Architecture, s: Shape, ratio: int) -> int:
+    """DeepSeek V4 attention: low-rank queries with a norm, one shared KV head with a norm, a grouped low-rank
+    output projection, per-head sinks, and the layer's compressor."""
+    h, q_rank = s.hidden, a.q_lora_rank or s.hidden
+    q_dim = s.heads * s.head_dim
+    queries = h * q_rank + q_rank + q_rank * q_dim if a.q_lora_rank else h * q_dim
+    kv = s.kv_heads * (h * s.head_dim + s.head_dim)
+    groups, rank = a.o_groups or 1, a.o_lora_rank or h
+    output = q_dim * rank + groups * rank * h
+    sinks = s.heads if a.attention_sinks else 0
+    compressor = compressor_params(h, s.head_dim, ratio) if ratio else 0
+    return queries + kv + output + sinks + compressor
 
 
 def layer_attention_params(a: Architecture, s: Shape, index: int) -> int:
     """Layer `index`'s attention block including its indexer, without the input norm."""
-    base = attention_params(a, s) if s.is_mla else gqa_attention_params(a, s, layer_attention_dims(a, s, index))
+    if a.compress_ratios is not None:
+        base = compressed_attention_params(a, s, compress_ratio(a, index))
+    elif s.is_mla:
+        base = attention_params(a, s)
+    else:
+        base = gqa_attention_params(a, s, layer_attention_dims(a, s, index))
     return base + (indexer_params(a) if has_indexer(a, index) else 0)
+
+
+def hyper_connection_params(a: Architecture) -> tuple[int, int]:
+    """(per decoder layer, per output head) mixing weights of hyper-connections with `hc_mult` streams: each
+    sublayer maps the n-wide residual to n input weights, n output weights and an n x n mix, plus biases and
+    three scales; the output head collapses the n streams with its own n weights."""
+    n = a.hc_mult or 0
+    if not n:
+        return 0, 0
+    mix = (2 + n) * n
+    width = n * a.hidden_size
+    per_sublayer = mix * width + mix + 3
+    return 2 * per_sublayer, n * width + n + 1
 
 
 def mlp_params(a: Architecture, hidden: int, ffn: int) -> int:
@@ -203,7 +260,7 @@ class _Layer:
 
 def _layer(a: Architecture, s: Shape, moe: bool) -> _Layer:
     attn = attention_params(a, s)
-    norms = a.norms_per_layer * norm_params(a) + (1 if a.layer_scalars else 0)
+    norms = a.norms_per_layer * norm_params(a) + (1 if a.layer_scalars else 0) + hyper_connection_params(a)[0]
     if not moe:
         return _Layer(attn, mlp_params(a, s.hidden, s.dense_ffn), 0, 0, 0, 0, norms)
     one_expert = mlp_params(a, s.hidden, s.expert_ffn)
@@ -225,8 +282,11 @@ def count_params(model: ModelRecord) -> ParamCount:
     dense_mlp = nd * dense.dense_mlp
     experts = nm * sparse.experts
     shared = nm * sparse.shared
-    router = nm * sparse.router
-    norms = nd * dense.norms + nm * sparse.norms + norm_params(a)
+    # Hash-routed layers (V4) look experts up by token id and keep no score-correction bias.
+    hashed = min(a.num_hash_layers or 0, nm) * s.experts if a.expert_score_bias else 0
+    router = nm * sparse.router - hashed
+    hc_head = hyper_connection_params(a)[1]
+    norms = nd * dense.norms + nm * sparse.norms + norm_params(a) + hc_head
 
     # An MTP module (DeepSeek-V3) is one more MoE decoder layer (with an indexer where the model has them) plus
     # two input norms, a 2h->h projection, an output norm, and its own copies of the embedding and LM head, all
@@ -243,6 +303,7 @@ def count_params(model: ModelRecord) -> ParamCount:
         + 3 * norm_params(a)
         + 2 * s.hidden * s.hidden
         + copies
+        + hc_head
     )
     mtp = (a.num_nextn_predict_layers or 0) * one_mtp
     vision = model.vision.params if model.vision else 0

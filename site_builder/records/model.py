@@ -146,6 +146,22 @@ class Architecture(Record):
         description="0-based decoder layers that own an indexer (absent: all of them); the others reuse the "
         "previous indexer's selection (GLM-5.2 `indexer_types`).",
     )
+    compress_ratios: list[int] | None = Field(
+        default=None,
+        description="DeepSeek V4 compressed attention, per layer (MTP layers after the decoder's): 0 keeps only the "
+        "sliding window; r > 0 also caches one entry per r tokens (r = 4 with overlapping blocks and an indexer, "
+        "compressed sparse attention; larger r attends to all entries, heavily compressed attention).",
+    )
+    o_groups: int | None = Field(default=None, gt=0, description="Groups of the low-rank output projection (V4).")
+    o_lora_rank: int | None = Field(default=None, gt=0, description="Rank of each output-projection group (V4).")
+    hc_mult: int | None = Field(
+        default=None, gt=0, description="Hyper-connection streams: the residual is this many copies wide (V4)."
+    )
+    num_hash_layers: int | None = Field(
+        default=None,
+        ge=0,
+        description="First n MoE layers route by a token-id table instead of a learned score bias (V4).",
+    )
     mtp_shares_embeddings: bool = Field(
         default=False,
         description="MTP modules reuse the main embedding table and LM head instead of storing copies (GLM-5).",
