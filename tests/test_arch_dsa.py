@@ -9,11 +9,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from site_builder.engine.memory import ModelFacts, kv_bytes, kv_bytes_per_token
 from site_builder.engine.params import count_params, shape_of
 from site_builder.hfimport import HfConfigError, architecture_from_config
+from site_builder.problems import Report
 from site_builder.records import Architecture, ModelRecord
+from site_builder.validate import validate_catalog
 
 CONFIGS = Path(__file__).resolve().parent / "data" / "hf-configs-2026"
 
@@ -341,3 +344,30 @@ def test_deepseek_v4_kv_cache_is_compressed_along_the_sequence() -> None:
     assert 0.08 < kv_bytes(facts, "bf16", context, 1) / v32 < 0.12
     flash = facts_of(imported("deepseek-ai--DeepSeek-V4-Flash"))
     assert kv_bytes(flash, "fp8", 4096, 3) == 3 * kv_bytes(flash, "fp8", 4096, 1)
+
+
+def test_v4_import_keeps_its_layer_plan() -> None:
+    arch = imported("deepseek-ai--DeepSeek-V4-Flash")
+    assert arch.compress_ratios is not None and len(arch.compress_ratios) == 44  # 43 layers + the MTP layer
+    assert arch.compress_ratios[:4] == [0, 0, 4, 128]
+    assert (arch.num_hash_layers, arch.hc_mult, arch.o_groups) == (3, 4, 8)
+    assert arch.attention_sinks and arch.mtp_shares_embeddings and arch.kv_lora_rank is None
+    assert arch.intermediate_size == arch.moe_intermediate_size == 2048  # no dense layers
+
+
+def broken_copy(catalog: Path, source: str, new_id: str, change: dict[str, object]) -> str:
+    data = yaml.safe_load((catalog / "models" / f"{source}.yaml").read_text())
+    data["id"] = new_id
+    data["architecture"] = data["architecture"] | change
+    (catalog / "models" / f"{new_id}.yaml").write_text(yaml.safe_dump(data, sort_keys=False))
+    return f"{new_id}.yaml"
+
+
+def test_per_layer_lists_must_cover_the_layers(catalog_copy: Path) -> None:
+    short = broken_copy(catalog_copy, "deepseek-v4-flash", "v4-short", {"compress_ratios": [0, 0, 4, 128]})
+    outside = broken_copy(catalog_copy, "glm-5.2", "glm-outside", {"indexer_layers": [0, 78]})
+    report = Report()
+    validate_catalog(catalog_copy, report)
+    problems = [p.format() for p in report.problems]
+    assert any(short in p and "compress_ratios" in p and "expected num_hidden_layers (43)" in p for p in problems)
+    assert any(outside in p and "indexer_layers" in p for p in problems)
