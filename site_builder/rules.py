@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 
 from site_builder.catalog import Catalog
 from site_builder.problems import Problem, Severity, display_path
+from site_builder.records.model import Architecture
 
 Rule = Callable[[Catalog], Iterator[Problem]]
 RULES: dict[str, Rule] = {}
@@ -82,44 +83,39 @@ def references_resolve(catalog: Catalog) -> Iterator[Problem]:
                 yield b.problem((field,), f"unknown {field} {ref!r}", rule="references-resolve")
 
 
+def attention_variant_issues(a: Architecture) -> list[tuple[str, str]]:
+    """(field, message) for per-layer lists that do not cover the decoder: the counts would silently change."""
+    layers = a.num_hidden_layers
+    with_mtp = layers + (a.num_nextn_predict_layers or 0)
+    issues: list[tuple[str, str]] = []
+    ratios = a.compress_ratios
+    if ratios is not None and len(ratios) not in (layers, with_mtp):
+        issues.append(
+            (
+                "compress_ratios",
+                f"has {len(ratios)} entries, expected num_hidden_layers ({layers}) "
+                f"or that plus the MTP layers ({with_mtp})",
+            )
+        )
+    if ratios is not None and any(r < 0 for r in ratios):
+        issues.append(("compress_ratios", "ratios must be 0 or positive"))
+    if a.indexer_layers is not None and any(not 0 <= i < layers for i in a.indexer_layers):
+        issues.append(("indexer_layers", f"layer indices must lie in 0..{layers - 1}"))
+    indexed = a.indexer_layers is not None or (ratios is not None and 4 in ratios)
+    if indexed and not (a.index_n_heads and a.index_head_dim):
+        issues.append(("index_n_heads", "an indexer needs index_n_heads and index_head_dim"))
+    if a.num_kv_shared_layers is not None and a.num_kv_shared_layers >= layers:
+        issues.append(
+            ("num_kv_shared_layers", f"must be below num_hidden_layers ({layers}): some layer has to compute K and V")
+        )
+    return issues
+
+
 @rule("attention-variants-consistent")
 def attention_variants_consistent(catalog: Catalog) -> Iterator[Problem]:
-    """Per-layer lists must cover every decoder layer (and MTP layer), or the counts silently change."""
     for m in catalog.models.values():
-        a = m.record.architecture
-        loc = ("architecture",)
-        layers = a.num_hidden_layers
-        mtp = a.num_nextn_predict_layers or 0
-        if a.compress_ratios is not None and len(a.compress_ratios) not in (layers, layers + mtp):
-            yield m.problem(
-                (*loc, "compress_ratios"),
-                f"has {len(a.compress_ratios)} entries, expected num_hidden_layers ({layers}) "
-                f"or that plus the MTP layers ({layers + mtp})",
-                rule="attention-variants-consistent",
-            )
-        if a.compress_ratios is not None and any(r < 0 for r in a.compress_ratios):
-            yield m.problem(
-                (*loc, "compress_ratios"), "ratios must be 0 or positive", rule="attention-variants-consistent"
-            )
-        if a.indexer_layers is not None and any(not 0 <= i < layers for i in a.indexer_layers):
-            yield m.problem(
-                (*loc, "indexer_layers"),
-                f"layer indices must lie in 0..{layers - 1}",
-                rule="attention-variants-consistent",
-            )
-        indexed = a.indexer_layers is not None or (a.compress_ratios is not None and 4 in a.compress_ratios)
-        if indexed and not (a.index_n_heads and a.index_head_dim):
-            yield m.problem(
-                (*loc, "index_n_heads"),
-                "an indexer needs index_n_heads and index_head_dim",
-                rule="attention-variants-consistent",
-            )
-        if a.num_kv_shared_layers is not None and a.num_kv_shared_layers >= layers:
-            yield m.problem(
-                (*loc, "num_kv_shared_layers"),
-                f"must be below num_hidden_layers ({layers}): some layer has to compute K and V",
-                rule="attention-variants-consistent",
-            )
+        for field, message in attention_variant_issues(m.record.architecture):
+            yield m.problem(("architecture", field), message, rule="attention-variants-consistent")
 
 
 @rule("architecture-consistent")
