@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import yaml
 
-from site_builder.engine.memory import ModelFacts, kv_bytes, kv_bytes_per_token
+from site_builder.engine.memory import ModelFacts, kv_bytes, kv_bytes_per_token, kv_share_per_gpu
 from site_builder.engine.params import count_params, shape_of
 from site_builder.hfimport import HfConfigError, architecture_from_config
 from site_builder.problems import Report
@@ -156,6 +156,18 @@ def test_gemma_4_kv_cache_by_layer_kind_and_window() -> None:
     assert kv_bytes(facts, "bf16", context, 1) == 50 * local * 1024 + 10 * global_ * context
     # Within the window every layer keeps every token.
     assert kv_bytes(facts, "bf16", 1000, 2) == 2 * 1000 * (50 * local + 10 * global_)
+
+
+def test_gemma_4_tensor_parallel_replicates_the_four_global_kv_heads() -> None:
+    facts = facts_of(imported("google--gemma-4-31B-it"))
+    context = 131072
+    local = 50 * 16 * 256 * 1024  # per-layer K (or V) elements held in the local layers, windowed
+    global_ = 10 * 4 * 512 * context
+    # Over 8 GPUs each local layer keeps 2 of its 16 heads, but each global layer 1 of its 4 (replicated).
+    expected = (local * 2 / 16 + global_ * 1 / 4) / (local + global_)
+    assert kv_share_per_gpu(facts, 8, context) == pytest.approx(expected)
+    assert kv_share_per_gpu(facts, 4, context) == pytest.approx(1 / 4)  # both kinds split evenly
+    assert kv_share_per_gpu(facts, 1, context) == 1.0
 
 
 # --- KV shared across layers (Gemma 3n) ---------------------------------------------------------------------

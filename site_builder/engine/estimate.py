@@ -95,7 +95,7 @@ def memory(
     n = setup.count
     batched = engine == "batched-server"
     weights = weight_bytes_per_gpu(facts, prec, n)
-    share = kv_share_per_gpu(facts, n)
+    share = kv_share_per_gpu(facts, n, work.context)
     kv = int(kv_bytes(facts, work.kv_precision, work.context, work.concurrency) * share)
     act = activation_bytes(facts, batched, work.concurrency, n)
     over = overhead_bytes(batched)
@@ -112,15 +112,16 @@ def memory(
         usable_bytes=usable,
         fits=total <= usable,
         fit_level=fit_level(total / usable),
-        max_context=_max_context(facts, work, share, free),
+        max_context=_max_context(facts, work, n, free),
         max_concurrency=_max_concurrency(facts, work, share, usable - weights - over, batched, n),
     )
 
 
-def _max_context(facts: ModelFacts, work: Workload, share: float, free: int) -> int:
+def _max_context(facts: ModelFacts, work: Workload, gpus: int, free: int) -> int:
     """Largest context (up to the model's window) whose KV for `concurrency` sequences fits in `free`."""
 
     def fits(ctx: int) -> bool:
+        share = kv_share_per_gpu(facts, gpus, ctx)
         return kv_bytes(facts, work.kv_precision, ctx, work.concurrency) * share <= free
 
     if free <= 0 or not fits(1):
@@ -178,7 +179,8 @@ def bytes_read_per_step(
     expert_bytes = p.experts * (whole / p.total)
     touched = _experts_touched_fraction(facts, tokens)
     weights = (whole - table - expert_bytes * (1 - touched)) / n
-    kv = kv_bytes(facts, work.kv_precision, work.decode_context, work.concurrency) * kv_share_per_gpu(facts, n)
+    kv_share = kv_share_per_gpu(facts, n, work.decode_context)
+    kv = kv_bytes(facts, work.kv_precision, work.decode_context, work.concurrency) * kv_share
     return weights + kv
 
 

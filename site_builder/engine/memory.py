@@ -130,16 +130,28 @@ def kv_bytes(facts: ModelFacts, kv_precision: str, context: int, concurrency: in
     return math.ceil(elements * KV_BYTES[kv_precision] * concurrency)
 
 
-def kv_share_per_gpu(facts: ModelFacts, gpus: int) -> float:
-    """Fraction of the KV cache one tensor-parallel rank holds.
+def kv_share_per_gpu(facts: ModelFacts, gpus: int, context: int | None = None) -> float:
+    """Fraction of the KV cache one tensor-parallel rank holds, at `context` tokens (default: the model's window).
 
     KV heads are split across ranks; with fewer KV heads than ranks each head is replicated. MLA's latent
-    is shared by all heads, so every rank keeps all of it.
+    (and a DSA indexer's keys) are shared by all heads, so every rank keeps all of it. Where layers differ in
+    KV heads (Gemma 4's global layers), each layer's cache is weighted by what it holds at that context.
     """
-    if facts.shape.is_mla or gpus == 1:
+    a, s = facts.arch, facts.shape
+    if s.is_mla or gpus == 1:
         return 1.0
-    heads = facts.shape.kv_heads
-    return math.ceil(heads / gpus) / heads
+    if a.num_global_key_value_heads is None and a.global_head_dim is None:
+        return math.ceil(s.kv_heads / gpus) / s.kv_heads  # every layer has the same heads
+    tokens_at = context or facts.context_window
+    held = whole = 0.0
+    windows = _layer_windows(a)
+    for i in range(s.layers - (a.num_kv_shared_layers or 0)):
+        d = layer_attention_dims(a, s, i)
+        window = windows[i]
+        size = d.kv_heads * d.head_dim * (tokens_at if window is None else min(tokens_at, window))
+        whole += size
+        held += size * math.ceil(d.kv_heads / gpus) / d.kv_heads
+    return held / whole if whole else 1.0
 
 
 def activation_bytes(facts: ModelFacts, batched: bool, concurrency: int, gpus: int) -> int:
