@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 import yaml
 
+from site_builder.engine import memory
 from site_builder.engine.memory import ModelFacts, kv_bytes, kv_bytes_per_token, kv_share_per_gpu
 from site_builder.engine.params import count_params, shape_of
 from site_builder.hfimport import HfConfigError, architecture_from_config
@@ -383,3 +384,44 @@ def test_per_layer_lists_must_cover_the_layers(catalog_copy: Path) -> None:
     problems = [p.format() for p in report.problems]
     assert any(short in p and "compress_ratios" in p and "expected num_hidden_layers (43)" in p for p in problems)
     assert any(outside in p and "indexer_layers" in p for p in problems)
+
+
+# --- what sparse and compressed attention read and compute per decode step ------------------------------------
+
+
+def test_dense_models_keep_the_full_context_assumption() -> None:
+    facts = facts_of(small_arch())
+    assert memory.attended_tokens(facts, 3000) == 10 * 3000
+    assert memory.prefill_attended_tokens(facts, 100) == 10 * 100 * 101 / 2
+    assert memory.kv_read_bytes(facts, "bf16", 3000, 2) == kv_bytes(facts, "bf16", 3000, 2)
+    assert memory.indexer_flops(facts, 3000) == 0
+
+
+def test_dsa_attends_to_top_k_but_its_indexer_scores_every_key() -> None:
+    facts = facts_of(imported("deepseek-ai--DeepSeek-V3.2"))
+    context = 131072
+    assert memory.attended_tokens(facts, context) == 61 * 2048
+    assert memory.attended_tokens(facts, 1000) == 61 * 1000  # below top-k every token is selected
+    # 61 indexers of 64 heads x 128 wide, 2 FLOPs per multiply-add, over every cached key.
+    assert memory.indexer_flops(facts, context) == 61 * 2 * 64 * 128 * context
+    # Reads: 2,048 latents of 576 plus every 128-wide indexer key, per layer, 2 bytes each.
+    assert memory.kv_read_bytes(facts, "bf16", context, 1) == 61 * (2048 * 576 + context * 128) * 2
+    # Prefill: positions beyond 2,048 all attend to 2,048 tokens.
+    p = 10_000
+    assert memory.prefill_attended_tokens(facts, p) == 61 * (2048 * 2049 / 2 + (p - 2048) * 2048)
+
+
+def test_v4_attends_to_its_window_and_compressed_entries() -> None:
+    flash = imported("deepseek-ai--DeepSeek-V4-Flash")  # index_topk 512, window 128
+    facts = facts_of(flash)
+    context = 1_048_576
+    ratios = (flash.compress_ratios or [])[:43]
+    expected = sum(128 + (min(context / 4, 512) if r == 4 else context / r if r else 0) for r in ratios)
+    assert memory.attended_tokens(facts, context) == expected
+    sparse_layers = sum(1 for r in ratios if r == 4)
+    assert memory.indexer_flops(facts, context) == sparse_layers * 2 * 64 * 128 * context / 4
+    read = sum(
+        128 * 512 + ((min(context / 4, 512) * 512 + context / 4 * 128) if r == 4 else context / r * 512 if r else 0)
+        for r in ratios
+    )
+    assert memory.kv_read_bytes(facts, "fp8", context, 1) == read

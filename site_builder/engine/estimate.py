@@ -11,10 +11,14 @@ from site_builder.engine.hardware import Setup
 from site_builder.engine.memory import (
     ModelFacts,
     activation_bytes,
+    attended_tokens,
+    indexer_flops,
     kv_bytes,
     kv_bytes_per_token,
+    kv_read_bytes,
     kv_share_per_gpu,
     overhead_bytes,
+    prefill_attended_tokens,
     weight_bytes,
     weight_bytes_per_gpu,
 )
@@ -180,18 +184,19 @@ def bytes_read_per_step(
     touched = _experts_touched_fraction(facts, tokens)
     weights = (whole - table - expert_bytes * (1 - touched)) / n
     kv_share = kv_share_per_gpu(facts, n, work.decode_context)
-    kv = kv_bytes(facts, work.kv_precision, work.decode_context, work.concurrency) * kv_share
+    kv = kv_read_bytes(facts, work.kv_precision, work.decode_context, work.concurrency) * kv_share
     return weights + kv
 
 
 def flops_per_token(facts: ModelFacts, context: int) -> float:
-    """2 FLOPs per active weight plus attention over `context` cached tokens (scores and weighted sum)."""
+    """2 FLOPs per active weight plus attention over `context` cached tokens (scores and weighted sum; sparse and
+    compressed attention over what they select, plus their indexers)."""
     s = facts.shape
     a = facts.arch
     qk_dim = ((a.qk_nope_head_dim or 0) + (a.qk_rope_head_dim or 0)) if s.is_mla else s.head_dim
     v_dim = (a.v_head_dim or s.head_dim) if s.is_mla else s.head_dim
-    attn = 2 * s.layers * s.heads * context * (qk_dim + v_dim)
-    return 2 * facts.params.active + attn
+    attn = 2 * s.heads * attended_tokens(facts, context) * (qk_dim + v_dim)
+    return 2 * facts.params.active + attn + indexer_flops(facts, context)
 
 
 def _allreduce_s(setup: Setup, layers: int, tokens: int, hidden: int) -> float:
@@ -299,8 +304,9 @@ def _prefill_flops(facts: ModelFacts, prompt: int) -> float:
     a = facts.arch
     qk_dim = ((a.qk_nope_head_dim or 0) + (a.qk_rope_head_dim or 0)) if s.is_mla else s.head_dim
     v_dim = (a.v_head_dim or s.head_dim) if s.is_mla else s.head_dim
-    attn = 2 * s.layers * s.heads * (prompt * (prompt + 1) / 2) * (qk_dim + v_dim)
-    return 2 * facts.params.active * prompt + attn
+    attn = 2 * s.heads * prefill_attended_tokens(facts, prompt) * (qk_dim + v_dim)
+    indexers = indexer_flops(facts, 1) * prompt * (prompt + 1) / 2  # linear in the keys each position scores
+    return 2 * facts.params.active * prompt + attn + indexers
 
 
 def cost(setup: Setup, spd: SpeedResult | None) -> CostResult | None:

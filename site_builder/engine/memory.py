@@ -166,3 +166,108 @@ def activation_bytes(facts: ModelFacts, batched: bool, concurrency: int, gpus: i
 
 def overhead_bytes(batched: bool) -> int:
     return C.RUNTIME_OVERHEAD_BYTES if batched else C.LOCAL_RUNTIME_OVERHEAD_BYTES
+
+
+# --- what a decode step reads and attends to, for sparse and compressed attention ---------------------------
+#
+# Dense, sliding and chunked layers keep the engine's long-standing assumption that a query attends to every
+# cached token, so their speed estimates are unchanged. A DeepSeek-sparse-attention layer attends only to the
+# `index_topk` tokens its indexer picks (but the indexer scores every cached key); a DeepSeek V4 layer attends to
+# its window, plus either the top-k of its 4x-compressed entries (scored by its indexer) or all of its entries
+# compressed `ratio` times.
+
+
+def _capped_sum(n: int, cap: float) -> float:
+    """sum over t = 1..n of min(t, cap): what causal attention over a capped span adds up to during a prefill."""
+    if n <= cap:
+        return n * (n + 1) / 2
+    c = math.floor(cap)
+    return c * (c + 1) / 2 + (n - c) * cap
+
+
+def _attended_layers(facts: ModelFacts) -> list[tuple[int | None, int, float]]:
+    """Per layer (window, top-k or 0, compression ratio or 0): how a query at position t picks what it attends to."""
+    a = facts.arch
+    windows = _layer_windows(a)
+    topk = a.index_topk or 0
+    out: list[tuple[int | None, int, float]] = []
+    for i in range(facts.shape.layers):
+        if a.compress_ratios is not None:
+            ratio = compress_ratio(a, i)
+            out.append((windows[i], topk if ratio == SPARSE_COMPRESS_RATIO else 0, ratio))
+        elif a.index_n_heads:
+            out.append((None, topk, 0))  # every layer attends sparsely; shared-index layers reuse the selection
+        else:
+            out.append((None, 0, 0))
+    return out
+
+
+def attended_tokens(facts: ModelFacts, context: int) -> float:
+    """Tokens (or compressed entries) one query attends to, summed over layers, at `context` cached tokens."""
+    if facts.arch.compress_ratios is None and not facts.arch.index_n_heads:
+        return float(facts.shape.layers * context)
+    compressed = facts.arch.compress_ratios is not None
+    total = 0.0
+    for window, topk, ratio in _attended_layers(facts):
+        if compressed:  # V4: the raw window plus compressed entries (all of them, or the indexer's top-k)
+            entries = context / ratio if ratio else 0.0
+            total += min(context, window or context) + (min(entries, topk) if topk else entries)
+        else:
+            total += min(context, topk) if topk else context
+    return total
+
+
+def prefill_attended_tokens(facts: ModelFacts, prompt: int) -> float:
+    """attended_tokens summed over the prompt's positions (causal: position t sees t tokens)."""
+    if facts.arch.compress_ratios is None and not facts.arch.index_n_heads:
+        return facts.shape.layers * prompt * (prompt + 1) / 2
+    compressed_model = facts.arch.compress_ratios is not None
+    total = 0.0
+    for window, topk, ratio in _attended_layers(facts):
+        if compressed_model:
+            raw = _capped_sum(prompt, window or prompt)
+            compressed = prompt * (prompt + 1) / (2 * ratio) if ratio else 0.0
+            if ratio and topk:  # min(t / ratio, topk) summed: capped once t reaches ratio * topk
+                compressed = _capped_sum(prompt, ratio * topk) / ratio
+            total += raw + compressed
+        else:
+            total += _capped_sum(prompt, topk) if topk else prompt * (prompt + 1) / 2
+    return total
+
+
+def indexer_flops(facts: ModelFacts, context: int) -> float:
+    """FLOPs of the lightning indexers for one query: every indexer head scores every key it can select from
+    (V4: the 4x-compressed keys)."""
+    a = facts.arch
+    if not a.index_n_heads:
+        return 0.0
+    per_key = 2 * a.index_n_heads * (a.index_head_dim or 0)
+    keys = 0.0
+    for i in range(facts.shape.layers):
+        if has_indexer(a, i):
+            keys += context / SPARSE_COMPRESS_RATIO if a.compress_ratios is not None else context
+    return per_key * keys
+
+
+def kv_read_bytes(facts: ModelFacts, kv_precision: str, context: int, concurrency: int) -> float:
+    """KV-cache bytes one decode step reads for `concurrency` sequences: the whole cache, except that sparse
+    attention reads only the selected entries (plus every indexer key, which the indexer scores)."""
+    a, s = facts.arch, facts.shape
+    if a.compress_ratios is None and not a.index_n_heads:
+        return float(kv_bytes(facts, kv_precision, context, concurrency))
+    b = KV_BYTES[kv_precision]
+    elements = 0.0
+    for i, (window, topk, ratio) in enumerate(_attended_layers(facts)):
+        if a.compress_ratios is not None:
+            width = s.kv_heads * s.head_dim
+            elements += min(context, window or context) * width
+            if ratio:
+                entries = context / ratio
+                elements += (min(entries, topk) if topk else entries) * width
+        else:
+            width = (a.kv_lora_rank or 0) + (a.qk_rope_head_dim or 0) if s.is_mla else 2 * s.kv_heads * s.head_dim
+            elements += min(context, topk) * width if topk else context * width
+        if has_indexer(a, i):
+            keys = context / SPARSE_COMPRESS_RATIO if a.compress_ratios is not None else context
+            elements += keys * (a.index_head_dim or 0)
+    return elements * b * concurrency
