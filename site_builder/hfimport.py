@@ -372,9 +372,34 @@ def unsupported_fields(config: Config) -> list[str]:
     return [f"{key} ({meaning})" for key, meaning in found.items()]
 
 
+# transformers writes only the values that differ from the config class's defaults, so the published Gemma 3
+# 4B/12B/27B configs leave out heads, head width, vocabulary and positions; these are Gemma3TextConfig's defaults
+# (transformers, src/transformers/models/gemma3/configuration_gemma3.py).
+CLASS_DEFAULTS: dict[str, dict[str, Any]] = {
+    "gemma3_text": {
+        "vocab_size": 262_208,
+        "hidden_size": 2304,
+        "intermediate_size": 9216,
+        "num_hidden_layers": 26,
+        "num_attention_heads": 8,
+        "num_key_value_heads": 4,
+        "head_dim": 256,
+        "hidden_activation": "gelu_pytorch_tanh",
+        "max_position_embeddings": 131_072,
+        "sliding_window": 4096,
+        "sliding_window_pattern": 6,
+    },
+}
+
+
+def with_class_defaults(cfg: Config) -> Config:
+    defaults = CLASS_DEFAULTS.get(str(cfg.get("model_type")))
+    return {**defaults, **cfg} if defaults else cfg
+
+
 def architecture_from_config(config: Config) -> Architecture:
     """The Architecture a config describes; raises HfConfigError when it cannot describe one."""
-    cfg = language_config(config)
+    cfg = with_class_defaults(language_config(config))
     unsupported = unsupported_fields(config)
     if unsupported:
         raise HfConfigError(

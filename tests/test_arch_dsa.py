@@ -425,3 +425,28 @@ def test_v4_attends_to_its_window_and_compressed_entries() -> None:
         for r in ratios
     )
     assert memory.kv_read_bytes(facts, "fp8", context, 1) == read
+
+
+def test_sparse_gemma_3_config_takes_the_class_defaults() -> None:
+    # The published gemma-3-12b-it config.json names only what differs from Gemma3TextConfig's defaults.
+    sparse = {
+        "architectures": ["Gemma3ForConditionalGeneration"],
+        "model_type": "gemma3",
+        "text_config": {
+            "hidden_size": 3840,
+            "intermediate_size": 15360,
+            "model_type": "gemma3_text",
+            "num_attention_heads": 16,
+            "num_hidden_layers": 48,
+            "num_key_value_heads": 8,
+            "rope_scaling": {"factor": 8.0, "rope_type": "linear"},
+            "sliding_window": 1024,
+        },
+        "torch_dtype": "bfloat16",
+    }
+    arch = architecture_from_config(sparse)
+    assert (arch.head_dim, arch.vocab_size, arch.max_position_embeddings) == (256, 262208, 131072)
+    assert arch.layer_types is not None and arch.layer_types.count("full_attention") == 8  # every sixth of 48
+    # Keras Hub's gemma3_12b_text preset holds 11,765,788,416 parameters with a 262,144-row vocabulary; the
+    # Hugging Face checkpoint's embedding has 64 more rows.
+    assert count_params(record(arch)).total == 11_765_788_416 + 64 * 3840
