@@ -68,6 +68,13 @@ FAMILY_BY_MODEL_TYPE = {
     "qwen3_vl_moe_text": "qwen",
     "deepseek_v2": "deepseek",
     "deepseek_v3": "deepseek",
+    "deepseek_v32": "deepseek",
+    "deepseek_v4": "deepseek",
+    "glm4_moe": "glm",
+    "glm4_moe_lite": "glm",
+    "glm4v_moe": "glm",
+    "glm4v_moe_text": "glm",
+    "glm_moe_dsa": "glm",
     "gpt_oss": "gpt-oss",
     "internlm": "internlm",
     "internlm2": "internlm",
@@ -115,6 +122,7 @@ ORGANIZATION_BY_HF_ORG = {
     "nvidia": "NVIDIA",
     "ibm-granite": "IBM",
     "tiiuae": "Technology Innovation Institute",
+    "zai-org": "Z.ai",
 }
 
 # Model types whose MLP is up-projection, activation, down-projection (2 matrices) rather than gated.
@@ -138,7 +146,9 @@ LAYERNORM_TYPES = {
 }
 # transformers writes `tie_word_embeddings` only when it differs from the class default; these classes
 # default to tied embeddings, so an absent key means tied for them (and untied for everything else).
-TIED_BY_DEFAULT_TYPES = frozenset({"gemma", "gemma2", "gemma3", "gemma3_text", "cohere", "cohere2", "smollm3"})
+TIED_BY_DEFAULT_TYPES = frozenset(
+    {"gemma", "gemma2", "gemma3", "gemma3_text", "gemma4", "gemma4_text", "cohere", "cohere2", "smollm3"}
+)
 QWEN2_TYPES = frozenset({"qwen2", "qwen2_moe", "qwen2_5_vl"})
 QK_NORM_TYPES = frozenset(
     {
@@ -148,6 +158,8 @@ QK_NORM_TYPES = frozenset(
         "qwen3_vl_moe_text",
         "gemma3",
         "gemma3_text",
+        "gemma4",
+        "gemma4_text",
         "olmo2",
         "qwen3_next",
         "qwen3_5",
@@ -155,6 +167,11 @@ QK_NORM_TYPES = frozenset(
         "qwen3_5_moe",
         "qwen3_5_moe_text",
     }
+)
+GLM_QKV_BIAS_TYPES = frozenset({"glm4", "glm4_moe", "glm4v", "glm4v_moe", "glm4v_moe_text"})
+# MoE routers with a per-expert score correction bias (`e_score_correction_bias`) whatever `topk_method` says.
+SCORE_BIAS_TYPES = frozenset(
+    {"deepseek_v32", "deepseek_v4", "glm4_moe", "glm4_moe_lite", "glm4v_moe", "glm4v_moe_text", "glm_moe_dsa"}
 )
 
 ROPE_KEYS = tuple(RopeScaling.model_fields)
@@ -212,15 +229,25 @@ def lookup(config: Config, name: str) -> Any:
 
 
 def missing_required(config: Config) -> list[str]:
-    return [name for name in REQUIRED if lookup(config, name) is None]
+    # DeepSeek V4 has no dense layers and names only the expert width.
+    all_moe = config.get("compress_ratios") is not None and config.get("moe_intermediate_size")
+    return [name for name in REQUIRED if lookup(config, name) is None and not (all_moe and name == "intermediate_size")]
 
 
 # --- the architecture block -----------------------------------------------------------------------
 
 
-# Gemma 2/3 normalise before and after both attention and MLP; Cohere runs them in parallel from one norm;
+# Gemma 2/3/4 normalise before and after both attention and MLP; Cohere runs them in parallel from one norm;
 # a Nemotron-H block is one norm and one mixer or FFN.
-NORMS_PER_LAYER = {"gemma2": 4, "gemma3": 4, "gemma3_text": 4, "cohere": 1, "nemotron_h": 1}
+NORMS_PER_LAYER = {
+    "gemma2": 4,
+    "gemma3": 4,
+    "gemma3_text": 4,
+    "gemma4": 4,
+    "gemma4_text": 4,
+    "cohere": 1,
+    "nemotron_h": 1,
+}
 
 
 def core_fields(cfg: Config, model_type: str) -> dict[str, Any]:
@@ -240,13 +267,17 @@ def core_fields(cfg: Config, model_type: str) -> dict[str, Any]:
 def bias_and_norm_flags(cfg: Config, model_type: str) -> dict[str, Any]:
     # InternLM's remote code calls the attention bias plain `bias`.
     attention_bias = cfg.get("attention_bias", cfg.get("bias", False))
+    # GLM-4.x's `attention_bias` puts a bias on q, k and v only; o_proj has none (GLM-4.5V tensor listing).
+    glm_qkv_bias = model_type in GLM_QKV_BIAS_TYPES and bool(attention_bias)
+    attention_bias = attention_bias and not glm_qkv_bias
     is_gpt_oss = model_type == "gpt_oss"
     deepseek_v3_router = model_type in ("deepseek_v3", "kimi_k2") and cfg.get("topk_method") == "noaux_tc"
+    deepseek_v3_router = deepseek_v3_router or model_type in SCORE_BIAS_TYPES
     # Kimi Linear, Nemotron-H and MiniMax-M2 route with sigmoid scores plus a per-expert correction bias.
     corrected_router = model_type in ("kimi_linear", "nemotron_h") or bool(cfg.get("use_routing_bias"))
     return {
         "attention_bias": bool(attention_bias),
-        "qkv_bias": model_type in QWEN2_TYPES or bool(cfg.get("qkv_bias")),
+        "qkv_bias": model_type in QWEN2_TYPES or glm_qkv_bias or bool(cfg.get("qkv_bias")),
         "mlp_bias": is_gpt_oss or bool(cfg.get("mlp_bias")),
         "qk_norm": model_type in QK_NORM_TYPES or bool(cfg.get("use_qk_norm")),
         "attention_sinks": is_gpt_oss,
@@ -400,9 +431,99 @@ def granite_ffn(cfg: Config) -> dict[str, Any]:
     }
 
 
+# --- attention variants: Gemma 4 global layers, shared KV, DeepSeek sparse attention -------------------------
+
+# Model types whose decoder layers each carry one learned output scalar (`layer_scalar`).
+LAYER_SCALAR_TYPES = frozenset({"gemma4", "gemma4_text"})
+# GLM-5 checkpoints hold no MTP copies of the embedding and LM head (checked against the GLM-5.1 and GLM-5.2
+# tensor listings); DeepSeek's and GLM-4.7-Flash's do.
+MTP_SHARES_EMBEDDINGS_TYPES = frozenset({"glm_moe_dsa", "deepseek_v4"})
+# Config keys of DeepSeek V4's compressed attention, grouped output projection, hyper-connections and hash routing,
+# copied as they are.
+COMPRESSED_ATTENTION_KEYS = ("compress_ratios", "o_groups", "o_lora_rank", "hc_mult", "num_hash_layers")
+
+
+def attention_variant_fields(cfg: Config, model_type: str) -> dict[str, Any]:
+    fields: dict[str, Any] = {
+        "global_head_dim": cfg.get("global_head_dim"),
+        "num_global_key_value_heads": cfg.get("num_global_key_value_heads"),
+        "attention_k_eq_v": bool(cfg.get("attention_k_eq_v")),
+        "layer_scalars": model_type in LAYER_SCALAR_TYPES,
+        "num_kv_shared_layers": cfg.get("num_kv_shared_layers") or None,
+        "index_n_heads": cfg.get("index_n_heads"),
+        "index_head_dim": cfg.get("index_head_dim"),
+        "index_topk": cfg.get("index_topk"),
+        "mtp_shares_embeddings": model_type in MTP_SHARES_EMBEDDINGS_TYPES,
+    }
+    fields.update({key: cfg.get(key) for key in COMPRESSED_ATTENTION_KEYS})
+    if cfg.get("compress_ratios") is not None:
+        # V4 has no dense layers; its config names only the expert width. Every layer has attention sinks.
+        fields["intermediate_size"] = cfg.get("intermediate_size") or cfg.get("moe_intermediate_size")
+        fields["attention_sinks"] = True
+        # Its rotary width applies to the one shared KV head; V4 has no MLA latent, so MLA fields would mislead.
+        fields["qk_rope_head_dim"] = None
+    kinds = cfg.get("indexer_types")
+    if isinstance(kinds, list) and cfg.get("index_n_heads"):
+        # "full" layers run their own indexer; "shared" ones reuse the previous full layer's selection.
+        fields["indexer_layers"] = [i for i, kind in enumerate(kinds) if kind == "full"]
+    return fields
+
+
+# Config keys for architecture features the engine does not count. A config that uses one is refused with its
+# name rather than imported with a silently wrong parameter count or KV cache.
+UNSUPPORTED_KEYS = {
+    "altup_num_inputs": "AltUp residual streams (Gemma 3n)",
+    "laurel_rank": "LAuReL residual blocks (Gemma 3n)",
+    "hidden_size_per_layer_input": "per-layer input embeddings (Gemma 3n, Gemma 4 E-sizes)",
+    "enable_moe_block": "a mixture-of-experts block beside the MLP (Gemma 4 MoE)",
+    "use_double_wide_mlp": "double-width MLP in KV-shared layers (Gemma 4)",
+    "audio_config": "an audio encoder",
+}
+
+
+def unsupported_fields(config: Config) -> list[str]:
+    """`key (meaning)` for every unsupported feature the config switches on, in the outer or language config."""
+    found: dict[str, str] = {}
+    for part in (config, language_config(config)):
+        for key, meaning in UNSUPPORTED_KEYS.items():
+            if part.get(key) not in (None, False, 0, [], {}):
+                found[key] = meaning
+    return [f"{key} ({meaning})" for key, meaning in found.items()]
+
+
+# transformers writes only the values that differ from the config class's defaults, so the published Gemma 3
+# 4B/12B/27B configs leave out heads, head width, vocabulary and positions; these are Gemma3TextConfig's defaults
+# (transformers, src/transformers/models/gemma3/configuration_gemma3.py).
+CLASS_DEFAULTS: dict[str, dict[str, Any]] = {
+    "gemma3_text": {
+        "vocab_size": 262_208,
+        "hidden_size": 2304,
+        "intermediate_size": 9216,
+        "num_hidden_layers": 26,
+        "num_attention_heads": 8,
+        "num_key_value_heads": 4,
+        "head_dim": 256,
+        "hidden_activation": "gelu_pytorch_tanh",
+        "max_position_embeddings": 131_072,
+        "sliding_window": 4096,
+        "sliding_window_pattern": 6,
+    },
+}
+
+
+def with_class_defaults(cfg: Config) -> Config:
+    defaults = CLASS_DEFAULTS.get(str(cfg.get("model_type")))
+    return {**defaults, **cfg} if defaults else cfg
+
+
 def architecture_from_config(config: Config) -> Architecture:
     """The Architecture a config describes; raises HfConfigError when it cannot describe one."""
-    cfg = language_config(config)
+    cfg = with_class_defaults(language_config(config))
+    unsupported = unsupported_fields(config)
+    if unsupported:
+        raise HfConfigError(
+            "config.json uses architecture fields the engine cannot count yet: " + "; ".join(unsupported)
+        )
     missing = missing_required(cfg)
     if missing:
         raise HfConfigError(f"config.json lacks required architecture fields: {', '.join(missing)}")
@@ -430,6 +551,7 @@ def collect_fields(cfg: Config, model_type: str) -> dict[str, Any]:
         sliding_window_fields(cfg, model_type),
         chunked_attention_fields(cfg),
         hybrid_fields(cfg, model_type),
+        attention_variant_fields(cfg, model_type),
     ):
         fields.update(part)
     fields["rope_scaling"] = rope_scaling(cfg)

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 from site_builder.catalog import Catalog, Located
 from site_builder.problems import Problem, Severity, display_path
 from site_builder.records.gpu import GpuRecord
+from site_builder.records.model import Architecture
 
 Rule = Callable[[Catalog], Iterator[Problem]]
 RULES: dict[str, Rule] = {}
@@ -81,6 +82,41 @@ def references_resolve(catalog: Catalog) -> Iterator[Problem]:
         ):
             if ref is not None and missing(table, ref):
                 yield b.problem((field,), f"unknown {field} {ref!r}", rule="references-resolve")
+
+
+def attention_variant_issues(a: Architecture) -> list[tuple[str, str]]:
+    """(field, message) for per-layer lists that do not cover the decoder: the counts would silently change."""
+    layers = a.num_hidden_layers
+    with_mtp = layers + (a.num_nextn_predict_layers or 0)
+    issues: list[tuple[str, str]] = []
+    ratios = a.compress_ratios
+    if ratios is not None and len(ratios) not in (layers, with_mtp):
+        issues.append(
+            (
+                "compress_ratios",
+                f"has {len(ratios)} entries, expected num_hidden_layers ({layers}) "
+                f"or that plus the MTP layers ({with_mtp})",
+            )
+        )
+    if ratios is not None and any(r < 0 for r in ratios):
+        issues.append(("compress_ratios", "ratios must be 0 or positive"))
+    if a.indexer_layers is not None and any(not 0 <= i < layers for i in a.indexer_layers):
+        issues.append(("indexer_layers", f"layer indices must lie in 0..{layers - 1}"))
+    indexed = a.indexer_layers is not None or (ratios is not None and 4 in ratios)
+    if indexed and not (a.index_n_heads and a.index_head_dim):
+        issues.append(("index_n_heads", "an indexer needs index_n_heads and index_head_dim"))
+    if a.num_kv_shared_layers is not None and a.num_kv_shared_layers >= layers:
+        issues.append(
+            ("num_kv_shared_layers", f"must be below num_hidden_layers ({layers}): some layer has to compute K and V")
+        )
+    return issues
+
+
+@rule("attention-variants-consistent")
+def attention_variants_consistent(catalog: Catalog) -> Iterator[Problem]:
+    for m in catalog.models.values():
+        for field, message in attention_variant_issues(m.record.architecture):
+            yield m.problem(("architecture", field), message, rule="attention-variants-consistent")
 
 
 @rule("architecture-consistent")
@@ -194,7 +230,8 @@ def stated_params_match(catalog: Catalog) -> Iterator[Problem]:
         if stated.active is not None:
             # Vendors differ on whether the input-embedding lookup counts as active: accept either.
             with_embedding = counted.active + (counted.embedding if counted.lm_head else 0)
-            options = (counted.active, with_embedding)
+            # Vision-language models usually state the active count of the language model alone.
+            options = (counted.active, with_embedding, counted.active - counted.vision)
             low, high = stated_bounds(stated.active, stated.exact)
             if not any(low <= o <= high for o in options):
                 yield m.problem(

@@ -11,10 +11,14 @@ from site_builder.engine.hardware import Setup
 from site_builder.engine.memory import (
     ModelFacts,
     activation_bytes,
+    attended_tokens,
+    indexer_flops,
     kv_bytes,
     kv_bytes_per_token,
+    kv_read_bytes,
     kv_share_per_gpu,
     overhead_bytes,
+    prefill_attended_tokens,
     weight_bytes,
     weight_bytes_per_gpu,
 )
@@ -95,7 +99,7 @@ def memory(
     n = setup.count
     batched = engine == "batched-server"
     weights = weight_bytes_per_gpu(facts, prec, n)
-    share = kv_share_per_gpu(facts, n)
+    share = kv_share_per_gpu(facts, n, work.context)
     kv = int(kv_bytes(facts, work.kv_precision, work.context, work.concurrency) * share)
     act = activation_bytes(facts, batched, work.concurrency, n)
     over = overhead_bytes(batched)
@@ -112,15 +116,16 @@ def memory(
         usable_bytes=usable,
         fits=total <= usable,
         fit_level=fit_level(total / usable),
-        max_context=_max_context(facts, work, share, free),
+        max_context=_max_context(facts, work, n, free),
         max_concurrency=_max_concurrency(facts, work, share, usable - weights - over, batched, n),
     )
 
 
-def _max_context(facts: ModelFacts, work: Workload, share: float, free: int) -> int:
+def _max_context(facts: ModelFacts, work: Workload, gpus: int, free: int) -> int:
     """Largest context (up to the model's window) whose KV for `concurrency` sequences fits in `free`."""
 
     def fits(ctx: int) -> bool:
+        share = kv_share_per_gpu(facts, gpus, ctx)
         return kv_bytes(facts, work.kv_precision, ctx, work.concurrency) * share <= free
 
     if free <= 0 or not fits(1):
@@ -178,18 +183,20 @@ def bytes_read_per_step(
     expert_bytes = p.experts * (whole / p.total)
     touched = _experts_touched_fraction(facts, tokens)
     weights = (whole - table - expert_bytes * (1 - touched)) / n
-    kv = kv_bytes(facts, work.kv_precision, work.decode_context, work.concurrency) * kv_share_per_gpu(facts, n)
+    kv_share = kv_share_per_gpu(facts, n, work.decode_context)
+    kv = kv_read_bytes(facts, work.kv_precision, work.decode_context, work.concurrency) * kv_share
     return weights + kv
 
 
 def flops_per_token(facts: ModelFacts, context: int) -> float:
-    """2 FLOPs per active weight plus attention over `context` cached tokens (scores and weighted sum)."""
+    """2 FLOPs per active weight plus attention over `context` cached tokens (scores and weighted sum; sparse and
+    compressed attention over what they select, plus their indexers)."""
     s = facts.shape
     a = facts.arch
     qk_dim = ((a.qk_nope_head_dim or 0) + (a.qk_rope_head_dim or 0)) if s.is_mla else s.head_dim
     v_dim = (a.v_head_dim or s.head_dim) if s.is_mla else s.head_dim
-    attn = 2 * facts.kv_layers * s.heads * context * (qk_dim + v_dim)
-    return 2 * facts.params.active + attn
+    attn = 2 * s.heads * attended_tokens(facts, context) * (qk_dim + v_dim)
+    return 2 * facts.params.active + attn + indexer_flops(facts, context)
 
 
 def _allreduce_s(setup: Setup, layers: int, tokens: int, hidden: int) -> float:
@@ -297,8 +304,9 @@ def _prefill_flops(facts: ModelFacts, prompt: int) -> float:
     a = facts.arch
     qk_dim = ((a.qk_nope_head_dim or 0) + (a.qk_rope_head_dim or 0)) if s.is_mla else s.head_dim
     v_dim = (a.v_head_dim or s.head_dim) if s.is_mla else s.head_dim
-    attn = 2 * facts.kv_layers * s.heads * (prompt * (prompt + 1) / 2) * (qk_dim + v_dim)
-    return 2 * facts.params.active * prompt + attn
+    attn = 2 * s.heads * prefill_attended_tokens(facts, prompt) * (qk_dim + v_dim)
+    indexers = indexer_flops(facts, 1) * prompt * (prompt + 1) / 2  # linear in the keys each position scores
+    return 2 * facts.params.active * prompt + attn + indexers
 
 
 def cost(setup: Setup, spd: SpeedResult | None) -> CostResult | None:

@@ -7,7 +7,15 @@ import math
 from dataclasses import dataclass
 
 from site_builder.engine import constants as C
-from site_builder.engine.params import ParamCount, Shape, layer_mixer
+from site_builder.engine.params import (
+    SPARSE_COMPRESS_RATIO,
+    ParamCount,
+    Shape,
+    compress_ratio,
+    has_indexer,
+    layer_attention_dims,
+    layer_mixer,
+)
 from site_builder.engine.precision import KV_BYTES, Precision
 from site_builder.records.model import Architecture
 
@@ -24,13 +32,14 @@ class ModelFacts:
     context_window: int
 
     @functools.cached_property
-    def windowed_layers(self) -> tuple[tuple[int, int], ...]:
-        """(window in tokens, number of layers) for layers whose KV cache is capped (sliding or chunked)."""
-        counts: dict[int, int] = {}
-        for window in _layer_windows(self.arch):
-            if window is not None:
-                counts[window] = counts.get(window, 0) + 1
-        return tuple(sorted(counts.items()))
+    def kv_groups(self) -> tuple[tuple[int | None, float], ...]:
+        """(window in tokens, None for the whole context; cached elements per token) over all layers, summed per
+        window: what one token adds to the cache, and for how many tokens each part is kept. A compressed cache
+        adds a fraction of an entry per token."""
+        elements: dict[int | None, float] = {}
+        for window, per_token in _layer_caches(self.arch, self.shape):
+            elements[window] = elements.get(window, 0) + per_token
+        return tuple(sorted(elements.items(), key=lambda item: (item[0] is None, item[0] or 0)))
 
     @functools.cached_property
     def kv_layers(self) -> int:
@@ -54,11 +63,12 @@ class ModelFacts:
         return layers * (recurrent + conv)
 
 
-def quantizable_params(p: ParamCount, prec: Precision, shape: Shape) -> int:
+def quantizable_params(p: ParamCount, prec: Precision, shape: Shape, arch: Architecture) -> int:
     """Parameters stored in the precision's compressed form; the rest stay 16-bit."""
     if prec.scope == "all":
         return p.total
-    mtp_linear = max(p.mtp - 2 * shape.vocab * shape.hidden, 0) if p.mtp else 0
+    copies = 0 if arch.mtp_shares_embeddings else 2 * shape.vocab * shape.hidden
+    mtp_linear = max(p.mtp - copies, 0) if p.mtp else 0
     if prec.scope == "experts" and shape.is_moe:
         return p.experts
     return p.transformer_linear + mtp_linear
@@ -67,7 +77,7 @@ def quantizable_params(p: ParamCount, prec: Precision, shape: Shape) -> int:
 def weight_bytes(facts: ModelFacts, prec: Precision) -> int:
     """Bytes of the whole model's weights in this precision."""
     p = facts.params
-    q = quantizable_params(p, prec, facts.shape)
+    q = quantizable_params(p, prec, facts.shape, facts.arch)
     return math.ceil(q * prec.bytes_per_weight + (p.total - q) * SIXTEEN_BIT)
 
 
@@ -83,50 +93,90 @@ def weight_bytes_per_gpu(facts: ModelFacts, prec: Precision, gpus: int) -> int:
 
 
 def _layer_windows(arch: Architecture) -> list[int | None]:
-    """Per KV-caching layer, the most tokens its KV cache holds (None: the whole context)."""
-    if arch.linear_attention:
-        kinds = arch.linear_attention.layer_mixers
-        return [arch.sliding_window for kind in kinds if kind in ("attention", "parallel")]
+    """Per layer, the most tokens its KV cache holds (None: the whole context)."""
     if arch.layer_types:
         caps = {"sliding_attention": arch.sliding_window, "chunked_attention": arch.attention_chunk_size}
         return [caps.get(kind) for kind in arch.layer_types]
     return [arch.sliding_window] * arch.num_hidden_layers
 
 
-def kv_bytes_per_token_per_layer(facts: ModelFacts, kv_precision: str) -> float:
-    b = KV_BYTES[kv_precision]
-    a, s = facts.arch, facts.shape
-    if s.is_mla:
-        # MLA caches one compressed latent plus the shared rope key per token and layer, not K and V per head.
-        return ((a.kv_lora_rank or 0) + (a.qk_rope_head_dim or 0)) * b
-    return 2 * s.kv_heads * s.head_dim * b
+def _compressed_layer_caches(
+    arch: Architecture, shape: Shape, index: int, window: int | None
+) -> list[tuple[int | None, float]]:
+    """DeepSeek V4: the sliding window of raw entries (one KV head serves as key and value), one entry per
+    `ratio` tokens over the whole context, and for sparse layers one indexer key per `ratio` tokens."""
+    ratio = compress_ratio(arch, index)
+    width = shape.kv_heads * shape.head_dim
+    caches: list[tuple[int | None, float]] = [(window, width)]
+    if ratio:
+        caches.append((None, width / ratio))
+    if has_indexer(arch, index):
+        caches.append((None, (arch.index_head_dim or 0) / SPARSE_COMPRESS_RATIO))
+    return caches
+
+
+def _layer_caches(arch: Architecture, shape: Shape) -> list[tuple[int | None, float]]:
+    """Per layer and per cache it keeps, (window, elements per token).
+
+    MLA caches one compressed latent plus the shared rope key, not K and V per head. A DSA indexer layer also
+    caches one indexer key per token, over the whole context. The last `num_kv_shared_layers` layers read an
+    earlier layer's cache and add none.
+    """
+    windows = _layer_windows(arch)
+    own = shape.layers - (arch.num_kv_shared_layers or 0)
+    caches: list[tuple[int | None, float]] = []
+    for i in range(own):
+        if layer_mixer(arch, i) not in ("attention", "parallel"):
+            continue  # a linear-attention or SSM layer: a fixed state, not a per-token cache
+        if arch.compress_ratios is not None:
+            caches.extend(_compressed_layer_caches(arch, shape, i, windows[i]))
+            continue
+        if shape.is_mla:
+            caches.append((windows[i], (arch.kv_lora_rank or 0) + (arch.qk_rope_head_dim or 0)))
+        else:
+            d = layer_attention_dims(arch, shape, i)
+            caches.append((windows[i], 2 * d.kv_heads * d.head_dim))
+        if has_indexer(arch, i):
+            caches.append((None, arch.index_head_dim or 0))
+    return caches
 
 
 def kv_bytes_per_token(facts: ModelFacts, kv_precision: str) -> int:
-    """K and V of one token across all attention layers, before any sliding-window cap."""
-    return math.ceil(facts.kv_layers * kv_bytes_per_token_per_layer(facts, kv_precision))
+    """What one token adds to the cache across all attention layers (K and V, MLA latent, indexer keys), before
+    any sliding-window cap. Linear-attention and SSM layers keep a fixed state instead (see kv_bytes)."""
+    return math.ceil(sum(n for _, n in facts.kv_groups) * KV_BYTES[kv_precision])
 
 
 def kv_bytes(facts: ModelFacts, kv_precision: str, context: int, concurrency: int) -> int:
     """KV cache of `concurrency` sequences of `context` tokens; sliding-window and chunked layers keep only their
     window (a chunked layer never looks further back than the start of its chunk). Linear-attention and SSM
     layers add their fixed per-sequence state instead, whatever the context (kept in its own dtype)."""
-    per_layer = kv_bytes_per_token_per_layer(facts, kv_precision)
-    capped = sum(n for _, n in facts.windowed_layers)
-    tokens = (facts.kv_layers - capped) * context + sum(n * min(context, w) for w, n in facts.windowed_layers)
-    return math.ceil((per_layer * tokens + facts.linear_state_bytes) * concurrency)
+    elements = sum(n * (context if w is None else min(context, w)) for w, n in facts.kv_groups)
+    return math.ceil((elements * KV_BYTES[kv_precision] + facts.linear_state_bytes) * concurrency)
 
 
-def kv_share_per_gpu(facts: ModelFacts, gpus: int) -> float:
-    """Fraction of the KV cache one tensor-parallel rank holds.
+def kv_share_per_gpu(facts: ModelFacts, gpus: int, context: int | None = None) -> float:
+    """Fraction of the KV cache one tensor-parallel rank holds, at `context` tokens (default: the model's window).
 
     KV heads are split across ranks; with fewer KV heads than ranks each head is replicated. MLA's latent
-    is shared by all heads, so every rank keeps all of it.
+    (and a DSA indexer's keys) are shared by all heads, so every rank keeps all of it. Where layers differ in
+    KV heads (Gemma 4's global layers), each layer's cache is weighted by what it holds at that context.
     """
-    if facts.shape.is_mla or gpus == 1:
+    a, s = facts.arch, facts.shape
+    if s.is_mla or gpus == 1:
         return 1.0
-    heads = facts.shape.kv_heads
-    return math.ceil(heads / gpus) / heads
+    if a.num_global_key_value_heads is None and a.global_head_dim is None:
+        return math.ceil(s.kv_heads / gpus) / s.kv_heads  # every layer has the same heads
+    tokens_at = context or facts.context_window
+    held = whole = 0.0
+    windows = _layer_windows(a)
+    for i in range(s.layers - (a.num_kv_shared_layers or 0)):
+        d = layer_attention_dims(a, s, i)
+        window = windows[i]
+        size = d.kv_heads * d.head_dim * (tokens_at if window is None else min(tokens_at, window))
+        whole += size
+        held += size * math.ceil(d.kv_heads / gpus) / d.kv_heads
+    return held / whole if whole else 1.0
 
 
 def activation_bytes(facts: ModelFacts, batched: bool, concurrency: int, gpus: int) -> int:
@@ -141,3 +191,108 @@ def activation_bytes(facts: ModelFacts, batched: bool, concurrency: int, gpus: i
 
 def overhead_bytes(batched: bool) -> int:
     return C.RUNTIME_OVERHEAD_BYTES if batched else C.LOCAL_RUNTIME_OVERHEAD_BYTES
+
+
+# --- what a decode step reads and attends to, for sparse and compressed attention ---------------------------
+#
+# Dense, sliding and chunked layers keep the engine's long-standing assumption that a query attends to every
+# cached token, so their speed estimates are unchanged. A DeepSeek-sparse-attention layer attends only to the
+# `index_topk` tokens its indexer picks (but the indexer scores every cached key); a DeepSeek V4 layer attends to
+# its window, plus either the top-k of its 4x-compressed entries (scored by its indexer) or all of its entries
+# compressed `ratio` times.
+
+
+def _capped_sum(n: int, cap: float) -> float:
+    """sum over t = 1..n of min(t, cap): what causal attention over a capped span adds up to during a prefill."""
+    if n <= cap:
+        return n * (n + 1) / 2
+    c = math.floor(cap)
+    return c * (c + 1) / 2 + (n - c) * cap
+
+
+def _attended_layers(facts: ModelFacts) -> list[tuple[int | None, int, float]]:
+    """Per layer (window, top-k or 0, compression ratio or 0): how a query at position t picks what it attends to."""
+    a = facts.arch
+    windows = _layer_windows(a)
+    topk = a.index_topk or 0
+    out: list[tuple[int | None, int, float]] = []
+    for i in range(facts.shape.layers):
+        if a.compress_ratios is not None:
+            ratio = compress_ratio(a, i)
+            out.append((windows[i], topk if ratio == SPARSE_COMPRESS_RATIO else 0, ratio))
+        elif a.index_n_heads:
+            out.append((None, topk, 0))  # every layer attends sparsely; shared-index layers reuse the selection
+        else:
+            out.append((None, 0, 0))
+    return out
+
+
+def attended_tokens(facts: ModelFacts, context: int) -> float:
+    """Tokens (or compressed entries) one query attends to, summed over layers, at `context` cached tokens."""
+    if facts.arch.compress_ratios is None and not facts.arch.index_n_heads:
+        return float(facts.kv_layers * context)
+    compressed = facts.arch.compress_ratios is not None
+    total = 0.0
+    for window, topk, ratio in _attended_layers(facts):
+        if compressed:  # V4: the raw window plus compressed entries (all of them, or the indexer's top-k)
+            entries = context / ratio if ratio else 0.0
+            total += min(context, window or context) + (min(entries, topk) if topk else entries)
+        else:
+            total += min(context, topk) if topk else context
+    return total
+
+
+def prefill_attended_tokens(facts: ModelFacts, prompt: int) -> float:
+    """attended_tokens summed over the prompt's positions (causal: position t sees t tokens)."""
+    if facts.arch.compress_ratios is None and not facts.arch.index_n_heads:
+        return facts.kv_layers * prompt * (prompt + 1) / 2
+    compressed_model = facts.arch.compress_ratios is not None
+    total = 0.0
+    for window, topk, ratio in _attended_layers(facts):
+        if compressed_model:
+            raw = _capped_sum(prompt, window or prompt)
+            compressed = prompt * (prompt + 1) / (2 * ratio) if ratio else 0.0
+            if ratio and topk:  # min(t / ratio, topk) summed: capped once t reaches ratio * topk
+                compressed = _capped_sum(prompt, ratio * topk) / ratio
+            total += raw + compressed
+        else:
+            total += _capped_sum(prompt, topk) if topk else prompt * (prompt + 1) / 2
+    return total
+
+
+def indexer_flops(facts: ModelFacts, context: int) -> float:
+    """FLOPs of the lightning indexers for one query: every indexer head scores every key it can select from
+    (V4: the 4x-compressed keys)."""
+    a = facts.arch
+    if not a.index_n_heads:
+        return 0.0
+    per_key = 2 * a.index_n_heads * (a.index_head_dim or 0)
+    keys = 0.0
+    for i in range(facts.shape.layers):
+        if has_indexer(a, i):
+            keys += context / SPARSE_COMPRESS_RATIO if a.compress_ratios is not None else context
+    return per_key * keys
+
+
+def kv_read_bytes(facts: ModelFacts, kv_precision: str, context: int, concurrency: int) -> float:
+    """KV-cache bytes one decode step reads for `concurrency` sequences: the whole cache, except that sparse
+    attention reads only the selected entries (plus every indexer key, which the indexer scores)."""
+    a, s = facts.arch, facts.shape
+    if a.compress_ratios is None and not a.index_n_heads:
+        return float(kv_bytes(facts, kv_precision, context, concurrency))
+    b = KV_BYTES[kv_precision]
+    elements = 0.0
+    for i, (window, topk, ratio) in enumerate(_attended_layers(facts)):
+        if a.compress_ratios is not None:
+            width = s.kv_heads * s.head_dim
+            elements += min(context, window or context) * width
+            if ratio:
+                entries = context / ratio
+                elements += (min(entries, topk) if topk else entries) * width
+        else:
+            width = (a.kv_lora_rank or 0) + (a.qk_rope_head_dim or 0) if s.is_mla else 2 * s.kv_heads * s.head_dim
+            elements += min(context, topk) * width if topk else context * width
+        if has_indexer(a, i):
+            keys = context / SPARSE_COMPRESS_RATIO if a.compress_ratios is not None else context
+            elements += keys * (a.index_head_dim or 0)
+    return elements * b * concurrency

@@ -8,6 +8,9 @@ Conventions (shown on the methodology page):
 - Linear-attention and state-space layers (Gated DeltaNet, Kimi delta attention, Mamba-2) count every
   projection, convolution, gate, A_log/dt/D vector and gated norm, all active; an MTP layer is a
   full-attention layer, with its own embedding and LM head copies unless it shares the main ones (Qwen).
+- Layers are counted one by one: a full-attention layer among sliding ones may have its own KV heads and head
+  width (Gemma 4), and a DeepSeek-sparse-attention layer adds its lightning indexer where it owns one.
+- An MTP module stores its own embedding and LM head copies unless the record says it shares them (GLM-5).
 """
 
 from __future__ import annotations
@@ -132,17 +135,45 @@ def attention_params(a: Architecture, s: Shape) -> int:
         out = s.heads * v_dim * h
         bias = (q_dim + kv_rank + rope + h) if a.attention_bias else 0
         return q + kv + out + bias
-    q_dim = s.heads * s.head_dim
-    kv_dim = s.kv_heads * s.head_dim
+    return gqa_attention_params(a, s, AttentionDims(s.kv_heads, s.head_dim, False))
+
+
+def is_global_layer(a: Architecture, index: int) -> bool:
+    """A full-attention layer among sliding or chunked ones (an MTP layer, index >= layers, attends fully)."""
+    return a.layer_types is not None and (index >= len(a.layer_types) or a.layer_types[index] == "full_attention")
+
+
+@dataclass(frozen=True)
+class AttentionDims:
+    kv_heads: int
+    head_dim: int
+    k_eq_v: bool  # no v_proj: the values come from the key projection
+
+
+def layer_attention_dims(a: Architecture, s: Shape, index: int) -> AttentionDims:
+    """KV heads and head width of layer `index`: Gemma 4's global layers have their own."""
+    if is_global_layer(a, index):
+        return AttentionDims(
+            a.num_global_key_value_heads or s.kv_heads, a.global_head_dim or s.head_dim, a.attention_k_eq_v
+        )
+    return AttentionDims(s.kv_heads, s.head_dim, False)
+
+
+def gqa_attention_params(a: Architecture, s: Shape, d: AttentionDims) -> int:
+    """One non-MLA attention block of the given shape, without its input norm."""
+    h = s.hidden
+    q_dim = s.heads * d.head_dim
+    kv_dim = d.kv_heads * d.head_dim
+    projections = 1 if d.k_eq_v else 2
     gate = q_dim if a.linear_attention and a.linear_attention.attention_output_gate else 0
-    weights = h * (q_dim + gate) + 2 * h * kv_dim + q_dim * h
+    weights = h * (q_dim + gate) + projections * h * kv_dim + q_dim * h
     if a.attention_bias:
-        bias = q_dim + 2 * kv_dim + h
+        bias = q_dim + projections * kv_dim + h
     elif a.qkv_bias:
-        bias = q_dim + 2 * kv_dim
+        bias = q_dim + projections * kv_dim
     else:
         bias = 0
-    qk_norm = (q_dim + kv_dim if a.qk_norm_per_layer else 2 * s.head_dim) if a.qk_norm else 0
+    qk_norm = (q_dim + kv_dim if a.qk_norm_per_layer else 2 * d.head_dim) if a.qk_norm else 0
     sinks = s.heads if a.attention_sinks else 0
     return weights + bias + qk_norm + sinks
 
@@ -174,6 +205,84 @@ def linear_mixer_params(la: LinearAttention, hidden: int) -> int:
     bias = (in_width + hidden) if la.proj_bias else 0
     norm = value_dim if la.gated_norm else 0
     return hidden * in_width + conv + 3 * nv + norm + value_dim * hidden + bias
+
+
+# DeepSeek V4: layers compressing every 4 tokens use overlapping blocks (the compressor emits two entries' worth
+# of width) and carry the sparse-attention indexer; layers with a larger ratio do neither (checkpoint listings).
+SPARSE_COMPRESS_RATIO = 4
+
+
+def compress_ratio(a: Architecture, index: int) -> int:
+    """Layer `index`'s compression ratio (0: none); MTP layers follow the decoder's in `compress_ratios`."""
+    ratios = a.compress_ratios or []
+    return ratios[index] if index < len(ratios) else 0
+
+
+def has_indexer(a: Architecture, index: int) -> bool:
+    """Whether decoder layer `index` owns a DSA lightning indexer (MTP layers, index >= layers, always do)."""
+    if not a.index_n_heads:
+        return False
+    if a.compress_ratios is not None:
+        return compress_ratio(a, index) == SPARSE_COMPRESS_RATIO
+    return a.indexer_layers is None or index >= a.num_hidden_layers or index in a.indexer_layers
+
+
+def compressor_params(hidden: int, width: int, ratio: int) -> int:
+    """Token compressor: KV and gate projections to `width`, a learned position bias per slot, and a norm of the
+    entry width (half of `width` where blocks overlap)."""
+    overlap = ratio == SPARSE_COMPRESS_RATIO
+    out = width * (2 if overlap else 1)
+    return 2 * hidden * out + ratio * out + width
+
+
+def indexer_params(a: Architecture) -> int:
+    """DSA lightning indexer: queries from the compressed query (or the hidden state) and a per-head weight
+    projection; keys from one shared projection with a LayerNorm (weight and bias) or, in V4, from its own
+    overlapping compressor."""
+    heads, dim = a.index_n_heads or 0, a.index_head_dim or 0
+    q_in = a.q_lora_rank or a.hidden_size
+    queries = q_in * heads * dim + a.hidden_size * heads
+    if a.compress_ratios is not None:
+        return queries + compressor_params(a.hidden_size, dim, SPARSE_COMPRESS_RATIO)
+    return queries + a.hidden_size * dim + 2 * dim
+
+
+def compressed_attention_params(a: Architecture, s: Shape, ratio: int) -> int:
+    """DeepSeek V4 attention: low-rank queries with a norm, one shared KV head with a norm, a grouped low-rank
+    output projection, per-head sinks, and the layer's compressor."""
+    h, q_rank = s.hidden, a.q_lora_rank or s.hidden
+    q_dim = s.heads * s.head_dim
+    queries = h * q_rank + q_rank + q_rank * q_dim if a.q_lora_rank else h * q_dim
+    kv = s.kv_heads * (h * s.head_dim + s.head_dim)
+    groups, rank = a.o_groups or 1, a.o_lora_rank or h
+    output = q_dim * rank + groups * rank * h
+    sinks = s.heads if a.attention_sinks else 0
+    compressor = compressor_params(h, s.head_dim, ratio) if ratio else 0
+    return queries + kv + output + sinks + compressor
+
+
+def layer_attention_params(a: Architecture, s: Shape, index: int) -> int:
+    """Layer `index`'s attention block including its indexer, without the input norm."""
+    if a.compress_ratios is not None:
+        base = compressed_attention_params(a, s, compress_ratio(a, index))
+    elif s.is_mla:
+        base = attention_params(a, s)
+    else:
+        base = gqa_attention_params(a, s, layer_attention_dims(a, s, index))
+    return base + (indexer_params(a) if has_indexer(a, index) else 0)
+
+
+def hyper_connection_params(a: Architecture) -> tuple[int, int]:
+    """(per decoder layer, per output head) mixing weights of hyper-connections with `hc_mult` streams: each
+    sublayer maps the n-wide residual to n input weights, n output weights and an n x n mix, plus biases and
+    three scales; the output head collapses the n streams with its own n weights."""
+    n = a.hc_mult or 0
+    if not n:
+        return 0, 0
+    mix = (2 + n) * n
+    width = n * a.hidden_size
+    per_sublayer = mix * width + mix + 3
+    return 2 * per_sublayer, n * width + n + 1
 
 
 def mlp_params(a: Architecture, hidden: int, ffn: int) -> int:
@@ -216,10 +325,10 @@ class _Sum:
     router: int = 0
     norms: int = 0
 
-    def add_layer(self, a: Architecture, s: Shape, mixer: MixerKind, ffn: _Ffn) -> None:
+    def add_layer(self, a: Architecture, s: Shape, index: int, mixer: MixerKind, ffn: _Ffn) -> None:
         la = a.linear_attention
         if mixer in ("attention", "parallel"):
-            self.attention += attention_params(a, s)
+            self.attention += layer_attention_params(a, s, index)
         if la and mixer in ("linear", "parallel"):
             self.linear_mixer += linear_mixer_params(la, s.hidden)
         self.dense_mlp += ffn.dense_mlp
@@ -227,7 +336,7 @@ class _Sum:
         self.active_experts += ffn.active_experts
         self.shared += ffn.shared
         self.router += ffn.router
-        self.norms += a.norms_per_layer * norm_params(a)
+        self.norms += a.norms_per_layer * norm_params(a) + (1 if a.layer_scalars else 0) + hyper_connection_params(a)[0]
 
     @property
     def total(self) -> int:
@@ -242,19 +351,23 @@ def _layers(a: Architecture, s: Shape) -> _Sum:
     acc = _Sum()
     for i in range(s.layers):
         ffn = (sparse if is_moe_layer(a, i) else dense) if has_ffn(a, i) else NO_FFN
-        acc.add_layer(a, s, layer_mixer(a, i), ffn)
+        acc.add_layer(a, s, i, layer_mixer(a, i), ffn)
+    if a.expert_score_bias:
+        # Hash-routed layers (V4) look experts up by token id and keep no score-correction bias.
+        acc.router -= min(a.num_hash_layers or 0, s.moe_layers) * s.experts
     return acc
 
 
 def _mtp_module(a: Architecture, s: Shape) -> int:
     """One MTP module: a full-attention decoder layer with the model's FFN (MoE where the model has experts),
     two input norms, a 2h->h projection, an output norm, and (DeepSeek-V3) its own copies of the embedding
-    and LM head; Qwen3-Next and Qwen3.5 reuse the main ones."""
+    and LM head; Qwen3-Next, Qwen3.5 and GLM-5 reuse the main ones. Where the model has DSA indexers, the MTP
+    layer has one too."""
     layer = _Sum()
-    layer.add_layer(a, s, "attention", _ffn(a, s, moe=s.is_moe))
-    shares = a.linear_attention is not None and a.linear_attention.mtp_shares_embeddings
+    layer.add_layer(a, s, s.layers, "attention", _ffn(a, s, moe=s.is_moe))
+    shares = a.mtp_shares_embeddings or (a.linear_attention is not None and a.linear_attention.mtp_shares_embeddings)
     copies = 0 if shares else 2 * s.vocab * s.hidden
-    return layer.total + 3 * norm_params(a) + 2 * s.hidden * s.hidden + copies
+    return layer.total + 3 * norm_params(a) + 2 * s.hidden * s.hidden + copies + hyper_connection_params(a)[1]
 
 
 def count_params(model: ModelRecord) -> ParamCount:
@@ -263,13 +376,14 @@ def count_params(model: ModelRecord) -> ParamCount:
     body = _layers(a, s)
     embedding = s.vocab * s.hidden
     lm_head = 0 if a.tie_word_embeddings else s.vocab * s.hidden
-    norms = body.norms + norm_params(a)
+    final = norm_params(a) + hyper_connection_params(a)[1]  # the output norm, and the hyper-connection head
+    norms = body.norms + final
     mtp = (a.num_nextn_predict_layers or 0) * _mtp_module(a, s)
     vision = model.vision.params if model.vision else 0
 
-    total = embedding + lm_head + body.total + norm_params(a) + mtp + vision
+    total = embedding + lm_head + body.total + final + mtp + vision
     head_active = lm_head if lm_head else embedding
-    active = head_active + body.total - body.experts + body.active_experts + norm_params(a) + vision
+    active = head_active + body.total - body.experts + body.active_experts + final + vision
     return ParamCount(
         total=total,
         active=active,

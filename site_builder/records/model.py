@@ -162,6 +162,62 @@ class Architecture(Record):
         "tokens, so it caches at most that many.",
         examples=[8192],
     )
+    # --- Per-layer attention variants: Gemma 4 global layers, KV shared across layers, DeepSeek sparse attention.
+    global_head_dim: int | None = Field(
+        default=None, gt=0, description="Head width of full-attention layers where it differs from head_dim (Gemma 4)."
+    )
+    num_global_key_value_heads: int | None = Field(
+        default=None, gt=0, description="KV heads of the full-attention layers where they differ (Gemma 4)."
+    )
+    attention_k_eq_v: bool = Field(
+        default=False,
+        description="Full-attention layers have no v_proj: values are the key projection, normalised separately "
+        "(Gemma 4). The cache still holds K and V.",
+    )
+    layer_scalars: bool = Field(default=False, description="One learned output scale per decoder layer (Gemma 4).")
+    num_kv_shared_layers: int | None = Field(
+        default=None,
+        ge=0,
+        description="The last n layers compute no K and V of their own and read the cache of the last earlier layer "
+        "of the same attention kind (Gemma 3n): they add no KV cache.",
+    )
+    index_n_heads: int | None = Field(
+        default=None, gt=0, description="Query heads of the DeepSeek sparse attention (DSA) indexer.", examples=[64]
+    )
+    index_head_dim: int | None = Field(
+        default=None,
+        gt=0,
+        description="Width of one indexer head; each indexer layer caches one key of this width per token.",
+        examples=[128],
+    )
+    index_topk: int | None = Field(
+        default=None, gt=0, description="Tokens the indexer selects for each query to attend to.", examples=[2048]
+    )
+    indexer_layers: list[int] | None = Field(
+        default=None,
+        description="0-based decoder layers that own an indexer (absent: all of them); the others reuse the "
+        "previous indexer's selection (GLM-5.2 `indexer_types`).",
+    )
+    compress_ratios: list[int] | None = Field(
+        default=None,
+        description="DeepSeek V4 compressed attention, per layer (MTP layers after the decoder's): 0 keeps only the "
+        "sliding window; r > 0 also caches one entry per r tokens (r = 4 with overlapping blocks and an indexer, "
+        "compressed sparse attention; larger r attends to all entries, heavily compressed attention).",
+    )
+    o_groups: int | None = Field(default=None, gt=0, description="Groups of the low-rank output projection (V4).")
+    o_lora_rank: int | None = Field(default=None, gt=0, description="Rank of each output-projection group (V4).")
+    hc_mult: int | None = Field(
+        default=None, gt=0, description="Hyper-connection streams: the residual is this many copies wide (V4)."
+    )
+    num_hash_layers: int | None = Field(
+        default=None,
+        ge=0,
+        description="First n MoE layers route by a token-id table instead of a learned score bias (V4).",
+    )
+    mtp_shares_embeddings: bool = Field(
+        default=False,
+        description="MTP modules reuse the main embedding table and LM head instead of storing copies (GLM-5).",
+    )
     num_nextn_predict_layers: int | None = Field(default=None, ge=0, description="MTP modules (DeepSeek-V3).")
     # Linear-attention and state-space layers (Qwen3-Next, Kimi Linear, Nemotron-H, Granite 4.0, Falcon-H1),
     # with the attention details that only these hybrids use.
