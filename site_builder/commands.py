@@ -9,6 +9,7 @@ from typing import Any
 
 from site_builder.catalog import Catalog
 from site_builder.cli import UsageError
+from site_builder.engine.budget import kv_capacity
 from site_builder.engine.estimate import Workload, cost, memory, speed
 from site_builder.engine.hardware import make_setup
 from site_builder.engine.plan import analyse, choose_framework, engine_class_for, facts_of
@@ -83,8 +84,9 @@ def estimate(args: argparse.Namespace) -> dict[str, Any]:
     mem = memory(facts, prec, setup, work, engine)
     if mem is None:
         raise UsageError(f"{gpu.short_name} has no memory size in the catalog")
-    spd = speed(facts, prec, setup, work, engine)
+    spd = speed(facts, prec, setup, work, engine, slots=mem.max_concurrency or None)
     cst = cost(setup, spd)
+    cap = kv_capacity(facts, setup, work, mem, fw.id if fw else None, engine)
     return {
         "model": model.id,
         "gpu": gpu.id,
@@ -111,10 +113,14 @@ def estimate(args: argparse.Namespace) -> dict[str, Any]:
         "fit_level": mem.fit_level,
         "max_context": mem.max_context,
         "max_concurrency": mem.max_concurrency,
+        "kv_cache_capacity_tokens": cap.tokens,
+        "kv_cache_capacity_flag": cap.flag,
         "decode_tokens_per_s": _num(spd.decode_tokens_per_s if spd else None),
         "output_tokens_per_s": _num(spd.output_tokens_per_s if spd else None),
         "itl_ms": _num(spd.itl_ms if spd else None),
         "ttft_ms": _num(spd.ttft_ms if spd else None),
+        "ttft_idle_ms": _num(spd.ttft_idle_ms if spd else None),
+        "queue_ms": _num(spd.queue_ms if spd else None),
         "step_bound": spd.step_bound if spd else None,
         "price_per_hour_usd": _num(cst.price_per_hour_usd if cst else None, 4),
         "cost_per_month_usd": _num(cst.cost_per_month_usd if cst else None, 2),

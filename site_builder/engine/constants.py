@@ -91,3 +91,99 @@ SCORE_WEIGHTS = {"cost": 0.35, "throughput": 0.20, "latency": 0.25, "headroom": 
 # Inter-token latency at which a setup earns the full latency score: 40 tokens/s per user, comfortably
 # faster than people read; slower setups score in proportion (50 ms, 20 tokens/s, earns half).
 ITL_TARGET_MS = 25.0
+
+# --- Serving under load (continuous batching with chunked prefill) ----------------------------------------
+# Tokens one scheduler step may carry (decode tokens of running sequences plus prefill chunks). SGLang sets its
+# chunked_prefill_size from the GPU's memory: 2048 below 35 GiB (A10, RTX 4090), 8192 below 160 GiB (A100,
+# H100, H200), 16384 above (B200, MI300X) (sgl-project/sglang python/sglang/srt/server_args.py, ServerArgs
+# __post_init__); vLLM's OpenAI server uses the same 2048/8192 split for max_num_batched_tokens.
+STEP_TOKEN_BUDGETS: tuple[tuple[float, int], ...] = ((35.0, 2048), (160.0, 8192), (float("inf"), 16384))
+# llama.cpp's server pushes every slot's tokens through one physical micro-batch (-ub, 512 by default).
+LOCAL_STEP_TOKENS = LOCAL_BATCH_TOKENS
+# Share of the step budget prefill may take before queueing theory's waiting time diverges; past it the server is
+# prefill-bound and the M/D/1 wait is held at this load (9 service times at 0.9 would be 4.5 chunks' wait).
+MAX_PREFILL_LOAD = 0.9
+
+# --- Each engine's memory budget for the KV cache ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EngineBudget:
+    """How an engine sizes its KV cache at start-up, the flag that changes it, and where the default comes from.
+
+    rule: "of-total"    KV = fraction x GPU memory - weights - activation peak - runtime overhead (vLLM profiles the
+                        peak and subtracts it from gpu_memory_utilization x total)
+          "of-free"     KV = fraction x (GPU memory - weights - activation peak - runtime overhead)
+          "sglang"      KV = GPU memory - weights - reserved, reserved by GPU memory (SGLang's mem_fraction_static
+                        heuristic: static share = (memory - reserved) / memory, and the static share holds weights + KV)
+          "exact"       KV = what the launch asks for: --ctx-size tokens shared by the parallel slots
+          "working-set" KV = what the OS lets the GPU keep resident (the setup's usable memory) - the rest
+    """
+
+    rule: str
+    fraction: float
+    flag: str
+    source: str
+
+
+ENGINE_BUDGETS: dict[str, EngineBudget] = {
+    "vllm": EngineBudget(
+        "of-total",
+        0.90,
+        "--gpu-memory-utilization",
+        "vLLM CacheConfig.gpu_memory_utilization (0.9 through the releases the catalog's measurements used; "
+        "https://docs.vllm.ai/en/stable/api/vllm/config/cache/ documents the current default)",
+    ),
+    "sglang": EngineBudget(
+        "sglang",
+        1.0,
+        "--mem-fraction-static",
+        "sgl-project/sglang python/sglang/srt/server_args.py, ServerArgs.__post_init__: reserved memory by GPU size",
+    ),
+    "tensorrt-llm": EngineBudget(
+        "of-free",
+        0.90,
+        "--kv_cache_free_gpu_memory_fraction",
+        "NVIDIA/TensorRT-LLM docs/source/examples/kvcacheconfig.md: free_gpu_memory_fraction defaults to 0.9 of "
+        "the memory free after loading weights",
+    ),
+    "tgi": EngineBudget(
+        "of-total",
+        1.0,
+        "--cuda-memory-fraction (and --max-batch-total-tokens)",
+        "huggingface/text-generation-inference launcher/src/main.rs: --cuda-memory-fraction defaults to 1.0 of "
+        "total memory; warm-up infers max_batch_total_tokens from what is left",
+    ),
+    "lmdeploy": EngineBudget(
+        "of-free",
+        0.80,
+        "--cache-max-entry-count",
+        "InternLM/lmdeploy lmdeploy/messages.py TurbomindEngineConfig: cache_max_entry_count = 0.8, a share of "
+        "the GPU memory free after the weights load",
+    ),
+    "llama-cpp": EngineBudget(
+        "exact", 1.0, "--ctx-size (split across --parallel slots)", "ggml-org/llama.cpp tools/server/README.md"
+    ),
+    "ollama": EngineBudget(
+        "exact",
+        1.0,
+        "OLLAMA_CONTEXT_LENGTH x OLLAMA_NUM_PARALLEL",
+        "https://docs.ollama.com/faq: required memory scales with OLLAMA_NUM_PARALLEL x OLLAMA_CONTEXT_LENGTH",
+    ),
+    "mlx": EngineBudget(
+        "working-set",
+        1.0,
+        "sysctl iogpu.wired_limit_mb (raises macOS's GPU working-set limit)",
+        "Metal's recommendedMaxWorkingSetSize bounds what MLX keeps wired; the catalog's usable-memory figure "
+        "for each Mac",
+    ),
+}
+# An engine not listed above sizes its cache like the class it belongs to.
+CLASS_BUDGET = {"batched-server": "vllm", "local": "llama-cpp"}
+# SGLang's reserve for activations and CUDA graphs (GiB) by GPU memory (GiB): (below, fixed, per parallel rank).
+SGLANG_RESERVED_GIB: tuple[tuple[float, float, float], ...] = (
+    (35.0, 2.8, 0.1),
+    (90.0, 9.5, 0.5),
+    (160.0, 12.0, 0.5),
+    (float("inf"), 32.0, 0.0),
+)

@@ -9,6 +9,7 @@ from site_builder.engine import constants as C
 from site_builder.engine.estimate import CostResult, MemoryResult, SpeedResult, Workload, cost, memory, speed
 from site_builder.engine.hardware import Setup, make_setup
 from site_builder.engine.memory import ModelFacts, kv_bytes_per_token, weight_bytes
+from site_builder.engine.money import FullLoad, throughput_optimal
 from site_builder.engine.params import count_params, shape_of
 from site_builder.engine.precision import PRECISIONS, Precision, supported_on
 from site_builder.records.framework import EngineClass, FrameworkRecord
@@ -172,7 +173,7 @@ def evaluate(
     mem = memory(facts, prec, setup, work, engine)
     if mem is None:
         return None
-    spd = speed(facts, prec, setup, work, engine)
+    spd = speed(facts, prec, setup, work, engine, slots=mem.max_concurrency or None)
     return Candidate(setup, prec, fw, engine, work, mem, spd, cost(setup, spd))
 
 
@@ -224,6 +225,11 @@ def _score(cands: list[Candidate]) -> list[Candidate]:
             Candidate(c.setup, c.precision, c.framework, c.engine, c.workload, c.memory, c.speed, c.cost, score)
         )
     return scored
+
+
+def full_load(facts: ModelFacts, c: Candidate) -> FullLoad | None:
+    """The candidate's setup at the throughput-optimal concurrency that fits its memory."""
+    return throughput_optimal(facts, c.precision, c.setup, c.workload, c.engine, c.memory.max_concurrency)
 
 
 def score_parts_doc() -> dict[str, str]:

@@ -6,6 +6,7 @@ import shlex
 from typing import Any
 
 from site_builder.engine import constants as C
+from site_builder.engine.budget import kv_capacity
 from site_builder.engine.estimate import Workload
 from site_builder.engine.plan import Candidate, evaluate
 from site_builder.engine.precision import Precision
@@ -227,6 +228,12 @@ def deploy_page(md: ModelData, c: Candidate, site: SiteData, base: str) -> dict[
         )
     view = candidate_view(c, base, m.id)
     mem = c.memory
+    cap = kv_capacity(md.facts, c.setup, c.workload, mem, c.framework.id if c.framework else None, c.engine)
+    cap_fw = site.frameworks.get(cap.framework)
+    capacity = engine(
+        f"{cap.tokens:,} tokens",
+        f"{cap_fw.name if cap_fw else cap.framework} at its defaults ({cap.rule} rule); set with {cap.flag}",
+    )
     return {
         "title": f"Deploy {m.name} on {c.setup.label} ({c.precision.label})",
         "description": f"Launch commands and expected memory, speed and cost for {m.name} on {c.setup.label}.",
@@ -251,6 +258,7 @@ def deploy_page(md: ModelData, c: Candidate, site: SiteData, base: str) -> dict[
         ],
         "max_concurrency": mem.max_concurrency,
         "max_context": mem.max_context,
+        "kv_capacity": capacity,
         "variants": variants,
         "checkpoint_note": _checkpoint_note(m, c.precision),
         "note": work_note(c),

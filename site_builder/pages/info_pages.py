@@ -7,6 +7,7 @@ from typing import Any
 
 from site_builder.engine import constants as C
 from site_builder.engine.calibrate import SPEED_METRICS, summarize
+from site_builder.engine.estimate import loaded_latency_doc
 from site_builder.engine.params import __doc__ as PARAMS_DOC
 from site_builder.engine.plan import MATRIX_PRECISIONS, score_parts_doc
 from site_builder.engine.precision import KV_BYTES, PRECISIONS
@@ -15,6 +16,11 @@ from site_builder.engine.similar import SIMILARITY_WEIGHTS
 from site_builder.markdown_render import render_document
 from site_builder.pages import charts
 from site_builder.pages.site import SiteData
+
+
+def _doc(text: str) -> str:
+    """A docstring as one paragraph: its lines joined, indentation dropped."""
+    return " ".join(line.strip() for line in text.splitlines() if line.strip())
 
 
 def methodology_page(site: SiteData, base: str) -> dict[str, Any]:
@@ -131,6 +137,23 @@ def methodology_page(site: SiteData, base: str) -> dict[str, Any]:
         "local_prompt": f"{C.LOCAL_PROMPT:,}",
         "hours": C.HOURS_PER_MONTH,
         "local_output": f"{C.LOCAL_OUTPUT:,}",
+        "loaded_doc": _doc(loaded_latency_doc()),
+        "step_budgets": ", ".join(
+            f"{tokens:,} tokens below {limit:g} GiB" if limit != float("inf") else f"{tokens:,} tokens above"
+            for limit, tokens in C.STEP_TOKEN_BUDGETS
+        ),
+        "local_step_tokens": f"{C.LOCAL_STEP_TOKENS:,}",
+        "max_prefill_load": f"{C.MAX_PREFILL_LOAD:g}",
+        "budgets": [
+            {"engine": k, "rule": b.rule, "fraction": f"{b.fraction:g}", "flag": b.flag, "source": b.source}
+            for k, b in C.ENGINE_BUDGETS.items()
+        ],
+        "budget_rules": _doc(C.EngineBudget.__doc__ or ""),
+        "sglang_reserved": "; ".join(
+            (f"below {below:g} GiB: " if below != float("inf") else "above: ")
+            + f"{fixed:g} GiB + {per_rank:g} GiB per rank"
+            for below, fixed, per_rank in C.SGLANG_RESERVED_GIB
+        ),
         "calibration": table,
         "compared": len(comps),
         "records": len(site.catalog.benchmarks),

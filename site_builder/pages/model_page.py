@@ -6,7 +6,8 @@ from typing import Any
 
 from site_builder.engine import constants as C
 from site_builder.engine.calibrate import Comparison
-from site_builder.engine.plan import MATRIX_PRECISIONS, Candidate
+from site_builder.engine.money import api_usd_per_request, breakeven_share, self_usd_per_request
+from site_builder.engine.plan import MATRIX_PRECISIONS, Candidate, full_load
 from site_builder.engine.precision import PRECISIONS
 from site_builder.pages import charts
 from site_builder.pages import format as F
@@ -84,6 +85,63 @@ def work_note(c: Candidate) -> str:
     )
 
 
+def _breakeven(md: ModelData) -> list[dict[str, Any]]:
+    """Per recommended setup: dollars per request at the stated load and at full load, against the cheapest API."""
+    if not md.api_prices:
+        return []
+    an = md.analysis
+    w = an.serve_workload
+    prov, ap = min(
+        md.api_prices,
+        key=lambda t: api_usd_per_request(t[1].input_usd_per_mtok, t[1].output_usd_per_mtok, w.prompt, w.output),
+    )
+    api = api_usd_per_request(ap.input_usd_per_mtok, ap.output_usd_per_mtok, w.prompt, w.output)
+    api_note = (
+        f"{prov.name}, as of {ap.as_of}: {w.prompt:,} input tokens at {F.usd(ap.input_usd_per_mtok)}/M plus "
+        f"{w.output:,} output tokens at {F.usd(ap.output_usd_per_mtok)}/M"
+    )
+    rows = []
+    for c in an.recommendations:
+        if c.cost is None or c.speed is None or not c.speed.output_tokens_per_s or w.output < 1:
+            continue
+        hourly = c.cost.price_per_hour_usd
+        stated_cost = self_usd_per_request(hourly, c.speed.output_tokens_per_s, w.output)
+        full = full_load(an.facts, c)
+        full_tps = full.speed.output_tokens_per_s if full else None
+        busy = self_usd_per_request(hourly, full_tps, w.output) if full_tps else None
+        share = breakeven_share(busy, api) if busy is not None else None
+        if busy is None:
+            verdict = engine("unknown", "no throughput estimate at full load")
+        elif share is None:
+            verdict = engine(
+                "never",
+                "The API is cheaper even when the GPUs are busy all month: at full load a request costs "
+                f"{F.usd_request(busy)} self-hosted against {F.usd_request(api)} from the API",
+            )
+        else:
+            verdict = engine(
+                F.percent(share),
+                "Self-hosting costs the same per request as the cheapest API when the GPUs are busy at full load "
+                "this share of the month (rent is paid whether or not they are)",
+            )
+        rows.append(
+            {
+                "label": setup_label(c),
+                "self": engine(
+                    F.usd_request(stated_cost),
+                    f"{F.usd(hourly)}/h ÷ requests per hour at {w.concurrency} concurrent users",
+                ),
+                "busy": engine(
+                    F.usd_request(busy) if busy is not None else "unknown",
+                    f"{full.concurrency} concurrent users, the throughput-optimal load that fits" if full else "",
+                ),
+                "api": engine(F.usd_request(api), api_note),
+                "utilization": verdict,
+            }
+        )
+    return rows
+
+
 def candidate_view(c: Candidate, base: str, model_id: str) -> dict[str, Any]:
     s, cost = c.speed, c.cost
     note = work_note(c)
@@ -96,7 +154,11 @@ def candidate_view(c: Candidate, base: str, model_id: str) -> dict[str, Any]:
         "score": engine(f"{c.score}/100", "Weighted score; see the methodology page."),
         "throughput": engine(F.tokens_per_s(s.output_tokens_per_s if s else None), note),
         "itl": engine(F.ms(s.itl_ms if s else None), note),
-        "ttft": engine(F.ms(s.ttft_ms if s else None), f"One {c.workload.prompt:,}-token prompt on an idle server"),
+        "ttft": engine(
+            F.ms(s.ttft_ms if s else None),
+            f"{c.workload.concurrency} users at once: waiting for earlier prompts' prefill chunks, then its own; "
+            f"{F.ms(s.ttft_idle_ms if s else None)} on an idle server",
+        ),
         "bound": s.step_bound if s else "unknown",
         "month": engine(
             F.usd_month(cost.cost_per_month_usd if cost else None),
@@ -400,24 +462,7 @@ def model_page(md: ModelData, site: SiteData, base: str) -> dict[str, Any]:
         }
         for prov, ap in md.api_prices
     ]
-    breakeven = []
-    if md.api_prices:
-        cheapest = md.api_prices[0][1].output_usd_per_mtok
-        for c in an.recommendations:
-            if c.cost and c.cost.cost_per_million_tokens_usd and cheapest > 0:
-                util = c.cost.cost_per_million_tokens_usd / cheapest
-                breakeven.append(
-                    {
-                        "label": setup_label(c),
-                        "self": F.usd(c.cost.cost_per_million_tokens_usd),
-                        "api": F.usd(cheapest),
-                        "utilization": engine(
-                            F.percent(min(util, 9.99)),
-                            "Self-hosting costs the same per token as the cheapest API "
-                            "when the GPUs are busy this share of the time",
-                        ),
-                    }
-                )
+    breakeven = _breakeven(md)
     quality = None
     if md.quality:
         quality = engine(

@@ -26,6 +26,9 @@ class Compute(Record):
 
 class Interconnect(Record):
     type: str = Field(description="NVLink 4, PCIe 4.0 x16, Infinity Fabric...")
+    kind: Literal["nvlink", "pcie", "infinity-fabric", "roce", "xe-link", "none"] | None = Field(
+        default=None, description="Link family used for tensor-parallel traffic."
+    )
     bandwidth_gbps: float | None = Field(default=None, gt=0, description="GB/s per GPU, bidirectional.")
     note: str | None = None
 
