@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import pytest
+import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from test_engine_memory_speed import GPUS, MODELS
+from test_engine_memory_speed import GPUS, MODELS, ROOT
 
 from site_builder.engine import constants as C
 from site_builder.engine.budget import kv_capacity
@@ -17,8 +18,9 @@ from site_builder.engine.money import (
     self_usd_per_request,
     throughput_optimal,
 )
-from site_builder.engine.plan import engine_class_for, facts_of
+from site_builder.engine.plan import analyse, engine_class_for, facts_of
 from site_builder.engine.precision import PRECISIONS, compute_rate_for, supported_on
+from site_builder.records import FrameworkRecord
 from site_builder.records.framework import EngineClass
 
 # Llama 3.1 8B from its config.json (hidden 4096, 32 layers, 32 query / 8 KV heads of 128, MLP 14336, vocab
@@ -204,3 +206,17 @@ def test_capacity_is_never_negative(fid: str, gpu: str) -> None:
     assert mem is not None
     cap = kv_capacity(facts, small, work, mem, fid, engine)  # type: ignore[arg-type]
     assert cap.tokens >= 0 and cap.bytes_per_gpu >= 0
+
+
+def test_many_users_on_an_h100_are_served_by_a_batching_server() -> None:
+    # The symptom: "Q4_K_M with llama.cpp" ranked fastest for 32 users on an H100. A continuous-batching
+    # server that fits is always preferred for the serving workload.
+    frameworks = {
+        p.stem: FrameworkRecord.model_validate(yaml.safe_load(p.read_text()))
+        for p in sorted((ROOT / "catalog" / "frameworks").glob("*.yaml"))
+    }
+    for mid in ("llama-3.1-8b", "qwen3-30b-a3b", "mistral-7b-v0.1"):
+        if mid not in MODELS:
+            continue
+        best = analyse(MODELS[mid], GPUS, frameworks).single["h100-sxm"]
+        assert best.engine == "batched-server", (mid, best.precision.id)

@@ -245,11 +245,23 @@ LOCAL_SEGMENTS = ("consumer", "workstation", "apple-silicon", "cpu")
 
 
 def _keep_fastest(table: dict[str, Candidate], key: str, cand: Candidate) -> None:
+    """Keep the fastest candidate at the serving workload; a continuous-batching server beats any local runtime.
+
+    Many concurrent users need a server that batches them (the ranking's rule too): a llama.cpp-style runtime
+    with parallel slots is listed only where no batched server fits.
+    """
     if not cand.memory.fits or cand.speed is None or not cand.speed.output_tokens_per_s:
         return
     held = table.get(key)
     held_tps = held.speed.output_tokens_per_s if held and held.speed else None
-    if held_tps is None or cand.speed.output_tokens_per_s > held_tps:
+    if held is None or held_tps is None:
+        table[key] = cand
+        return
+    if (cand.engine == "local") != (held.engine == "local"):
+        if held.engine == "local":
+            table[key] = cand
+        return
+    if cand.speed.output_tokens_per_s > held_tps:
         table[key] = cand
 
 
