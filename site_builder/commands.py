@@ -10,6 +10,8 @@ from typing import Any
 from site_builder.catalog import Catalog
 from site_builder.cli import UsageError
 from site_builder.engine.budget import kv_capacity
+from site_builder.engine.calibrate import compare_all
+from site_builder.engine.errorbars import SPEED_KEYS, error_bars, hardware_class
 from site_builder.engine.estimate import Workload, cost, memory, speed
 from site_builder.engine.hardware import make_setup
 from site_builder.engine.plan import analyse, choose_framework, engine_class_for, facts_of
@@ -28,6 +30,21 @@ def _catalog(path: str) -> Catalog:
 
 def _num(v: float | None, digits: int = 3) -> float | None:
     return None if v is None else round(v, digits)
+
+
+def _error_keys(cat: Catalog, engine: str, hardware: str) -> dict[str, Any]:
+    """`<key>_error_pct` for each speed key: the median |error| of the calibration residuals that match (percent)."""
+    models = {k: v.record for k, v in cat.models.items()}
+    gpus = {k: v.record for k, v in cat.gpus.items()}
+    frameworks = {k: v.record for k, v in cat.frameworks.items()}
+    comps = compare_all([v.record for v in cat.benchmarks.values()], models, gpus, frameworks)
+    bars = error_bars(comps, gpus, frameworks)
+    out: dict[str, Any] = {}
+    for key in SPEED_KEYS:
+        bar = bars.lookup(key, engine, hardware)
+        out[f"{key}_error_pct"] = _num(bar.pct * 100, 1) if bar else None
+        out[f"{key}_error_results"] = bar.count if bar else 0
+    return out
 
 
 def estimate(args: argparse.Namespace) -> dict[str, Any]:
@@ -88,6 +105,7 @@ def estimate(args: argparse.Namespace) -> dict[str, Any]:
     cst = cost(setup, spd)
     cap = kv_capacity(facts, setup, work, mem, fw.id if fw else None, engine)
     return {
+        **_error_keys(cat, engine, hardware_class(setup.base)),
         "model": model.id,
         "gpu": gpu.id,
         "gpus": setup.count,

@@ -220,3 +220,25 @@ def test_many_users_on_an_h100_are_served_by_a_batching_server() -> None:
             continue
         best = analyse(MODELS[mid], GPUS, frameworks).single["h100-sxm"]
         assert best.engine == "batched-server", (mid, best.precision.id)
+
+
+def test_estimate_json_has_loaded_latency_capacity_and_error_bars() -> None:
+    import json
+    import subprocess
+    import sys
+
+    args = ["--model", "llama-3.1-8b", "--gpu", "h100-sxm", "--concurrency", "64", "--prompt", "2048"]
+    out = subprocess.run(
+        [sys.executable, "-m", "site_builder", "estimate", *args, "--output", "128", "--json"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    data = json.loads(out)
+    assert isinstance(data["kv_cache_capacity_tokens"], int) and data["kv_cache_capacity_tokens"] > 64 * 2176
+    assert data["kv_cache_capacity_flag"] == "--gpu-memory-utilization"
+    assert data["ttft_ms"] >= data["ttft_idle_ms"] > 0
+    for key in ("decode_tokens_per_s", "output_tokens_per_s", "itl_ms", "ttft_ms"):
+        pct = data[f"{key}_error_pct"]
+        assert pct is None or 0 <= pct, key
+        assert (pct is None) == (data[f"{key}_error_results"] == 0), key

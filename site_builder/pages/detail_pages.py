@@ -226,7 +226,7 @@ def deploy_page(md: ModelData, c: Candidate, site: SiteData, base: str) -> dict[
                 "memory": F.gib(v.memory.total_bytes),
             }
         )
-    view = candidate_view(c, base, m.id)
+    view = candidate_view(c, base, m.id, site.error_bars)
     mem = c.memory
     cap = kv_capacity(md.facts, c.setup, c.workload, mem, c.framework.id if c.framework else None, c.engine)
     cap_fw = site.frameworks.get(cap.framework)

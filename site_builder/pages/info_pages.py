@@ -7,6 +7,7 @@ from typing import Any
 
 from site_builder.engine import constants as C
 from site_builder.engine.calibrate import SPEED_METRICS, summarize
+from site_builder.engine.errorbars import LONG_CONTEXT_TOKENS, MIN_RESULTS, summarize_categories
 from site_builder.engine.estimate import loaded_latency_doc
 from site_builder.engine.params import __doc__ as PARAMS_DOC
 from site_builder.engine.plan import MATRIX_PRECISIONS, score_parts_doc
@@ -155,6 +156,20 @@ def methodology_page(site: SiteData, base: str) -> dict[str, Any]:
             for below, fixed, per_rank in C.SGLANG_RESERVED_GIB
         ),
         "calibration": table,
+        "categories": [
+            {
+                "category": r.category,
+                "n": r.count,
+                "median": f"{r.median_ape:.0%}" if r.median_ape is not None else "no records yet",
+                "worst": f"{r.worst_ape:.0%}" if r.worst_ape is not None else "",
+                "worst_id": r.worst_id or "",
+            }
+            for r in summarize_categories(
+                comps, {k: v.record for k, v in site.models.items()}, site.gpus, site.frameworks
+            )
+        ],
+        "long_context": f"{LONG_CONTEXT_TOKENS:,}",
+        "min_results": MIN_RESULTS,
         "compared": len(comps),
         "records": len(site.catalog.benchmarks),
         "chart": chart,

@@ -6,6 +6,7 @@ from typing import Any
 
 from site_builder.engine import constants as C
 from site_builder.engine.calibrate import Comparison
+from site_builder.engine.errorbars import ErrorBars, hardware_class
 from site_builder.engine.money import api_usd_per_request, breakeven_share, self_usd_per_request
 from site_builder.engine.plan import MATRIX_PRECISIONS, Candidate, full_load
 from site_builder.engine.precision import PRECISIONS
@@ -142,7 +143,14 @@ def _breakeven(md: ModelData) -> list[dict[str, Any]]:
     return rows
 
 
-def candidate_view(c: Candidate, base: str, model_id: str) -> dict[str, Any]:
+def speed_fig(text: str, note: str, c: Candidate, key: str, bars: ErrorBars | None) -> Fig:
+    """A speed figure whose note carries the engine's measured error for this metric, engine and hardware."""
+    bar = bars.lookup(key, c.engine, hardware_class(c.setup.base)) if bars else None
+    tail = bar.text if bar else "no measured results bound this figure's error yet"
+    return engine(text, f"{note}; {tail}" if note else tail)
+
+
+def candidate_view(c: Candidate, base: str, model_id: str, bars: ErrorBars | None = None) -> dict[str, Any]:
     s, cost = c.speed, c.cost
     note = work_note(c)
     return {
@@ -152,12 +160,17 @@ def candidate_view(c: Candidate, base: str, model_id: str) -> dict[str, Any]:
         "gpus": c.setup.count,
         "framework": c.framework.name if c.framework else "unknown",
         "score": engine(f"{c.score}/100", "Weighted score; see the methodology page."),
-        "throughput": engine(F.tokens_per_s(s.output_tokens_per_s if s else None), note),
-        "itl": engine(F.ms(s.itl_ms if s else None), note),
-        "ttft": engine(
+        "throughput": speed_fig(
+            F.tokens_per_s(s.output_tokens_per_s if s else None), note, c, "output_tokens_per_s", bars
+        ),
+        "itl": speed_fig(F.ms(s.itl_ms if s else None), note, c, "itl_ms", bars),
+        "ttft": speed_fig(
             F.ms(s.ttft_ms if s else None),
             f"{c.workload.concurrency} users at once: waiting for earlier prompts' prefill chunks, then its own; "
             f"{F.ms(s.ttft_idle_ms if s else None)} on an idle server",
+            c,
+            "ttft_ms",
+            bars,
         ),
         "bound": s.step_bound if s else "unknown",
         "month": engine(
@@ -295,7 +308,7 @@ SEGMENT_LABELS = {
 }
 
 
-def _local_view(c: Candidate, base: str) -> dict[str, Any]:
+def _local_view(c: Candidate, base: str, bars: ErrorBars | None = None) -> dict[str, Any]:
     s = c.speed
     note = (
         f"single stream, {c.precision.label}, {c.framework.name if c.framework else c.engine} "
@@ -307,8 +320,14 @@ def _local_view(c: Candidate, base: str) -> dict[str, Any]:
         "segment": SEGMENT_LABELS.get(c.setup.record.segment, c.setup.record.segment),
         "precision": c.precision.label,
         "framework": c.framework.name if c.framework else "—",
-        "speed": engine(F.tokens_per_s(s.decode_tokens_per_s if s else None), note),
-        "ttft": engine(F.ms(s.ttft_ms if s else None), "compute rate unknown" if s and s.ttft_ms is None else note),
+        "speed": speed_fig(F.tokens_per_s(s.decode_tokens_per_s if s else None), note, c, "decode_tokens_per_s", bars),
+        "ttft": speed_fig(
+            F.ms(s.ttft_ms if s else None),
+            "compute rate unknown" if s and s.ttft_ms is None else note,
+            c,
+            "ttft_ms",
+            bars,
+        ),
         "memory": engine(
             f"{F.gib(c.memory.total_bytes)} of {F.gib(c.memory.usable_bytes)}",
             f"fit: {C.FIT_LABELS[c.memory.fit_level]}",
@@ -359,7 +378,7 @@ def model_page(md: ModelData, site: SiteData, base: str) -> dict[str, Any]:
     m, an, facts = md.record, md.analysis, md.facts
     a, p = m.architecture, facts.params
     s = facts.shape
-    recs = [candidate_view(c, base, m.id) for c in an.recommendations]
+    recs = [candidate_view(c, base, m.id, site.error_bars) for c in an.recommendations]
     arch_rows = [
         ("Type", engine("Mixture of experts" if s.is_moe else "Dense")),
         ("Total parameters", engine(f"{p.total:,}", "Counted from the architecture; see methodology")),
@@ -516,17 +535,17 @@ def model_page(md: ModelData, site: SiteData, base: str) -> dict[str, Any]:
         "serve_note": work_note(best) if best else "",
         "api_rows": api_rows,
         "breakeven": breakeven,
-        "min_single": candidate_view(min_single, base, m.id) if min_single else None,
-        "multi": candidate_view(multi, base, m.id) if multi else None,
+        "min_single": candidate_view(min_single, base, m.id, site.error_bars) if min_single else None,
+        "multi": candidate_view(multi, base, m.id, site.error_bars) if multi else None,
         "throughput_chart": throughput_chart,
-        "local_rows": [_local_view(c, base) for c in an.local],
+        "local_rows": [_local_view(c, base, site.error_bars) for c in an.local],
         "local_note": (
             f"One user, {an.local[0].workload.prompt:,}-token prompt, {an.local[0].workload.output:,}-token answer; "
             "the fastest format that fits each device"
         )
         if an.local
         else "",
-        "throughput_rows": [candidate_view(c, base, m.id) | {"label": setup_label(c)} for c in tput],
+        "throughput_rows": [candidate_view(c, base, m.id, site.error_bars) | {"label": setup_label(c)} for c in tput],
         "vram": vram,
         "prec_rows": prec_rows,
         "prec_chart": prec_chart,
