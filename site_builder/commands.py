@@ -69,6 +69,11 @@ def estimate(args: argparse.Namespace) -> dict[str, Any]:
         raise UsageError(f"{gpu.short_name} cannot run {prec.label} weights")
     per = gpu.bundle.count if gpu.bundle else 1
     setup = make_setup(gpu, gpus, max(1, args.gpus // per))
+    if setup.count > 1 and not setup.splittable:
+        raise UsageError(
+            f"{gpu.short_name} has no recorded GPU-to-GPU link (kind and bandwidth): a multi-GPU estimate would "
+            "have to guess one"
+        )
     prompt = args.prompt if args.prompt is not None else 512
     output = args.output if args.output is not None else 256
     context = args.context if args.context is not None else prompt + output

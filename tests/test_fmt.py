@@ -110,7 +110,9 @@ vendor: nvidia
 sources:
 - url: https://example.com
 """
-    assert format_text(text, "gpus") == f"""{GPU_SCHEMA}
+    assert (
+        format_text(text, "gpus")
+        == f"""{GPU_SCHEMA}
 id: x
 name: X  # eol stays
 # about the vendor
@@ -119,6 +121,7 @@ vendor: nvidia
 sources:
 - url: https://example.com
 """
+    )
 
 
 def test_comment_above_a_key_moved_to_the_top_stays_with_it() -> None:
@@ -132,8 +135,15 @@ MODEL_KEYS = field_order(ModelRecord)
 @settings(max_examples=30, deadline=None)
 @given(st.permutations(["id", "name", "hf_repo", "family", "context_window", "precisions", "sources"]))
 def test_any_key_order_formats_to_the_same_text(order: list[str]) -> None:
-    values = {"id": "m", "name": "M", "hf_repo": "o/m", "family": "llama", "context_window": 4096,
-              "precisions": "[bf16]", "sources": "\n- url: https://example.com\n  supports: [architecture]"}
+    values = {
+        "id": "m",
+        "name": "M",
+        "hf_repo": "o/m",
+        "family": "llama",
+        "context_window": 4096,
+        "precisions": "[bf16]",
+        "sources": "\n- url: https://example.com\n  supports: [architecture]",
+    }
     text = "".join(f"{key}: {values[key]}\n" for key in order)
     formatted = format_text(text, "models")
     keys = [line.split(":")[0] for line in formatted.splitlines()[1:] if line and line[0].isalpha()]

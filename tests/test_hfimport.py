@@ -112,8 +112,13 @@ def test_deepseek_v3_mla_moe_and_fp8() -> None:
     assert arch["expert_score_bias"] is True
     assert arch["num_nextn_predict_layers"] == 1
     assert arch["rope_scaling"] == {
-        "rope_type": "yarn", "factor": 40.0, "original_max_position_embeddings": 4096,
-        "beta_fast": 32.0, "beta_slow": 1.0, "mscale": 1.0, "mscale_all_dim": 1.0,
+        "rope_type": "yarn",
+        "factor": 40.0,
+        "original_max_position_embeddings": 4096,
+        "beta_fast": 32.0,
+        "beta_slow": 1.0,
+        "mscale": 1.0,
+        "mscale_all_dim": 1.0,
     }
     assert record["family"] == "deepseek" and record["organization"] == "DeepSeek"
 
@@ -185,9 +190,13 @@ def test_defaults_of_the_rest_of_the_record() -> None:
     assert record["context_window"] == 131072
     assert record["precisions"] == ["bf16"] and record["native_precision"] == "bf16"
     assert record["family"] == "qwen" and record["organization"] == "Alibaba Cloud (Qwen team)"
-    assert record["sources"] == [{"url": "https://huggingface.co/Qwen/Qwen2.5-7B/blob/main/config.json",
-                                  "title": "Qwen/Qwen2.5-7B config.json",
-                                  "supports": ["architecture", "native_precision"]}]
+    assert record["sources"] == [
+        {
+            "url": "https://huggingface.co/Qwen/Qwen2.5-7B/blob/main/config.json",
+            "title": "Qwen/Qwen2.5-7B config.json",
+            "supports": ["architecture", "native_precision"],
+        }
+    ]
     for unknown in ("release_date", "license", "description"):
         assert record[unknown] is None
 
@@ -195,22 +204,46 @@ def test_defaults_of_the_rest_of_the_record() -> None:
 def test_fields_the_config_cannot_know_carry_a_comment() -> None:
     text = import_hf_config(reference("Qwen--Qwen2.5-7B.json"), "q", None, "Qwen/Qwen2.5-7B")
     lines = {ln.split(":", 1)[0]: ln for ln in text.splitlines() if not ln.startswith(("#", " ", "-"))}
-    for key in ("name", "organization", "family", "release_date", "license", "context_window", "description",
-                "capabilities", "frameworks", "precisions"):
+    for key in (
+        "name",
+        "organization",
+        "family",
+        "release_date",
+        "license",
+        "context_window",
+        "description",
+        "capabilities",
+        "frameworks",
+        "precisions",
+    ):
         assert "  # " in lines[key], f"{key} has no guidance comment: {lines[key]!r}"
 
 
 # --- synthetic configs for the model types the reference folder lacks ----------------------------
 
-BASE = {"model_type": "llama", "hidden_size": 64, "num_hidden_layers": 4, "num_attention_heads": 4,
-        "num_key_value_heads": 2, "intermediate_size": 128, "vocab_size": 1000,
-        "max_position_embeddings": 2048, "torch_dtype": "bfloat16"}
+BASE = {
+    "model_type": "llama",
+    "hidden_size": 64,
+    "num_hidden_layers": 4,
+    "num_attention_heads": 4,
+    "num_key_value_heads": 2,
+    "intermediate_size": 128,
+    "vocab_size": 1000,
+    "max_position_embeddings": 2048,
+    "torch_dtype": "bfloat16",
+}
 
 
 def test_llama4_moe_mapping() -> None:
-    text_config = {**BASE, "model_type": "llama4_text", "intermediate_size": 8192,
-                   "intermediate_size_mlp": 16384, "interleave_moe_layer_step": 1, "num_local_experts": 16,
-                   "num_experts_per_tok": 1}
+    text_config = {
+        **BASE,
+        "model_type": "llama4_text",
+        "intermediate_size": 8192,
+        "intermediate_size_mlp": 16384,
+        "interleave_moe_layer_step": 1,
+        "num_local_experts": 16,
+        "num_experts_per_tok": 1,
+    }
     arch = architecture_from_config({"model_type": "llama4", "text_config": text_config})
     assert arch.moe_intermediate_size == 8192
     assert arch.intermediate_size == 16384
@@ -220,10 +253,17 @@ def test_llama4_moe_mapping() -> None:
 
 
 def test_multimodal_uses_the_language_config() -> None:
-    config = {"model_type": "internvl_chat", "torch_dtype": "bfloat16",
-              "_name_or_path": "OpenGVLab/InternVL2-26B",
-              "llm_config": {**BASE, "model_type": "internlm2", "hidden_size": 6144,
-                             "_name_or_path": "internlm/internlm2-chat-20b"}}
+    config = {
+        "model_type": "internvl_chat",
+        "torch_dtype": "bfloat16",
+        "_name_or_path": "OpenGVLab/InternVL2-26B",
+        "llm_config": {
+            **BASE,
+            "model_type": "internlm2",
+            "hidden_size": 6144,
+            "_name_or_path": "internlm/internlm2-chat-20b",
+        },
+    }
     record = yaml.safe_load(import_hf_config(config, "internvl2-26b", None, None))
     assert record["architecture"]["model_type"] == "internlm2"
     assert record["architecture"]["hidden_size"] == 6144
@@ -234,8 +274,15 @@ def test_gemma_layer_patterns_are_spelled_out() -> None:
     gemma2 = architecture_from_config({**BASE, "model_type": "gemma2", "sliding_window": 4096})
     assert gemma2.layer_types == ["sliding_attention", "full_attention"] * 2
     assert gemma2.tie_word_embeddings is True  # absent key, and Gemma ties by default
-    gemma3 = architecture_from_config({**BASE, "model_type": "gemma3_text", "num_hidden_layers": 12,
-                                       "sliding_window": 1024, "sliding_window_pattern": 6})
+    gemma3 = architecture_from_config(
+        {
+            **BASE,
+            "model_type": "gemma3_text",
+            "num_hidden_layers": 12,
+            "sliding_window": 1024,
+            "sliding_window_pattern": 6,
+        }
+    )
     assert gemma3.layer_types == (["sliding_attention"] * 5 + ["full_attention"]) * 2
     assert gemma3.qk_norm is True
 
@@ -250,21 +297,39 @@ def test_plain_mlp_layernorm_and_internlm_bias() -> None:
 
 
 def test_dbrx_nested_config() -> None:
-    config = {"model_type": "dbrx", "d_model": 6144, "n_layers": 40, "n_heads": 48, "vocab_size": 100352,
-              "max_seq_len": 32768, "attn_config": {"kv_n_heads": 8},
-              "ffn_config": {"ffn_hidden_size": 10752, "moe_num_experts": 16, "moe_top_k": 4}}
+    config = {
+        "model_type": "dbrx",
+        "d_model": 6144,
+        "n_layers": 40,
+        "n_heads": 48,
+        "vocab_size": 100352,
+        "max_seq_len": 32768,
+        "attn_config": {"kv_n_heads": 8},
+        "ffn_config": {"ffn_hidden_size": 10752, "moe_num_experts": 16, "moe_top_k": 4},
+    }
     arch = architecture_from_config(config)
     assert (arch.hidden_size, arch.num_hidden_layers, arch.num_key_value_heads) == (6144, 40, 8)
     assert (arch.num_local_experts, arch.num_experts_per_tok, arch.moe_intermediate_size) == (16, 4, 10752)
     assert (arch.norm_type, arch.norm_bias) == ("layernorm", False)
 
 
-@pytest.mark.parametrize(("model_type", "family"), [
-    ("llama", "llama"), ("mistral", "mistral"), ("mixtral", "mistral"), ("qwen2", "qwen"),
-    ("qwen3_moe", "qwen"),
-    ("deepseek_v2", "deepseek"), ("gpt_oss", "gpt-oss"), ("internlm3", "internlm"), ("gemma2", "gemma"),
-    ("phi3", "phi"), ("dbrx", "dbrx"), ("cohere", "command-r"),
-])
+@pytest.mark.parametrize(
+    ("model_type", "family"),
+    [
+        ("llama", "llama"),
+        ("mistral", "mistral"),
+        ("mixtral", "mistral"),
+        ("qwen2", "qwen"),
+        ("qwen3_moe", "qwen"),
+        ("deepseek_v2", "deepseek"),
+        ("gpt_oss", "gpt-oss"),
+        ("internlm3", "internlm"),
+        ("gemma2", "gemma"),
+        ("phi3", "phi"),
+        ("dbrx", "dbrx"),
+        ("cohere", "command-r"),
+    ],
+)
 def test_family_defaults_to_an_existing_family(model_type: str, family: str) -> None:
     record = imported({**BASE, "model_type": model_type})
     assert record["family"] == family
@@ -312,8 +377,9 @@ def test_errors_from_the_function() -> None:
     with pytest.raises(HfConfigError, match="num_hidden_layers"):
         import_hf_config({**BASE, "num_hidden_layers": 0}, "m", None, "o/m")
     with pytest.raises(HfConfigError, match="unexpected type"):
-        import_hf_config({**BASE, "num_hidden_layers": "four", "sliding_window": 8,
-                          "sliding_window_pattern": 2}, "m", None, "o/m")
+        import_hf_config(
+            {**BASE, "num_hidden_layers": "four", "sliding_window": 8, "sliding_window_pattern": 2}, "m", None, "o/m"
+        )
     with pytest.raises(HfConfigError, match="unexpected type"):
         import_hf_config({**BASE, "model_type": "dbrx", "ffn_config": [1]}, "m", None, "o/m")
 
@@ -322,14 +388,18 @@ def run(config: str, *, hf_repo: str | None = "org/model", output: str | None = 
     return argparse.Namespace(config=config, id="test-model", name=None, hf_repo=hf_repo, output=output)
 
 
-@pytest.mark.parametrize(("content", "message"), [
-    (None, "no such file"),
-    ("{not json", "not valid JSON"),
-    ("[1, 2]", "expected a JSON object"),
-    (json.dumps({"model_type": "llama"}), "lacks required architecture fields: hidden_size"),
-])
-def test_command_errors_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str], content: str | None,
-                                     message: str) -> None:
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (None, "no such file"),
+        ("{not json", "not valid JSON"),
+        ("[1, 2]", "expected a JSON object"),
+        (json.dumps({"model_type": "llama"}), "lacks required architecture fields: hidden_size"),
+    ],
+)
+def test_command_errors_are_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], content: str | None, message: str
+) -> None:
     path = tmp_path / "config.json"
     if content is not None:
         path.write_text(content)

@@ -19,15 +19,25 @@ from site_builder.records import Architecture, GpuRecord, ModelRecord
 from site_builder.scaffold import new_command
 from site_builder.validate import validate_catalog
 
-CONFIG = {"model_type": "qwen2", "hidden_size": 64, "num_hidden_layers": 2, "num_attention_heads": 4,
-          "num_key_value_heads": 2, "intermediate_size": 128, "vocab_size": 1000,
-          "max_position_embeddings": 4096, "torch_dtype": "bfloat16", "tie_word_embeddings": True}
+CONFIG = {
+    "model_type": "qwen2",
+    "hidden_size": 64,
+    "num_hidden_layers": 2,
+    "num_attention_heads": 4,
+    "num_key_value_heads": 2,
+    "intermediate_size": 128,
+    "vocab_size": 1000,
+    "max_position_embeddings": 4096,
+    "torch_dtype": "bfloat16",
+    "tie_word_embeddings": True,
+}
 Capture = pytest.CaptureFixture[str]
 
 
 def new(catalog: Path, kind: str, record_id: str, config: Path | None = None) -> argparse.Namespace:
-    return argparse.Namespace(kind=kind, id=record_id, catalog=str(catalog),
-                              from_hf_config=str(config) if config else None)
+    return argparse.Namespace(
+        kind=kind, id=record_id, catalog=str(catalog), from_hf_config=str(config) if config else None
+    )
 
 
 def all_field_paths(model: type[BaseModel], prefix: str = "") -> list[str]:
@@ -103,8 +113,9 @@ def test_missing_catalog_directory(tmp_path: Path, capsys: pytest.CaptureFixture
 # --- new model -----------------------------------------------------------------------------------------
 
 
-def test_new_model_from_config_passes_check(catalog_copy: Path, tmp_path: Path,
-                                            capsys: pytest.CaptureFixture[str]) -> None:
+def test_new_model_from_config_passes_check(
+    catalog_copy: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     config = tmp_path / "someorg--Tiny-Model.json"
     config.write_text(json.dumps(CONFIG))
     assert new_command(new(catalog_copy, "model", "tiny-model", config)) == 0
@@ -116,8 +127,9 @@ def test_new_model_from_config_passes_check(catalog_copy: Path, tmp_path: Path,
     assert "created" in capsys.readouterr().out
 
 
-def test_new_model_notes_a_duplicate_repo(catalog_copy: Path, tmp_path: Path,
-                                          capsys: pytest.CaptureFixture[str]) -> None:
+def test_new_model_notes_a_duplicate_repo(
+    catalog_copy: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     existing = next(iter(sorted((catalog_copy / "models").glob("*.yaml"))))
     repo = yaml.safe_load(existing.read_text())["hf_repo"]
     config = tmp_path / "config.json"
@@ -126,8 +138,9 @@ def test_new_model_notes_a_duplicate_repo(catalog_copy: Path, tmp_path: Path,
     assert f"already describes {repo}" in capsys.readouterr().out
 
 
-def test_new_model_with_a_bad_config_writes_nothing(catalog_copy: Path, tmp_path: Path,
-                                                    capsys: pytest.CaptureFixture[str]) -> None:
+def test_new_model_with_a_bad_config_writes_nothing(
+    catalog_copy: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     config = tmp_path / "org--m.json"
     config.write_text("{broken")
     assert new_command(new(catalog_copy, "model", "broken-model", config)) == 1

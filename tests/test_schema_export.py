@@ -59,9 +59,12 @@ def type_problems(value: Any, schema: dict[str, Any], root: dict[str, Any], wher
             return [f"{where}: expected a string"]
         matches = "pattern" not in schema or re.search(schema["pattern"], text)
         return [] if matches else [f"{where}: does not match pattern"]
-    checks = {"integer": lambda v: isinstance(v, int) and not isinstance(v, bool),
-              "number": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
-              "boolean": lambda v: isinstance(v, bool), "null": lambda v: v is None}
+    checks = {
+        "integer": lambda v: isinstance(v, int) and not isinstance(v, bool),
+        "number": lambda v: isinstance(v, (int, float)) and not isinstance(v, bool),
+        "boolean": lambda v: isinstance(v, bool),
+        "null": lambda v: v is None,
+    }
     if kind in checks and not checks[kind](value):
         return [f"{where}: expected {kind}"]
     return []
@@ -85,8 +88,15 @@ def object_problems(value: Any, schema: dict[str, Any], root: dict[str, Any], wh
 
 def test_the_validator_can_fail() -> None:
     schema = schema_for("gpu")
-    good = {"id": "x", "name": "X", "short_name": "X", "vendor": "nvidia", "segment": "consumer",
-            "architecture": "Ada", "sources": [{"url": "https://example.com"}]}
+    good = {
+        "id": "x",
+        "name": "X",
+        "short_name": "X",
+        "vendor": "nvidia",
+        "segment": "consumer",
+        "architecture": "Ada",
+        "sources": [{"url": "https://example.com"}],
+    }
     assert problems(good, schema, schema) == []
     assert problems({**good, "vendor": "ibm"}, schema, schema) == [".vendor: 'ibm' not in enum"]
     assert problems({**good, "colour": "red"}, schema, schema) == [".colour: not allowed"]
@@ -143,8 +153,17 @@ def test_required_fields_match_the_record_model(kind: str) -> None:
 
 def test_model_schema_details() -> None:
     schema = schema_for("model")
-    assert {"id", "name", "hf_repo", "organization", "family", "context_window", "precisions", "architecture",
-            "sources"} <= set(schema["required"])
+    assert {
+        "id",
+        "name",
+        "hf_repo",
+        "organization",
+        "family",
+        "context_window",
+        "precisions",
+        "architecture",
+        "sources",
+    } <= set(schema["required"])
     precisions = schema["properties"]["precisions"]
     assert precisions["items"]["enum"] == list(get_args(PrecisionId))
     assert precisions["minItems"] == 1

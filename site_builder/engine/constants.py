@@ -55,10 +55,31 @@ FIT_LABELS = {
 }
 
 # --- Speed ---------------------------------------------------------------------------------------------
-# When no interconnect is recorded, tensor parallelism runs over PCIe 4.0 x16: 32 GB/s per direction.
-DEFAULT_LINK_GBPS_PER_DIRECTION = 32.0
-# Fixed latency of one all-reduce (kernel launch and synchronisation), seconds.
-ALLREDUCE_LATENCY_S = 10e-6
+# Tensor parallelism needs a recorded GPU-to-GPU link (kind and bandwidth): a GPU record without one gets no
+# multi-GPU estimate rather than a guessed link. Fixed latency of one small all-reduce (launch, synchronisation,
+# hops), seconds, by link family:
+# - nvlink: 10 us; NCCL's 2-GPU H100 all-reduce of 128 B-64 KB takes about 6 us and grows with the GPU count
+#   (NVIDIA/nccl issue #1259).
+# - pcie: 43 us; an 8-byte all-reduce over 8 PCIe RTX 4090s takes 42.56 us (NVIDIA/nccl issue #1530), 8 RTX 3090s
+#   54.18 us (NVIDIA/nccl issue #1439).
+# - infinity-fabric and xe-link are direct GPU-to-GPU links like NVLink and take its figure; RoCE leaves through a
+#   NIC on PCIe and takes the PCIe figure. Neither is measured in the catalog's sources yet.
+ALLREDUCE_LATENCY_S: dict[str, float] = {
+    "nvlink": 10e-6,
+    "infinity-fabric": 10e-6,
+    "xe-link": 10e-6,
+    "pcie": 43e-6,
+    "roce": 43e-6,
+}
+# How a record's free-text link type maps to a link family when its `kind` is not filled in.
+LINK_KIND_WORDS: tuple[tuple[str, str], ...] = (
+    ("nvlink", "nvlink"),
+    ("infinity", "infinity-fabric"),
+    ("roce", "roce"),
+    ("xe link", "xe-link"),
+    ("xe-link", "xe-link"),
+    ("pcie", "pcie"),
+)
 
 
 @dataclass(frozen=True)

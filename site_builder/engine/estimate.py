@@ -195,12 +195,21 @@ def flops_per_token(facts: ModelFacts, context: int) -> float:
     return 2 * facts.params.active + attn
 
 
+def _link(setup: Setup) -> tuple[float, float]:
+    """(latency per call, bytes/s one way) of the setup's GPU link; only called for multi-GPU setups with one."""
+    bw, kind = setup.link_bytes_s, setup.link_kind
+    if bw is None or kind is None:
+        raise ValueError(f"{setup.base.id} has no recorded GPU link; multi-GPU speed is not estimated")
+    return C.ALLREDUCE_LATENCY_S[kind], bw
+
+
 def _allreduce_s(setup: Setup, layers: int, tokens: float, hidden: int) -> float:
     n = setup.count
     if n == 1:
         return 0.0
+    latency, bw = _link(setup)
     size = tokens * hidden * 2
-    one = C.ALLREDUCE_LATENCY_S + 2 * (n - 1) / n * size / setup.link_bytes_s
+    one = latency + 2 * (n - 1) / n * size / bw
     return 2 * layers * one
 
 
@@ -212,7 +221,8 @@ def is_pipeline(setup: Setup, engine: EngineClass) -> bool:
 def _link_s(setup: Setup, layers: int, tokens: float, hidden: int, pipeline: bool) -> float:
     if pipeline:
         # Activations cross each layer boundary once: (n - 1) hops of tokens x hidden x 2 bytes.
-        return (setup.count - 1) * (C.ALLREDUCE_LATENCY_S + tokens * hidden * 2 / setup.link_bytes_s)
+        latency, bw = _link(setup)
+        return (setup.count - 1) * (latency + tokens * hidden * 2 / bw)
     return _allreduce_s(setup, layers, tokens, hidden)
 
 
@@ -274,7 +284,7 @@ def speed(
     `slots` is how many sequences the engine can hold at once (KV capacity); more users than that wait in a queue.
     """
     bw = setup.bandwidth_bytes_s
-    if bw is None:
+    if bw is None or (setup.count > 1 and not setup.splittable):
         return None
     pipeline = is_pipeline(setup, engine)
     shards = 1 if pipeline else setup.count

@@ -153,8 +153,9 @@ class Analysis:
         return multi[0] if multi else None
 
 
-def _multipliers(gpu: GpuRecord) -> tuple[int, ...]:
-    if gpu.bundle or gpu.segment in ("cpu", "apple-silicon"):
+def _multipliers(gpu: GpuRecord, gpus: dict[str, GpuRecord]) -> tuple[int, ...]:
+    # No recorded GPU link, no multi-GPU setup: tensor parallel over an unknown link is not estimated.
+    if gpu.bundle or gpu.segment in ("cpu", "apple-silicon") or not make_setup(gpu, gpus).splittable:
         return (1,)
     if gpu.segment == "datacenter":
         return C.GPU_COUNTS
@@ -317,7 +318,7 @@ def analyse(model: ModelRecord, gpus: dict[str, GpuRecord], frameworks: dict[str
             # many concurrent users need a continuous-batching server (local runtimes get a single-user table).
             if (frameworks and model.frameworks and one.framework is None) or one.engine == "local":
                 continue
-            for mult in _multipliers(gpu):
+            for mult in _multipliers(gpu, gpus):
                 cand = one if mult == 1 else evaluate(model, facts, make_setup(gpu, gpus, mult), prec, work, frameworks)
                 if cand is None:
                     break

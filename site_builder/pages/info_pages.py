@@ -104,11 +104,11 @@ def methodology_page(site: SiteData, base: str) -> dict[str, Any]:
             ("Sampled sequences (max)", str(C.MAX_SAMPLED_SEQUENCES)),
             ("Activation per token", f"({C.ACT_FFN_FACTOR} × FFN ÷ TP + {C.ACT_HIDDEN_FACTOR} × hidden) × 2 bytes"),
             ("Sampler", f"{C.SAMPLER_FP32_COPIES} fp32 copies of the logits per sampled sequence"),
+            ("GPU link (none recorded)", "no multi-GPU estimate: tensor parallel needs a recorded link"),
             (
-                "Default GPU link (no interconnect recorded)",
-                f"{C.DEFAULT_LINK_GBPS_PER_DIRECTION:g} GB/s per direction",
+                "All-reduce latency by link",
+                ", ".join(f"{k} {v * 1e6:g} µs" for k, v in C.ALLREDUCE_LATENCY_S.items()),
             ),
-            ("All-reduce latency", f"{C.ALLREDUCE_LATENCY_S * 1e6:g} µs"),
             ("Hours per month", str(C.HOURS_PER_MONTH)),
             ("Matrix workload", f"one sequence of min({C.FIT_CONTEXT:,}, context window) tokens"),
             (
