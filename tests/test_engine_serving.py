@@ -291,3 +291,16 @@ def test_pcie_all_reduce_by_hand() -> None:
     )
     expected = 2 * 32 * (43e-6 + 8 * 4096 * 2 / 32e9)
     assert _allreduce_s(make_setup(card, GPUS, 2), 32, 8, 4096) == pytest.approx(expected)
+
+
+def test_vision_tower_is_not_read_per_decoded_token() -> None:
+    # InternVL2-26B's language model is internlm2-chat-20b (its config's llm_config); the 5.64B InternViT tower
+    # encodes images. Per decoded token the two differ only by the 9 extra vocabulary rows of the LM head.
+    vl, lm = facts_of(MODELS["internvl2-26b"]), facts_of(MODELS["internlm2-20b"])
+    assert vl.params.active - lm.params.active == (92553 - 92544) * 6144
+    setup = make_setup(GPUS["h100-sxm"], GPUS)
+    work = Workload(1024, 1, 512, 512)
+    a = speed(vl, PRECISIONS["bf16"], setup, work, "batched-server")
+    b = speed(lm, PRECISIONS["bf16"], setup, work, "batched-server")
+    assert a is not None and b is not None
+    assert a.decode_tokens_per_s == pytest.approx(b.decode_tokens_per_s, rel=1e-3)

@@ -179,8 +179,10 @@ def bytes_read_per_step(
     # The embedding table is only gathered (one row per token), unless it doubles as the LM head.
     table = 0 if facts.arch.tie_word_embeddings else p.embedding * (whole / p.total)
     expert_bytes = p.experts * (whole / p.total)
+    # A vision tower runs on images, not on every token: a decode or text-prefill step never reads it.
+    tower = p.vision * (whole / p.total)
     touched = _experts_touched_fraction(facts, tokens)
-    weights = (whole - table - expert_bytes * (1 - touched)) / n
+    weights = (whole - table - tower - expert_bytes * (1 - touched)) / n
     kv = kv_bytes(facts, work.kv_precision, work.decode_context, work.concurrency) * kv_share_per_gpu(facts, n)
     return weights + kv
 

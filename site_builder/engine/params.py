@@ -4,7 +4,8 @@ Conventions (shown on the methodology page):
 - `total` is every tensor of the checkpoint, including MTP modules and vision towers.
 - `active` counts the weights a token is multiplied by: routed experts only for the top-k, all shared
   experts, the LM head, and NOT the input-embedding table (a token reads one row of it), nor MTP modules
-  (used only for speculative decoding). With tied embeddings the table is the LM head and counts.
+  (used only for speculative decoding), nor a vision tower (it encodes images once per image, not once per token).
+  With tied embeddings the table is the LM head and counts.
 """
 
 from __future__ import annotations
@@ -196,7 +197,7 @@ def count_params(model: ModelRecord) -> ParamCount:
     total = embedding + lm_head + attention + dense_mlp + experts + shared + router + norms + mtp + vision
     active_experts = nm * sparse.active_experts
     head_active = lm_head if lm_head else embedding
-    active = head_active + attention + dense_mlp + active_experts + shared + router + norms + vision
+    active = head_active + attention + dense_mlp + active_experts + shared + router + norms
     return ParamCount(
         total=total,
         active=active,

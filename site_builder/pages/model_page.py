@@ -511,7 +511,11 @@ def model_page(md: ModelData, site: SiteData, base: str) -> dict[str, Any]:
         "family": site.families.get(m.family),
         "kind": "MoE" if s.is_moe else "Dense",
         "params_total": engine(F.params(p.total), f"{p.total:,} parameters counted from the architecture"),
-        "params_active": engine(F.params(p.active), f"{p.active:,}; excludes the input-embedding lookup"),
+        "params_active": engine(
+            F.params(p.active),
+            f"{p.active:,}; excludes the input-embedding lookup"
+            + (" and the vision tower, which encodes images rather than every token" if p.vision else ""),
+        ),
         "context": stated_fig(m, "context_window", f"{m.context_window:,} tokens"),
         "release": stated_fig(m, "release_date", str(m.release_date) if m.release_date else "unknown"),
         "license": _license_fig(m),
