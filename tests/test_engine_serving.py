@@ -304,3 +304,33 @@ def test_vision_tower_is_not_read_per_decoded_token() -> None:
     b = speed(lm, PRECISIONS["bf16"], setup, work, "batched-server")
     assert a is not None and b is not None
     assert a.decode_tokens_per_s == pytest.approx(b.decode_tokens_per_s, rel=1e-3)
+
+
+# Published GGUF sizes. llama.cpp's quantize README table for Llama-3-8B (GiB), the same figures the GGUF precisions'
+# labels quote; and the Q4_K_M file of Llama-2-13B, 7.87 GB (huggingface.co/localmodels/Llama-2-13B-ggml README,
+# "Provided files"), whose rule ("Q6_K for half of the attention.wv and feed_forward.w2 tensors, else Q4_K") is the
+# mix modelled here.
+GGUF_PUBLISHED = [
+    ("llama-3-8b", "q4_k_m", 4.58 * 2**30),
+    ("llama-3-8b", "q5_k_m", 5.33 * 2**30),
+    ("llama-3-8b", "q6_k", 6.14 * 2**30),
+    ("llama-3-8b", "q8_0", 7.96 * 2**30),
+    ("llama-3-8b", "q4_0", 4.34 * 2**30),
+    ("llama-2-13b", "q4_k_m", 7.87e9),
+]
+
+
+@pytest.mark.parametrize(("mid", "pid", "published"), GGUF_PUBLISHED)
+def test_gguf_size_matches_published_files(mid: str, pid: str, published: float) -> None:
+    from site_builder.engine.memory import weight_bytes
+
+    assert weight_bytes(facts_of(MODELS[mid]), PRECISIONS[pid]) == pytest.approx(published, rel=0.02)
+
+
+def test_q4_k_m_promotes_half_of_the_value_and_down_projections_by_hand() -> None:
+    from site_builder.engine.gguf import promoted_share
+
+    # 32 layers: 0-3, 28-31, and 6, 9, ..., 27 (every third from the first eighth on): 16 of 32.
+    assert promoted_share(32) == 16 / 32
+    # 40 layers: 0-4, 35-39, and 7, 10, ..., 34: 20 of 40.
+    assert promoted_share(40) == 20 / 40

@@ -9,6 +9,7 @@ from site_builder.engine import constants as C
 from site_builder.engine.calibrate import SPEED_METRICS, summarize
 from site_builder.engine.errorbars import LONG_CONTEXT_TOKENS, MIN_RESULTS, summarize_categories
 from site_builder.engine.estimate import loaded_latency_doc
+from site_builder.engine.gguf import __doc__ as GGUF_DOC
 from site_builder.engine.params import __doc__ as PARAMS_DOC
 from site_builder.engine.plan import MATRIX_PRECISIONS, score_parts_doc
 from site_builder.engine.precision import KV_BYTES, PRECISIONS
@@ -139,6 +140,7 @@ def methodology_page(site: SiteData, base: str) -> dict[str, Any]:
         "hours": C.HOURS_PER_MONTH,
         "local_output": f"{C.LOCAL_OUTPUT:,}",
         "loaded_doc": _doc(loaded_latency_doc()),
+        "gguf_doc": _doc(GGUF_DOC or ""),
         "step_budgets": ", ".join(
             f"{tokens:,} tokens below {limit:g} GiB" if limit != float("inf") else f"{tokens:,} tokens above"
             for limit, tokens in C.STEP_TOKEN_BUDGETS
