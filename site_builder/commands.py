@@ -14,6 +14,7 @@ from site_builder.engine.calibrate import compare_all
 from site_builder.engine.errorbars import SPEED_KEYS, error_bars, hardware_class
 from site_builder.engine.estimate import Workload, cost, memory, speed
 from site_builder.engine.hardware import make_setup
+from site_builder.engine.money import self_usd_per_request, throughput_optimal
 from site_builder.engine.plan import analyse, choose_framework, engine_class_for, facts_of
 from site_builder.engine.precision import KV_BYTES, PRECISIONS, supported_on
 from site_builder.problems import CatalogError, Report
@@ -109,7 +110,20 @@ def estimate(args: argparse.Namespace) -> dict[str, Any]:
     spd = speed(facts, prec, setup, work, engine, slots=mem.max_concurrency or None)
     cst = cost(setup, spd)
     cap = kv_capacity(facts, setup, work, mem, fw.id if fw else None, engine)
+    full = throughput_optimal(facts, prec, setup, work, engine, mem.max_concurrency)
+    full_tps = full.speed.output_tokens_per_s if full else None
+    hourly = cst.price_per_hour_usd if cst else None
     return {
+        "cost_per_request_usd": _num(
+            self_usd_per_request(hourly, spd.output_tokens_per_s, output)
+            if hourly and spd and spd.output_tokens_per_s and output
+            else None,
+            6,
+        ),
+        "full_load_concurrency": full.concurrency if full else None,
+        "cost_per_request_full_load_usd": _num(
+            self_usd_per_request(hourly, full_tps, output) if hourly and full_tps and output else None, 6
+        ),
         **_error_keys(cat, engine, hardware_class(setup.base)),
         "model": model.id,
         "gpu": gpu.id,
