@@ -95,7 +95,7 @@ EFFICIENCY: dict[str, Efficiency] = {
     # Fitted by `site-builder calibrate --fit` (grid: memory 0.5-0.9, compute 0.3-0.9, overhead 0.5-8 ms)
     # to the median error of the speed metrics of the catalog's measured records.
     "batched-server": Efficiency(memory=0.70, compute=0.50, step_overhead_s=0.004),
-    "local": Efficiency(memory=0.90, compute=0.70, step_overhead_s=0.002),
+    "local": Efficiency(memory=0.80, compute=0.90, step_overhead_s=0.001),
 }
 
 # --- Reference workloads ---------------------------------------------------------------------------------
