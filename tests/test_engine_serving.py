@@ -243,8 +243,8 @@ def test_estimate_json_has_loaded_latency_capacity_and_error_bars() -> None:
     assert isinstance(data["kv_cache_capacity_tokens"], int) and data["kv_cache_capacity_tokens"] > 64 * 2176
     assert data["kv_cache_capacity_flag"] == "--gpu-memory-utilization"
     assert data["ttft_ms"] >= data["ttft_idle_ms"] > 0
-    # Full load fits in memory and never costs more per request than the stated 64 users.
-    assert 64 <= data["full_load_concurrency"] <= data["max_concurrency"]
+    # Full load fits the engine's KV pool and never costs more per request than the stated 64 users.
+    assert 64 <= data["full_load_concurrency"] <= data["kv_cache_capacity_tokens"] // data["context"]
     assert 0 < data["cost_per_request_full_load_usd"] <= data["cost_per_request_usd"]
     for key in ("decode_tokens_per_s", "output_tokens_per_s", "itl_ms", "ttft_ms"):
         pct = data[f"{key}_error_pct"]

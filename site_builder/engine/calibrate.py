@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from site_builder.engine import constants as C
-from site_builder.engine.budget import kv_capacity
+from site_builder.engine.budget import kv_capacity, sequences_that_fit
 from site_builder.engine.estimate import Workload, memory, speed
 from site_builder.engine.hardware import make_setup
 from site_builder.engine.memory import ModelFacts
@@ -77,9 +77,12 @@ def predict(
     kv = "fp8" if (w.kv_precision or "").lower().startswith("fp8") else "fp16"
     conc = w.concurrency or 1
     if w.concurrency is None and bench.metric.startswith("aggregate_output"):
-        # An offline throughput run with no stated concurrency fills memory: as many sequences as fit.
-        probe = memory(facts, prec, setup, Workload(max(prompt + output, 1), 1, prompt, output, kv), engine)
-        conc = max(1, min(probe.max_concurrency if probe else 1, MAX_OFFLINE_BATCH))
+        # An offline throughput run with no stated concurrency fills the engine's KV pool: as many sequences as
+        # its own memory budget holds (TensorRT-LLM's share of free memory, vLLM's share of the total, ...).
+        one = Workload(max(prompt + output, 1), 1, prompt, output, kv)
+        probe = memory(facts, prec, setup, one, engine)
+        fit = sequences_that_fit(facts, setup, one, probe, bench.framework, engine) if probe else 1
+        conc = max(1, min(fit, MAX_OFFLINE_BATCH))
     work = Workload(max(prompt + output, 1), conc, prompt, output, kv)
     m = bench.metric
     if m in CAPACITY_METRICS:
