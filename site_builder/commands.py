@@ -9,7 +9,7 @@ from typing import Any
 
 from site_builder.catalog import Catalog
 from site_builder.cli import UsageError
-from site_builder.engine.budget import kv_capacity, sequences_that_fit
+from site_builder.engine.budget import kv_capacity
 from site_builder.engine.calibrate import compare_all
 from site_builder.engine.errorbars import SPEED_KEYS, error_bars, hardware_class
 from site_builder.engine.estimate import Workload, cost, memory, speed
@@ -110,8 +110,7 @@ def estimate(args: argparse.Namespace) -> dict[str, Any]:
     spd = speed(facts, prec, setup, work, engine, slots=mem.max_concurrency or None)
     cst = cost(setup, spd)
     cap = kv_capacity(facts, setup, work, mem, fw.id if fw else None, engine)
-    seqs = sequences_that_fit(facts, setup, work, mem, fw.id if fw else None, engine)
-    full = throughput_optimal(facts, prec, setup, work, engine, seqs)
+    full = throughput_optimal(facts, prec, setup, work, engine, cap.sequences)
     full_tps = full.speed.output_tokens_per_s if full else None
     hourly = cst.price_per_hour_usd if cst else None
     return {

@@ -17,6 +17,7 @@ class KvCapacity:
     framework: str  # the engine whose rule applies
     bytes_per_gpu: int
     tokens: int  # across all sequences
+    sequences: int  # sequences of the workload's context the pool holds (llama.cpp: the slots it was launched with)
     flag: str
     rule: str
 
@@ -68,27 +69,10 @@ def kv_capacity(
     per_token = kv_bytes(facts, work.kv_precision, 1, 1) * share
     exact = math.ceil(kv_bytes(facts, work.kv_precision, work.context, work.concurrency) * share)
     room = kv_budget_bytes(budget, setup, mem, exact)
+    per_sequence = math.ceil(kv_bytes(facts, work.kv_precision, work.context, 1) * share)
     if budget.rule == "exact":
-        tokens = work.context * work.concurrency
+        tokens, sequences = work.context * work.concurrency, work.concurrency
     else:
         tokens = int(room // per_token) if per_token > 0 else 0
-    return KvCapacity(fid, room, tokens, budget.flag, budget.rule)
-
-
-def sequences_that_fit(
-    facts: ModelFacts,
-    setup: Setup,
-    work: Workload,
-    mem: MemoryResult,
-    framework_id: str | None,
-    engine: EngineClass,
-) -> int:
-    """Sequences of `work.context` tokens the engine's KV pool holds at its defaults (at least one if any fits).
-
-    llama.cpp-style runtimes hold what they were launched for; servers hold their pool over one sequence's KV.
-    """
-    cap = kv_capacity(facts, setup, work, mem, framework_id, engine)
-    if cap.rule == "exact":
-        return work.concurrency
-    per_sequence = math.ceil(kv_bytes(facts, work.kv_precision, work.context, 1) * kv_share_per_gpu(facts, setup.count))
-    return cap.bytes_per_gpu // per_sequence if per_sequence > 0 else 0
+        sequences = room // per_sequence if per_sequence > 0 else 0
+    return KvCapacity(fid, room, tokens, sequences, budget.flag, budget.rule)

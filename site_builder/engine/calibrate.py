@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from site_builder.engine import constants as C
-from site_builder.engine.budget import kv_capacity, sequences_that_fit
+from site_builder.engine.budget import kv_capacity
 from site_builder.engine.estimate import Workload, memory, speed
 from site_builder.engine.hardware import make_setup
 from site_builder.engine.memory import ModelFacts
@@ -81,7 +81,7 @@ def predict(
         # its own memory budget holds (TensorRT-LLM's share of free memory, vLLM's share of the total, ...).
         one = Workload(max(prompt + output, 1), 1, prompt, output, kv)
         probe = memory(facts, prec, setup, one, engine)
-        fit = sequences_that_fit(facts, setup, one, probe, bench.framework, engine) if probe else 1
+        fit = kv_capacity(facts, setup, one, probe, bench.framework, engine).sequences if probe else 1
         conc = max(1, min(fit, MAX_OFFLINE_BATCH))
     work = Workload(max(prompt + output, 1), conc, prompt, output, kv)
     m = bench.metric

@@ -6,7 +6,7 @@ import functools
 from dataclasses import dataclass
 
 from site_builder.engine import constants as C
-from site_builder.engine.budget import sequences_that_fit
+from site_builder.engine.budget import kv_capacity
 from site_builder.engine.estimate import CostResult, MemoryResult, SpeedResult, Workload, cost, memory, speed
 from site_builder.engine.hardware import Setup, make_setup
 from site_builder.engine.memory import ModelFacts, kv_bytes_per_token, weight_bytes
@@ -232,7 +232,7 @@ def _score(cands: list[Candidate]) -> list[Candidate]:
 def full_load(facts: ModelFacts, c: Candidate) -> FullLoad | None:
     """The candidate's setup at the throughput-optimal concurrency its engine's KV pool holds at its defaults."""
     fid = c.framework.id if c.framework else None
-    seqs = sequences_that_fit(facts, c.setup, c.workload, c.memory, fid, c.engine)
+    seqs = kv_capacity(facts, c.setup, c.workload, c.memory, fid, c.engine).sequences
     return throughput_optimal(facts, c.precision, c.setup, c.workload, c.engine, seqs)
 
 
