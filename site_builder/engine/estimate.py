@@ -238,7 +238,8 @@ def step_token_budget(setup: Setup, engine: EngineClass) -> int:
 
 @dataclass(frozen=True)
 class _Step:
-    """What one step of a setup costs; `time(decode, prefill, context)` prices a mixed step."""
+    """What one step of a setup costs; `time(decode, prefill, prefill_flops)` prices a step that carries `decode`
+    running sequences and `prefill` prompt tokens together (chunked prefill)."""
 
     facts: ModelFacts
     prec: Precision
@@ -314,8 +315,7 @@ def speed(
     output_tps: float | None = None
     if batch_prefill_t is not None and work.output > 0:
         output_tps = b * work.output / (batch_prefill_t + work.output * step)
-    loaded = _loaded_latency(stepper, b, step, prefill_t is not None)
-    itl, ttft_loaded, queue = loaded
+    itl, ttft_loaded, queue = _loaded_latency(stepper, b, step, prefill_t is not None)
     return SpeedResult(
         decode_tokens_per_s=b / step,
         output_tokens_per_s=output_tps,
@@ -345,9 +345,9 @@ def _loaded_latency(stepper: _Step, batch: int, step: float, prefill_known: bool
 
     Steady state of a closed loop: each of the batch's other sequences brings `prompt` prefill tokens every `output`
     decode steps, so a decode step also carries k = (batch - 1) x prompt / output prefill tokens (ITL). A new prompt
-    goes through in chunks of what the step budget leaves after the running decodes; chunks of earlier prompts go
-    first, an M/D/1 wait of load / (2 (1 - load)) own-prefill times, load = k / room. Users beyond the slots wait
-    for one to free (Little's law: (users / slots - 1) request times).
+    goes through in chunks of what the step budget leaves after the running decodes (room = budget - (batch - 1)
+    tokens); chunks of earlier prompts go first, an M/D/1 wait of load / (2 (1 - load)) own-prefill times, with
+    load = k / room. Users beyond the slots wait for one to free (Little's law: (users / slots - 1) request times).
     """
     work = stepper.work
     prompt, output = work.prompt, work.output
