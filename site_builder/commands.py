@@ -9,8 +9,12 @@ from typing import Any
 
 from site_builder.catalog import Catalog
 from site_builder.cli import UsageError
+from site_builder.engine.budget import kv_capacity
+from site_builder.engine.calibrate import compare_all
+from site_builder.engine.errorbars import SPEED_KEYS, error_bars, hardware_class
 from site_builder.engine.estimate import Workload, cost, memory, speed
 from site_builder.engine.hardware import make_setup
+from site_builder.engine.money import self_usd_per_request, throughput_optimal
 from site_builder.engine.plan import analyse, choose_framework, engine_class_for, facts_of
 from site_builder.engine.precision import KV_BYTES, PRECISIONS, supported_on
 from site_builder.problems import CatalogError, Report
@@ -27,6 +31,21 @@ def _catalog(path: str) -> Catalog:
 
 def _num(v: float | None, digits: int = 3) -> float | None:
     return None if v is None else round(v, digits)
+
+
+def _error_keys(cat: Catalog, engine: str, hardware: str) -> dict[str, Any]:
+    """`<key>_error_pct` for each speed key: the median |error| of the calibration residuals that match (percent)."""
+    models = {k: v.record for k, v in cat.models.items()}
+    gpus = {k: v.record for k, v in cat.gpus.items()}
+    frameworks = {k: v.record for k, v in cat.frameworks.items()}
+    comps = compare_all([v.record for v in cat.benchmarks.values()], models, gpus, frameworks)
+    bars = error_bars(comps, gpus, frameworks)
+    out: dict[str, Any] = {}
+    for key in SPEED_KEYS:
+        bar = bars.lookup(key, engine, hardware)
+        out[f"{key}_error_pct"] = _num(bar.pct * 100, 1) if bar else None
+        out[f"{key}_error_results"] = bar.count if bar else 0
+    return out
 
 
 def estimate(args: argparse.Namespace) -> dict[str, Any]:
@@ -51,6 +70,11 @@ def estimate(args: argparse.Namespace) -> dict[str, Any]:
         raise UsageError(f"{gpu.short_name} cannot run {prec.label} weights")
     per = gpu.bundle.count if gpu.bundle else 1
     setup = make_setup(gpu, gpus, max(1, args.gpus // per))
+    if setup.count > 1 and not setup.splittable:
+        raise UsageError(
+            f"{gpu.short_name} has no recorded GPU-to-GPU link (kind and bandwidth): a multi-GPU estimate would "
+            "have to guess one"
+        )
     prompt = args.prompt if args.prompt is not None else 512
     output = args.output if args.output is not None else 256
     context = args.context if args.context is not None else prompt + output
@@ -83,9 +107,24 @@ def estimate(args: argparse.Namespace) -> dict[str, Any]:
     mem = memory(facts, prec, setup, work, engine)
     if mem is None:
         raise UsageError(f"{gpu.short_name} has no memory size in the catalog")
-    spd = speed(facts, prec, setup, work, engine)
+    spd = speed(facts, prec, setup, work, engine, slots=mem.max_concurrency or None)
     cst = cost(setup, spd)
+    cap = kv_capacity(facts, setup, work, mem, fw.id if fw else None, engine)
+    full = throughput_optimal(facts, prec, setup, work, engine, cap.sequences)
+    full_tps = full.speed.output_tokens_per_s if full else None
+    hourly = cst.price_per_hour_usd if cst else None
     return {
+        "cost_per_request_usd": _num(
+            self_usd_per_request(hourly, spd.output_tokens_per_s, output)
+            if hourly and spd and spd.output_tokens_per_s and output
+            else None,
+            6,
+        ),
+        "full_load_concurrency": full.concurrency if full else None,
+        "cost_per_request_full_load_usd": _num(
+            self_usd_per_request(hourly, full_tps, output) if hourly and full_tps and output else None, 6
+        ),
+        **_error_keys(cat, engine, hardware_class(setup.base)),
         "model": model.id,
         "gpu": gpu.id,
         "gpus": setup.count,
@@ -111,10 +150,14 @@ def estimate(args: argparse.Namespace) -> dict[str, Any]:
         "fit_level": mem.fit_level,
         "max_context": mem.max_context,
         "max_concurrency": mem.max_concurrency,
+        "kv_cache_capacity_tokens": cap.tokens,
+        "kv_cache_capacity_flag": cap.flag,
         "decode_tokens_per_s": _num(spd.decode_tokens_per_s if spd else None),
         "output_tokens_per_s": _num(spd.output_tokens_per_s if spd else None),
         "itl_ms": _num(spd.itl_ms if spd else None),
         "ttft_ms": _num(spd.ttft_ms if spd else None),
+        "ttft_idle_ms": _num(spd.ttft_idle_ms if spd else None),
+        "queue_ms": _num(spd.queue_ms if spd else None),
         "step_bound": spd.step_bound if spd else None,
         "price_per_hour_usd": _num(cst.price_per_hour_usd if cst else None, 4),
         "cost_per_month_usd": _num(cst.cost_per_month_usd if cst else None, 2),

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from site_builder.engine import constants as C
+from site_builder.engine.budget import kv_capacity
 from site_builder.engine.estimate import Workload, memory, speed
 from site_builder.engine.hardware import make_setup
 from site_builder.engine.memory import ModelFacts
@@ -37,7 +38,8 @@ SPEED_METRICS = (
     "tpot_ms",
 )
 MEMORY_METRICS = ("model_weights_gib", "model_weights_gib_per_gpu", "activation_peak_gib", "non_torch_memory_gib")
-PREDICTED_METRICS = SPEED_METRICS + MEMORY_METRICS
+CAPACITY_METRICS = ("kv_cache_capacity_tokens",)
+PREDICTED_METRICS = SPEED_METRICS + MEMORY_METRICS + CAPACITY_METRICS
 
 
 @dataclass(frozen=True)
@@ -75,11 +77,19 @@ def predict(
     kv = "fp8" if (w.kv_precision or "").lower().startswith("fp8") else "fp16"
     conc = w.concurrency or 1
     if w.concurrency is None and bench.metric.startswith("aggregate_output"):
-        # An offline throughput run with no stated concurrency fills memory: as many sequences as fit.
-        probe = memory(facts, prec, setup, Workload(max(prompt + output, 1), 1, prompt, output, kv), engine)
-        conc = max(1, min(probe.max_concurrency if probe else 1, MAX_OFFLINE_BATCH))
+        # An offline throughput run with no stated concurrency fills the engine's KV pool: as many sequences as
+        # its own memory budget holds (TensorRT-LLM's share of free memory, vLLM's share of the total, ...).
+        one = Workload(max(prompt + output, 1), 1, prompt, output, kv)
+        probe = memory(facts, prec, setup, one, engine)
+        fit = kv_capacity(facts, setup, one, probe, bench.framework, engine).sequences if probe else 1
+        conc = max(1, min(fit, MAX_OFFLINE_BATCH))
     work = Workload(max(prompt + output, 1), conc, prompt, output, kv)
     m = bench.metric
+    if m in CAPACITY_METRICS:
+        mem = memory(facts, prec, setup, work, engine)
+        if mem is None:
+            return None
+        return float(kv_capacity(facts, setup, work, mem, bench.framework, engine).tokens)
     if m in MEMORY_METRICS:
         mem = memory(facts, prec, setup, work, engine)
         if mem is None:
@@ -178,7 +188,7 @@ def fit_efficiency(
     grid_comp = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
     grid_over = (0.0005, 0.001, 0.002, 0.004, 0.008)
     for engine in ("batched-server", "local"):
-        subset = [b for b in benchmarks if _engine_of(b, frameworks) == engine]
+        subset = [b for b in benchmarks if engine_class_of(b, frameworks) == engine]
         scores = []
         for mem, comp, over in itertools.product(grid_mem, grid_comp, grid_over):
             trial = {**best, engine: C.Efficiency(mem, comp, over)}
@@ -189,14 +199,16 @@ def fit_efficiency(
     return best
 
 
-def _engine_of(b: BenchmarkRecord, frameworks: dict[str, FrameworkRecord]) -> str:
+def engine_class_of(b: BenchmarkRecord, frameworks: dict[str, FrameworkRecord]) -> str:
+    """The record's framework class; without a framework, GGUF formats mean a local runtime."""
     fw = frameworks.get(b.framework or "")
     if fw:
         return fw.engine_class
-    return "local" if (b.precision or "").startswith("q") else "batched-server"
+    return "local" if (b.precision or "").startswith(("q", "iq")) else "batched-server"
 
 
 def calibrate_command(args: argparse.Namespace) -> int:
+    from site_builder.engine.errorbars import summarize_categories
     from site_builder.problems import CatalogError, Report
     from site_builder.validate import validate_catalog
 
@@ -216,6 +228,13 @@ def calibrate_command(args: argparse.Namespace) -> int:
         f"{len(comps)} of {len(benches)} benchmark records compared (the rest lack a model, GPU or precision,"
         " or measure hardware only)"
     )
+    print()
+    print(f"{'category':34} {'n':>3} {'median |err|':>13} {'worst |err|':>12}  worst record")
+    for cat in summarize_categories(comps, models, gpus, fws):
+        if cat.median_ape is None or cat.worst_ape is None:
+            print(f"{cat.category:34} {0:>3} {'no records':>13}")
+            continue
+        print(f"{cat.category:34} {cat.count:>3} {cat.median_ape:>12.1%} {cat.worst_ape:>12.1%}  {cat.worst_id}")
     if args.fit:
         fitted = fit_efficiency(benches, models, gpus, fws)
         for engine, eff in fitted.items():

@@ -55,10 +55,31 @@ FIT_LABELS = {
 }
 
 # --- Speed ---------------------------------------------------------------------------------------------
-# When no interconnect is recorded, tensor parallelism runs over PCIe 4.0 x16: 32 GB/s per direction.
-DEFAULT_LINK_GBPS_PER_DIRECTION = 32.0
-# Fixed latency of one all-reduce (kernel launch and synchronisation), seconds.
-ALLREDUCE_LATENCY_S = 10e-6
+# Tensor parallelism needs a recorded GPU-to-GPU link (kind and bandwidth): a GPU record without one gets no
+# multi-GPU estimate rather than a guessed link. Fixed latency of one small all-reduce (launch, synchronisation,
+# hops), seconds, by link family:
+# - nvlink: 10 us; NCCL's 2-GPU H100 all-reduce of 128 B-64 KB takes about 6 us and grows with the GPU count
+#   (NVIDIA/nccl issue #1259).
+# - pcie: 43 us; an 8-byte all-reduce over 8 PCIe RTX 4090s takes 42.56 us (NVIDIA/nccl issue #1530), 8 RTX 3090s
+#   54.18 us (NVIDIA/nccl issue #1439).
+# - infinity-fabric and xe-link are direct GPU-to-GPU links like NVLink and take its figure; RoCE leaves through a
+#   NIC on PCIe and takes the PCIe figure. Neither is measured in the catalog's sources yet.
+ALLREDUCE_LATENCY_S: dict[str, float] = {
+    "nvlink": 10e-6,
+    "infinity-fabric": 10e-6,
+    "xe-link": 10e-6,
+    "pcie": 43e-6,
+    "roce": 43e-6,
+}
+# How a record's free-text link type maps to a link family when its `kind` is not filled in.
+LINK_KIND_WORDS: tuple[tuple[str, str], ...] = (
+    ("nvlink", "nvlink"),
+    ("infinity", "infinity-fabric"),
+    ("roce", "roce"),
+    ("xe link", "xe-link"),
+    ("xe-link", "xe-link"),
+    ("pcie", "pcie"),
+)
 
 
 @dataclass(frozen=True)
@@ -74,7 +95,7 @@ EFFICIENCY: dict[str, Efficiency] = {
     # Fitted by `site-builder calibrate --fit` (grid: memory 0.5-0.9, compute 0.3-0.9, overhead 0.5-8 ms)
     # to the median error of the speed metrics of the catalog's measured records.
     "batched-server": Efficiency(memory=0.70, compute=0.50, step_overhead_s=0.004),
-    "local": Efficiency(memory=0.90, compute=0.70, step_overhead_s=0.002),
+    "local": Efficiency(memory=0.80, compute=0.90, step_overhead_s=0.001),
 }
 
 # --- Reference workloads ---------------------------------------------------------------------------------
@@ -91,3 +112,99 @@ SCORE_WEIGHTS = {"cost": 0.35, "throughput": 0.20, "latency": 0.25, "headroom": 
 # Inter-token latency at which a setup earns the full latency score: 40 tokens/s per user, comfortably
 # faster than people read; slower setups score in proportion (50 ms, 20 tokens/s, earns half).
 ITL_TARGET_MS = 25.0
+
+# --- Serving under load (continuous batching with chunked prefill) ----------------------------------------
+# Tokens one scheduler step may carry (decode tokens of running sequences plus prefill chunks). SGLang sets its
+# chunked_prefill_size from the GPU's memory: 2048 below 35 GiB (A10, RTX 4090), 8192 below 160 GiB (A100,
+# H100, H200), 16384 above (B200, MI300X) (sgl-project/sglang python/sglang/srt/server_args.py, ServerArgs
+# __post_init__); vLLM's OpenAI server uses the same 2048/8192 split for max_num_batched_tokens.
+STEP_TOKEN_BUDGETS: tuple[tuple[float, int], ...] = ((35.0, 2048), (160.0, 8192), (float("inf"), 16384))
+# llama.cpp's server pushes every slot's tokens through one physical micro-batch (-ub, 512 by default).
+LOCAL_STEP_TOKENS = LOCAL_BATCH_TOKENS
+# Share of the step budget prefill may take before queueing theory's waiting time diverges; past it the server is
+# prefill-bound and the M/D/1 wait is held at this load (9 service times at 0.9 would be 4.5 chunks' wait).
+MAX_PREFILL_LOAD = 0.9
+
+# --- Each engine's memory budget for the KV cache ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EngineBudget:
+    """How an engine sizes its KV cache at start-up, the flag that changes it, and where the default comes from.
+
+    rule: "of-total"    KV = fraction x GPU memory - weights - activation peak - runtime overhead (vLLM profiles the
+                        peak and subtracts it from gpu_memory_utilization x total)
+          "of-free"     KV = fraction x (GPU memory - weights - activation peak - runtime overhead)
+          "sglang"      KV = GPU memory - weights - reserved, reserved by GPU memory (SGLang's mem_fraction_static
+                        heuristic: static share = (memory - reserved) / memory, and the static share holds weights + KV)
+          "exact"       KV = what the launch asks for: --ctx-size tokens shared by the parallel slots
+          "working-set" KV = what the OS lets the GPU keep resident (the setup's usable memory) - the rest
+    """
+
+    rule: str
+    fraction: float
+    flag: str
+    source: str
+
+
+ENGINE_BUDGETS: dict[str, EngineBudget] = {
+    "vllm": EngineBudget(
+        "of-total",
+        0.90,
+        "--gpu-memory-utilization",
+        "vLLM CacheConfig.gpu_memory_utilization (0.9 through the releases the catalog's measurements used; "
+        "https://docs.vllm.ai/en/stable/api/vllm/config/cache/ documents the current default)",
+    ),
+    "sglang": EngineBudget(
+        "sglang",
+        1.0,
+        "--mem-fraction-static",
+        "sgl-project/sglang python/sglang/srt/server_args.py, ServerArgs.__post_init__: reserved memory by GPU size",
+    ),
+    "tensorrt-llm": EngineBudget(
+        "of-free",
+        0.90,
+        "--kv_cache_free_gpu_memory_fraction",
+        "NVIDIA/TensorRT-LLM docs/source/examples/kvcacheconfig.md: free_gpu_memory_fraction defaults to 0.9 of "
+        "the memory free after loading weights",
+    ),
+    "tgi": EngineBudget(
+        "of-total",
+        1.0,
+        "--cuda-memory-fraction (and --max-batch-total-tokens)",
+        "huggingface/text-generation-inference launcher/src/main.rs: --cuda-memory-fraction defaults to 1.0 of "
+        "total memory; warm-up infers max_batch_total_tokens from what is left",
+    ),
+    "lmdeploy": EngineBudget(
+        "of-free",
+        0.80,
+        "--cache-max-entry-count",
+        "InternLM/lmdeploy lmdeploy/messages.py TurbomindEngineConfig: cache_max_entry_count = 0.8, a share of "
+        "the GPU memory free after the weights load",
+    ),
+    "llama-cpp": EngineBudget(
+        "exact", 1.0, "--ctx-size (split across --parallel slots)", "ggml-org/llama.cpp tools/server/README.md"
+    ),
+    "ollama": EngineBudget(
+        "exact",
+        1.0,
+        "OLLAMA_CONTEXT_LENGTH x OLLAMA_NUM_PARALLEL",
+        "https://docs.ollama.com/faq: required memory scales with OLLAMA_NUM_PARALLEL x OLLAMA_CONTEXT_LENGTH",
+    ),
+    "mlx": EngineBudget(
+        "working-set",
+        1.0,
+        "sysctl iogpu.wired_limit_mb (raises macOS's GPU working-set limit)",
+        "Metal's recommendedMaxWorkingSetSize bounds what MLX keeps wired; the catalog's usable-memory figure "
+        "for each Mac",
+    ),
+}
+# An engine not listed above sizes its cache like the class it belongs to.
+CLASS_BUDGET = {"batched-server": "vllm", "local": "llama-cpp"}
+# SGLang's reserve for activations and CUDA graphs (GiB) by GPU memory (GiB): (below, fixed, per parallel rank).
+SGLANG_RESERVED_GIB: tuple[tuple[float, float, float], ...] = (
+    (35.0, 2.8, 0.1),
+    (90.0, 9.5, 0.5),
+    (160.0, 12.0, 0.5),
+    (float("inf"), 32.0, 0.0),
+)

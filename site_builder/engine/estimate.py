@@ -60,10 +60,13 @@ class MemoryResult:
 
 @dataclass(frozen=True)
 class SpeedResult:
-    decode_tokens_per_s: float
+    decode_tokens_per_s: float  # pure decode steps of the running batch, no prefill interleaved
     output_tokens_per_s: float | None
-    itl_ms: float
-    ttft_ms: float | None
+    itl_ms: float  # at the workload's concurrency: decode step with other users' prefill chunks interleaved
+    ttft_ms: float | None  # at the workload's concurrency: waiting for a slot, for the prefill queue, own chunks
+    ttft_idle_ms: float | None  # one prompt on an otherwise idle server
+    queue_ms: float  # part of ttft_ms spent waiting for a free slot (more users than fit)
+    batch: int  # sequences decoding together: the concurrency, or the slots that fit if fewer
     step_bound: Literal["memory", "compute"]
     step_time_s: float
     step_floor_s: float  # bytes / peak bandwidth and flops / peak: nothing may beat it
@@ -158,17 +161,17 @@ def _max_concurrency(facts: ModelFacts, work: Workload, share: float, room: int,
     return cap + int((room - cap * (per_kv + sampler)) // per_kv)
 
 
-def _experts_touched_fraction(facts: ModelFacts, tokens: int) -> float:
+def _experts_touched_fraction(facts: ModelFacts, tokens: float) -> float:
     """Expected share of a layer's experts that `tokens` tokens route to, under uniform routing."""
     s = facts.shape
     if not s.is_moe:
         return 1.0
-    miss = (1 - s.experts_per_token / s.experts) ** tokens
+    miss: float = (1 - s.experts_per_token / s.experts) ** tokens
     return 1 - miss
 
 
 def bytes_read_per_step(
-    facts: ModelFacts, prec: Precision, setup: Setup, work: Workload, tokens: int, shards: int | None = None
+    facts: ModelFacts, prec: Precision, setup: Setup, work: Workload, tokens: float, shards: int | None = None
 ) -> float:
     """Weights the step must stream from memory (per GPU) plus the batch's KV cache.
 
@@ -181,8 +184,10 @@ def bytes_read_per_step(
     # The embedding table is only gathered (one row per token), unless it doubles as the LM head.
     table = 0 if facts.arch.tie_word_embeddings else p.embedding * (whole / p.total)
     expert_bytes = p.experts * (whole / p.total)
+    # A vision tower runs on images, not on every token: a decode or text-prefill step never reads it.
+    tower = p.vision * (whole / p.total)
     touched = _experts_touched_fraction(facts, tokens)
-    weights = (whole - table - expert_bytes * (1 - touched)) / n
+    weights = (whole - table - tower - expert_bytes * (1 - touched)) / n
     kv_share = kv_share_per_gpu(facts, n, work.decode_context)
     kv = kv_read_bytes(facts, work.kv_precision, work.decode_context, work.concurrency) * kv_share
     return weights + kv
@@ -199,12 +204,21 @@ def flops_per_token(facts: ModelFacts, context: int) -> float:
     return 2 * facts.params.active + attn + indexer_flops(facts, context)
 
 
-def _allreduce_s(setup: Setup, layers: int, tokens: int, hidden: int) -> float:
+def _link(setup: Setup) -> tuple[float, float]:
+    """(latency per call, bytes/s one way) of the setup's GPU link; only called for multi-GPU setups with one."""
+    bw, kind = setup.link_bytes_s, setup.link_kind
+    if bw is None or kind is None:
+        raise ValueError(f"{setup.base.id} has no recorded GPU link; multi-GPU speed is not estimated")
+    return C.ALLREDUCE_LATENCY_S[kind], bw
+
+
+def _allreduce_s(setup: Setup, layers: int, tokens: float, hidden: int) -> float:
     n = setup.count
     if n == 1:
         return 0.0
+    latency, bw = _link(setup)
     size = tokens * hidden * 2
-    one = C.ALLREDUCE_LATENCY_S + 2 * (n - 1) / n * size / setup.link_bytes_s
+    one = latency + 2 * (n - 1) / n * size / bw
     return 2 * layers * one
 
 
@@ -213,30 +227,87 @@ def is_pipeline(setup: Setup, engine: EngineClass) -> bool:
     return engine == "local" and setup.count > 1
 
 
-def _link_s(setup: Setup, layers: int, tokens: int, hidden: int, pipeline: bool) -> float:
+def _link_s(setup: Setup, layers: int, tokens: float, hidden: int, pipeline: bool) -> float:
     if pipeline:
         # Activations cross each layer boundary once: (n - 1) hops of tokens x hidden x 2 bytes.
-        return (setup.count - 1) * (C.ALLREDUCE_LATENCY_S + tokens * hidden * 2 / setup.link_bytes_s)
+        latency, bw = _link(setup)
+        return (setup.count - 1) * (latency + tokens * hidden * 2 / bw)
     return _allreduce_s(setup, layers, tokens, hidden)
 
 
-def speed(facts: ModelFacts, prec: Precision, setup: Setup, work: Workload, engine: EngineClass) -> SpeedResult | None:
+def step_token_budget(setup: Setup, engine: EngineClass) -> int:
+    """Tokens one scheduler step carries: the engine's chunked-prefill budget for this GPU's memory."""
+    if engine == "local":
+        return C.LOCAL_STEP_TOKENS
+    gib = (setup.capacity_bytes or 0) / C.GIB
+    return next(tokens for limit, tokens in C.STEP_TOKEN_BUDGETS if gib < limit)
+
+
+@dataclass(frozen=True)
+class _Step:
+    """What one step of a setup costs; `time(decode, prefill, prefill_flops)` prices a step that carries `decode`
+    running sequences and `prefill` prompt tokens together (chunked prefill)."""
+
+    facts: ModelFacts
+    prec: Precision
+    setup: Setup
+    work: Workload
+    engine: EngineClass
+    bw: float
+    peak: float | None
+
+    @property
+    def pipeline(self) -> bool:
+        return is_pipeline(self.setup, self.engine)
+
+    @property
+    def shards(self) -> int:
+        return 1 if self.pipeline else self.setup.count
+
+    def parts(self, decode: int, prefill: float, prefill_flops: float) -> tuple[float, float, float]:
+        """(bytes, flops, fixed seconds) of a step with `decode` running sequences and `prefill` prompt tokens."""
+        w = self.work
+        running = Workload(w.context, decode, w.prompt, w.output, w.kv_precision)
+        tokens = max(decode + prefill, 1)
+        bytes_step = bytes_read_per_step(self.facts, self.prec, self.setup, running, tokens, self.shards)
+        flops = (decode * flops_per_token(self.facts, w.decode_context) + prefill_flops) / self.shards
+        link = _link_s(self.setup, self.facts.shape.layers, tokens, self.facts.shape.hidden, self.pipeline)
+        return bytes_step, flops, link + C.EFFICIENCY[self.engine].step_overhead_s
+
+    def time(self, decode: int, prefill: float, prefill_flops: float) -> float:
+        eff = C.EFFICIENCY[self.engine]
+        bytes_step, flops, fixed = self.parts(decode, prefill, prefill_flops)
+        comp = flops / (self.peak * eff.compute) if self.peak else 0.0
+        return max(bytes_step / (self.bw * eff.memory), comp) + fixed
+
+
+def speed(
+    facts: ModelFacts,
+    prec: Precision,
+    setup: Setup,
+    work: Workload,
+    engine: EngineClass,
+    slots: int | None = None,
+) -> SpeedResult | None:
+    """Decode, prefill and latency at the workload's concurrency.
+
+    `slots` is how many sequences the engine can hold at once (KV capacity); more users than that wait in a queue.
+    """
     bw = setup.bandwidth_bytes_s
-    if bw is None:
+    if bw is None or (setup.count > 1 and not setup.splittable):
         return None
-    eff = C.EFFICIENCY[engine]
     pipeline = is_pipeline(setup, engine)
     shards = 1 if pipeline else setup.count
     rate = compute_rate_for(prec, setup.base)
     peak = setup.peak_flops(rate) if rate else None
-    b = work.concurrency
-    layers, hidden = facts.shape.layers, facts.shape.hidden
+    b = max(1, min(work.concurrency, slots)) if slots else work.concurrency
+    stepper = _Step(facts, prec, setup, work, engine, bw, peak)
+    eff = C.EFFICIENCY[engine]
 
-    bytes_step = bytes_read_per_step(facts, prec, setup, work, b, shards)
-    flops_step = b * flops_per_token(facts, work.decode_context) / shards
+    bytes_step, flops_step, _ = stepper.parts(b, 0, 0.0)
     mem_t = bytes_step / (bw * eff.memory)
     comp_t = flops_step / (peak * eff.compute) if peak else 0.0
-    step = max(mem_t, comp_t) + _link_s(setup, layers, b, hidden, pipeline) + eff.step_overhead_s
+    step = stepper.time(b, 0, 0.0)
     floor = max(bytes_step / bw, flops_step / peak if peak else 0.0)
 
     prefill_t: float | None = None
@@ -251,11 +322,15 @@ def speed(facts: ModelFacts, prec: Precision, setup: Setup, work: Workload, engi
     output_tps: float | None = None
     if batch_prefill_t is not None and work.output > 0:
         output_tps = b * work.output / (batch_prefill_t + work.output * step)
+    itl, ttft_loaded, queue = _loaded_latency(stepper, b, step, prefill_t is not None)
     return SpeedResult(
         decode_tokens_per_s=b / step,
         output_tokens_per_s=output_tps,
-        itl_ms=step * 1000,
-        ttft_ms=None if prefill_t is None else prefill_t * 1000,
+        itl_ms=itl * 1000,
+        ttft_ms=None if ttft_loaded is None else ttft_loaded * 1000,
+        ttft_idle_ms=None if prefill_t is None else prefill_t * 1000,
+        queue_ms=queue * 1000,
+        batch=b,
         step_bound="compute" if comp_t > mem_t else "memory",
         step_time_s=step,
         step_floor_s=floor,
@@ -265,6 +340,44 @@ def speed(facts: ModelFacts, prec: Precision, setup: Setup, work: Workload, engi
         flops_per_step=flops_step,
         compute_rate=rate,
     )
+
+
+def loaded_latency_doc() -> str:
+    """The loaded-latency model as the methodology page states it."""
+    return _loaded_latency.__doc__ or ""
+
+
+def _loaded_latency(stepper: _Step, batch: int, step: float, prefill_known: bool) -> tuple[float, float | None, float]:
+    """(ITL, TTFT, slot wait) in seconds for `work.concurrency` users of a continuously batched server.
+
+    Steady state of a closed loop: each of the batch's other sequences brings `prompt` prefill tokens every `output`
+    decode steps, so a decode step also carries k = (batch - 1) x prompt / output prefill tokens (ITL). A new prompt
+    goes through in chunks of what the step budget leaves after the running decodes (room = budget - (batch - 1)
+    tokens); chunks of earlier prompts go first, an M/D/1 wait of load / (2 (1 - load)) own-prefill times, with
+    load = k / room. Users beyond the slots wait for one to free (Little's law: (users / slots - 1) request times).
+    """
+    work = stepper.work
+    prompt, output = work.prompt, work.output
+    room = max(step_token_budget(stepper.setup, stepper.engine) - (batch - 1), 1)
+    others = (batch - 1) * prompt / output if output > 0 else 0.0
+    others = min(others, room)
+    per_prompt_token = _prefill_flops(stepper.facts, prompt) / prompt if prompt else 0.0
+    itl = stepper.time(batch, others, others * per_prompt_token) if batch > 1 and others > 0 else step
+    if not prefill_known:
+        return itl, None, 0.0
+    if prompt == 0:
+        own = 0.0
+    else:
+        chunks = math.ceil(prompt / room)
+        chunk_tokens = prompt / chunks
+        own = chunks * stepper.time(batch - 1, chunk_tokens, _prefill_flops(stepper.facts, prompt) / chunks)
+    load = min(others / room, C.MAX_PREFILL_LOAD)
+    ttft = own * (1 + load / (2 * (1 - load)))
+    queue = 0.0
+    if work.concurrency > batch:
+        request = ttft + max(output - 1, 0) * itl
+        queue = request * (work.concurrency / batch - 1)
+    return itl, queue + ttft, queue
 
 
 def _prefill(
@@ -285,15 +398,15 @@ def _prefill(
     """
     eff = C.EFFICIENCY[engine]
     tokens = requests * work.prompt
-    chunk = C.SERVER_BATCH_TOKENS if engine == "batched-server" else C.LOCAL_BATCH_TOKENS
+    chunk = step_token_budget(setup, engine)
     chunks = math.ceil(tokens / chunk)
     flops = requests * _prefill_flops(facts, work.prompt) / shards
-    weights = bytes_read_per_step(
-        facts, prec, setup, Workload(0, 1, 0, 0, work.kv_precision), min(tokens, chunk), shards
-    )
+    # Chunks split the prompt tokens evenly (a scheduler fills each step to the budget; the average is what counts).
+    per_chunk_tokens = tokens / chunks
+    weights = bytes_read_per_step(facts, prec, setup, Workload(0, 1, 0, 0, work.kv_precision), per_chunk_tokens, shards)
     pbytes = chunks * weights
     floor = max(flops / peak, pbytes / bw)
-    per_chunk = _link_s(setup, facts.shape.layers, min(tokens, chunk), facts.shape.hidden, pipeline)
+    per_chunk = _link_s(setup, facts.shape.layers, per_chunk_tokens, facts.shape.hidden, pipeline)
     seconds = max(flops / (peak * eff.compute), pbytes / (bw * eff.memory)) + chunks * (per_chunk + eff.step_overhead_s)
     return seconds, floor
 

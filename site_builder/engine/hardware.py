@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from site_builder.engine.constants import CAPACITY_UNIT_BYTES, DEFAULT_LINK_GBPS_PER_DIRECTION, USABLE_FRACTION
+from site_builder.engine.constants import CAPACITY_UNIT_BYTES, LINK_KIND_WORDS, USABLE_FRACTION
 from site_builder.records.gpu import GpuRecord
 
 
@@ -51,12 +51,28 @@ class Setup:
         return None if bw is None else bw * 1e9
 
     @property
-    def link_bytes_s(self) -> float:
-        """One direction of the GPU-to-GPU link (records give bidirectional totals)."""
+    def link_kind(self) -> str | None:
+        """The link family tensor-parallel traffic uses: the record's `kind`, else read from its stated link type."""
         ic = self.base.interconnect
-        if ic and ic.bandwidth_gbps:
-            return ic.bandwidth_gbps / 2 * 1e9
-        return DEFAULT_LINK_GBPS_PER_DIRECTION * 1e9
+        if ic is None:
+            return None
+        if ic.kind:
+            return None if ic.kind == "none" else ic.kind
+        text = ic.type.lower()
+        return next((kind for word, kind in LINK_KIND_WORDS if word in text), None)
+
+    @property
+    def link_bytes_s(self) -> float | None:
+        """One direction of the GPU-to-GPU link (records give bidirectional totals); None when none is recorded."""
+        ic = self.base.interconnect
+        if ic is None or not ic.bandwidth_gbps or self.link_kind is None:
+            return None
+        return ic.bandwidth_gbps / 2 * 1e9
+
+    @property
+    def splittable(self) -> bool:
+        """Several of this GPU can share a model only over a recorded link."""
+        return self.link_bytes_s is not None
 
     def peak_flops(self, rate: str) -> float | None:
         value: float | None = getattr(self.base.compute, rate)

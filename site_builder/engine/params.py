@@ -4,7 +4,8 @@ Conventions (shown on the methodology page):
 - `total` is every tensor of the checkpoint, including MTP modules and vision towers.
 - `active` counts the weights a token is multiplied by: routed experts only for the top-k, all shared
   experts, the LM head, and NOT the input-embedding table (a token reads one row of it), nor MTP modules
-  (used only for speculative decoding). With tied embeddings the table is the LM head and counts.
+  (used only for speculative decoding), nor a vision tower (it encodes images once per image, not once per token).
+  With tied embeddings the table is the LM head and counts.
 - Linear-attention and state-space layers (Gated DeltaNet, Kimi delta attention, Mamba-2) count every
   projection, convolution, gate, A_log/dt/D vector and gated norm, all active; an MTP layer is a
   full-attention layer, with its own embedding and LM head copies unless it shares the main ones (Qwen).
@@ -383,7 +384,7 @@ def count_params(model: ModelRecord) -> ParamCount:
 
     total = embedding + lm_head + body.total + final + mtp + vision
     head_active = lm_head if lm_head else embedding
-    active = head_active + body.total - body.experts + body.active_experts + final + vision
+    active = head_active + body.total - body.experts + body.active_experts + final
     return ParamCount(
         total=total,
         active=active,

@@ -7,9 +7,11 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from site_builder.engine import constants as C
+from site_builder.engine.budget import kv_capacity
 from site_builder.engine.estimate import CostResult, MemoryResult, SpeedResult, Workload, cost, memory, speed
 from site_builder.engine.hardware import Setup, make_setup
 from site_builder.engine.memory import ModelFacts, kv_bytes_per_token, weight_bytes
+from site_builder.engine.money import FullLoad, throughput_optimal
 from site_builder.engine.params import count_params, shape_of
 from site_builder.engine.precision import PRECISIONS, Precision, supported_on
 from site_builder.records.framework import EngineClass, FrameworkRecord
@@ -155,8 +157,9 @@ class Analysis:
         return multi[0] if multi else None
 
 
-def _multipliers(gpu: GpuRecord) -> tuple[int, ...]:
-    if gpu.bundle or gpu.segment in ("cpu", "apple-silicon"):
+def _multipliers(gpu: GpuRecord, gpus: dict[str, GpuRecord]) -> tuple[int, ...]:
+    # No recorded GPU link, no multi-GPU setup: tensor parallel over an unknown link is not estimated.
+    if gpu.bundle or gpu.segment in ("cpu", "apple-silicon") or not make_setup(gpu, gpus).splittable:
         return (1,)
     if gpu.segment == "datacenter":
         return C.GPU_COUNTS
@@ -175,7 +178,7 @@ def evaluate(
     mem = memory(facts, prec, setup, work, engine)
     if mem is None:
         return None
-    spd = speed(facts, prec, setup, work, engine)
+    spd = speed(facts, prec, setup, work, engine, slots=mem.max_concurrency or None)
     return Candidate(setup, prec, fw, engine, work, mem, spd, cost(setup, spd))
 
 
@@ -240,6 +243,13 @@ def _score(cands: list[Candidate]) -> list[Candidate]:
     return scored
 
 
+def full_load(facts: ModelFacts, c: Candidate) -> FullLoad | None:
+    """The candidate's setup at the throughput-optimal concurrency its engine's KV pool holds at its defaults."""
+    fid = c.framework.id if c.framework else None
+    seqs = kv_capacity(facts, c.setup, c.workload, c.memory, fid, c.engine).sequences
+    return throughput_optimal(facts, c.precision, c.setup, c.workload, c.engine, seqs)
+
+
 def score_parts_doc() -> dict[str, str]:
     return {
         "cost": "cheapest cost per million output tokens among this model's setups ÷ this setup's",
@@ -253,11 +263,23 @@ LOCAL_SEGMENTS = ("consumer", "workstation", "apple-silicon", "cpu")
 
 
 def _keep_fastest(table: dict[str, Candidate], key: str, cand: Candidate) -> None:
+    """Keep the fastest candidate at the serving workload; a continuous-batching server beats any local runtime.
+
+    Many concurrent users need a server that batches them (the ranking's rule too): a llama.cpp-style runtime
+    with parallel slots is listed only where no batched server fits.
+    """
     if not cand.memory.fits or cand.speed is None or not cand.speed.output_tokens_per_s:
         return
     held = table.get(key)
     held_tps = held.speed.output_tokens_per_s if held and held.speed else None
-    if held_tps is None or cand.speed.output_tokens_per_s > held_tps:
+    if held is None or held_tps is None:
+        table[key] = cand
+        return
+    if (cand.engine == "local") != (held.engine == "local"):
+        if held.engine == "local":
+            table[key] = cand
+        return
+    if cand.speed.output_tokens_per_s > held_tps:
         table[key] = cand
 
 
@@ -376,7 +398,7 @@ def analyse(model: ModelRecord, gpus: dict[str, GpuRecord], frameworks: dict[str
             # many concurrent users need a continuous-batching server (local runtimes get a single-user table).
             if (frameworks and model.frameworks and one.framework is None) or one.engine == "local":
                 continue
-            for mult in _multipliers(gpu):
+            for mult in _multipliers(gpu, gpus):
                 cand = one if mult == 1 else evaluate(model, facts, make_setup(gpu, gpus, mult), prec, work, frameworks)
                 if cand is None:
                     break

@@ -6,6 +6,7 @@ import shlex
 from typing import Any
 
 from site_builder.engine import constants as C
+from site_builder.engine.budget import kv_capacity
 from site_builder.engine.estimate import Workload
 from site_builder.engine.plan import Candidate, evaluate, evaluate_on
 from site_builder.engine.precision import Precision
@@ -251,8 +252,14 @@ def deploy_page(md: ModelData, c: Candidate, site: SiteData, base: str) -> dict[
                 "memory": F.gib(v.memory.total_bytes),
             }
         )
-    view = candidate_view(c, base, m.id)
+    view = candidate_view(c, base, m.id, site.error_bars)
     mem = c.memory
+    cap = kv_capacity(md.facts, c.setup, c.workload, mem, c.framework.id if c.framework else None, c.engine)
+    cap_fw = site.frameworks.get(cap.framework)
+    capacity = engine(
+        f"{cap.tokens:,} tokens",
+        f"{cap_fw.name if cap_fw else cap.framework} at its defaults ({cap.rule} rule); set with {cap.flag}",
+    )
     return {
         "title": f"Deploy {m.name} on {c.setup.label} ({c.precision.label})",
         "description": f"Launch commands and expected memory, speed and cost for {m.name} on {c.setup.label}.",
@@ -278,6 +285,7 @@ def deploy_page(md: ModelData, c: Candidate, site: SiteData, base: str) -> dict[
         ],
         "max_concurrency": mem.max_concurrency,
         "max_context": mem.max_context,
+        "kv_capacity": capacity,
         "variants": variants,
         # An export-based runtime quantizes the original weights itself while it builds the ONNX model.
         "checkpoint_note": "" if _provider_flag(c) else _checkpoint_note(m, c.precision),

@@ -31,6 +31,13 @@ def tokens_per_s(v: float | None) -> str:
     return f"{v:,.1f} tok/s"
 
 
+def usd_request(v: float | None) -> str:
+    """Dollars per request: requests cost fractions of a cent, so keep three significant figures."""
+    if v is None:
+        return "unknown"
+    return f"${v:.3g}" if v >= 0.01 else f"${v:.2g}"
+
+
 def ms(v: float | None) -> str:
     if v is None:
         return "unknown"

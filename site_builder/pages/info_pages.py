@@ -7,6 +7,9 @@ from typing import Any
 
 from site_builder.engine import constants as C
 from site_builder.engine.calibrate import SPEED_METRICS, summarize
+from site_builder.engine.errorbars import LONG_CONTEXT_TOKENS, MIN_RESULTS, summarize_categories
+from site_builder.engine.estimate import loaded_latency_doc
+from site_builder.engine.gguf import __doc__ as GGUF_DOC
 from site_builder.engine.params import __doc__ as PARAMS_DOC
 from site_builder.engine.plan import MATRIX_PRECISIONS, score_parts_doc
 from site_builder.engine.precision import KV_BYTES, PRECISIONS
@@ -15,6 +18,11 @@ from site_builder.engine.similar import SIMILARITY_WEIGHTS
 from site_builder.markdown_render import render_document
 from site_builder.pages import charts
 from site_builder.pages.site import SiteData
+
+
+def _doc(text: str) -> str:
+    """A docstring as one paragraph: its lines joined, indentation dropped."""
+    return " ".join(line.strip() for line in text.splitlines() if line.strip())
 
 
 def methodology_page(site: SiteData, base: str) -> dict[str, Any]:
@@ -97,11 +105,11 @@ def methodology_page(site: SiteData, base: str) -> dict[str, Any]:
             ("Sampled sequences (max)", str(C.MAX_SAMPLED_SEQUENCES)),
             ("Activation per token", f"({C.ACT_FFN_FACTOR} × FFN ÷ TP + {C.ACT_HIDDEN_FACTOR} × hidden) × 2 bytes"),
             ("Sampler", f"{C.SAMPLER_FP32_COPIES} fp32 copies of the logits per sampled sequence"),
+            ("GPU link (none recorded)", "no multi-GPU estimate: tensor parallel needs a recorded link"),
             (
-                "Default GPU link (no interconnect recorded)",
-                f"{C.DEFAULT_LINK_GBPS_PER_DIRECTION:g} GB/s per direction",
+                "All-reduce latency by link",
+                ", ".join(f"{k} {v * 1e6:g} µs" for k, v in C.ALLREDUCE_LATENCY_S.items()),
             ),
-            ("All-reduce latency", f"{C.ALLREDUCE_LATENCY_S * 1e6:g} µs"),
             ("Hours per month", str(C.HOURS_PER_MONTH)),
             ("Matrix workload", f"one sequence of min({C.FIT_CONTEXT:,}, context window) tokens"),
             (
@@ -131,7 +139,39 @@ def methodology_page(site: SiteData, base: str) -> dict[str, Any]:
         "local_prompt": f"{C.LOCAL_PROMPT:,}",
         "hours": C.HOURS_PER_MONTH,
         "local_output": f"{C.LOCAL_OUTPUT:,}",
+        "loaded_doc": _doc(loaded_latency_doc()),
+        "gguf_doc": _doc(GGUF_DOC or ""),
+        "step_budgets": ", ".join(
+            f"{tokens:,} tokens below {limit:g} GiB" if limit != float("inf") else f"{tokens:,} tokens above"
+            for limit, tokens in C.STEP_TOKEN_BUDGETS
+        ),
+        "local_step_tokens": f"{C.LOCAL_STEP_TOKENS:,}",
+        "max_prefill_load": f"{C.MAX_PREFILL_LOAD:g}",
+        "budgets": [
+            {"engine": k, "rule": b.rule, "fraction": f"{b.fraction:g}", "flag": b.flag, "source": b.source}
+            for k, b in C.ENGINE_BUDGETS.items()
+        ],
+        "budget_rules": _doc(C.EngineBudget.__doc__ or ""),
+        "sglang_reserved": "; ".join(
+            (f"below {below:g} GiB: " if below != float("inf") else "above: ")
+            + f"{fixed:g} GiB + {per_rank:g} GiB per rank"
+            for below, fixed, per_rank in C.SGLANG_RESERVED_GIB
+        ),
         "calibration": table,
+        "categories": [
+            {
+                "category": r.category,
+                "n": r.count,
+                "median": f"{r.median_ape:.0%}" if r.median_ape is not None else "no records yet",
+                "worst": f"{r.worst_ape:.0%}" if r.worst_ape is not None else "",
+                "worst_id": r.worst_id or "",
+            }
+            for r in summarize_categories(
+                comps, {k: v.record for k, v in site.models.items()}, site.gpus, site.frameworks
+            )
+        ],
+        "long_context": f"{LONG_CONTEXT_TOKENS:,}",
+        "min_results": MIN_RESULTS,
         "compared": len(comps),
         "records": len(site.catalog.benchmarks),
         "chart": chart,

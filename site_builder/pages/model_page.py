@@ -6,7 +6,9 @@ from typing import Any
 
 from site_builder.engine import constants as C
 from site_builder.engine.calibrate import Comparison
-from site_builder.engine.plan import MATRIX_PRECISIONS, Candidate
+from site_builder.engine.errorbars import ErrorBars, hardware_class
+from site_builder.engine.money import api_usd_per_request, breakeven_share, self_usd_per_request
+from site_builder.engine.plan import MATRIX_PRECISIONS, Candidate, full_load
 from site_builder.engine.precision import PRECISIONS
 from site_builder.pages import charts
 from site_builder.pages import format as F
@@ -110,7 +112,71 @@ def work_note(c: Candidate) -> str:
     )
 
 
-def candidate_view(c: Candidate, base: str, model_id: str) -> dict[str, Any]:
+def _breakeven(md: ModelData) -> list[dict[str, Any]]:
+    """Per recommended setup: dollars per request at the stated load and at full load, against the cheapest API."""
+    if not md.api_prices:
+        return []
+    an = md.analysis
+    w = an.serve_workload
+    prov, ap = min(
+        md.api_prices,
+        key=lambda t: api_usd_per_request(t[1].input_usd_per_mtok, t[1].output_usd_per_mtok, w.prompt, w.output),
+    )
+    api = api_usd_per_request(ap.input_usd_per_mtok, ap.output_usd_per_mtok, w.prompt, w.output)
+    api_note = (
+        f"{prov.name}, as of {ap.as_of}: {w.prompt:,} input tokens at {F.usd(ap.input_usd_per_mtok)}/M plus "
+        f"{w.output:,} output tokens at {F.usd(ap.output_usd_per_mtok)}/M"
+    )
+    rows = []
+    for c in an.recommendations:
+        if c.cost is None or c.speed is None or not c.speed.output_tokens_per_s or w.output < 1:
+            continue
+        hourly = c.cost.price_per_hour_usd
+        stated_cost = self_usd_per_request(hourly, c.speed.output_tokens_per_s, w.output)
+        full = full_load(an.facts, c)
+        full_tps = full.speed.output_tokens_per_s if full else None
+        busy = self_usd_per_request(hourly, full_tps, w.output) if full_tps else None
+        share = breakeven_share(busy, api) if busy is not None else None
+        if busy is None:
+            verdict = engine("unknown", "no throughput estimate at full load")
+        elif share is None:
+            verdict = engine(
+                "never",
+                "The API is cheaper even when the GPUs are busy all month: at full load a request costs "
+                f"{F.usd_request(busy)} self-hosted against {F.usd_request(api)} from the API",
+            )
+        else:
+            verdict = engine(
+                F.percent(share),
+                "Self-hosting costs the same per request as the cheapest API when the GPUs are busy at full load "
+                "this share of the month (rent is paid whether or not they are)",
+            )
+        rows.append(
+            {
+                "label": setup_label(c),
+                "self": engine(
+                    F.usd_request(stated_cost),
+                    f"{F.usd(hourly)}/h ÷ requests per hour at {w.concurrency} concurrent users",
+                ),
+                "busy": engine(
+                    F.usd_request(busy) if busy is not None else "unknown",
+                    f"{full.concurrency} concurrent users, the throughput-optimal load that fits" if full else "",
+                ),
+                "api": engine(F.usd_request(api), api_note),
+                "utilization": verdict,
+            }
+        )
+    return rows
+
+
+def speed_fig(text: str, note: str, c: Candidate, key: str, bars: ErrorBars | None) -> Fig:
+    """A speed figure whose note carries the engine's measured error for this metric, engine and hardware."""
+    bar = bars.lookup(key, c.engine, hardware_class(c.setup.base)) if bars else None
+    tail = bar.text if bar else "no measured results bound this figure's error yet"
+    return engine(text, f"{note}; {tail}" if note else tail)
+
+
+def candidate_view(c: Candidate, base: str, model_id: str, bars: ErrorBars | None = None) -> dict[str, Any]:
     s, cost = c.speed, c.cost
     note = work_note(c)
     return {
@@ -120,9 +186,18 @@ def candidate_view(c: Candidate, base: str, model_id: str) -> dict[str, Any]:
         "gpus": c.setup.count,
         "framework": c.framework.name if c.framework else "unknown",
         "score": engine(f"{c.score}/100", "Weighted score; see the methodology page."),
-        "throughput": engine(F.tokens_per_s(s.output_tokens_per_s if s else None), note),
-        "itl": engine(F.ms(s.itl_ms if s else None), note),
-        "ttft": engine(F.ms(s.ttft_ms if s else None), f"One {c.workload.prompt:,}-token prompt on an idle server"),
+        "throughput": speed_fig(
+            F.tokens_per_s(s.output_tokens_per_s if s else None), note, c, "output_tokens_per_s", bars
+        ),
+        "itl": speed_fig(F.ms(s.itl_ms if s else None), note, c, "itl_ms", bars),
+        "ttft": speed_fig(
+            F.ms(s.ttft_ms if s else None),
+            f"{c.workload.concurrency} users at once: waiting for earlier prompts' prefill chunks, then its own; "
+            f"{F.ms(s.ttft_idle_ms if s else None)} on an idle server",
+            c,
+            "ttft_ms",
+            bars,
+        ),
         "bound": s.step_bound if s else "unknown",
         "month": engine(
             F.usd_month(cost.cost_per_month_usd if cost else None),
@@ -259,7 +334,9 @@ SEGMENT_LABELS = {
 }
 
 
-def _local_view(c: Candidate, base: str, model_id: str, with_deploy: bool) -> dict[str, Any]:
+def _local_view(
+    c: Candidate, base: str, model_id: str, with_deploy: bool, bars: ErrorBars | None = None
+) -> dict[str, Any]:
     s = c.speed
     note = (
         f"single stream, {c.precision.label}, {c.framework.name if c.framework else c.engine} "
@@ -272,8 +349,14 @@ def _local_view(c: Candidate, base: str, model_id: str, with_deploy: bool) -> di
         "precision": c.precision.label,
         "framework": c.framework.name if c.framework else "—",
         "deploy_href": f"{base}deploy/{model_id}/{deploy_slug(c)}/" if with_deploy else None,
-        "speed": engine(F.tokens_per_s(s.decode_tokens_per_s if s else None), note),
-        "ttft": engine(F.ms(s.ttft_ms if s else None), "compute rate unknown" if s and s.ttft_ms is None else note),
+        "speed": speed_fig(F.tokens_per_s(s.decode_tokens_per_s if s else None), note, c, "decode_tokens_per_s", bars),
+        "ttft": speed_fig(
+            F.ms(s.ttft_ms if s else None),
+            "compute rate unknown" if s and s.ttft_ms is None else note,
+            c,
+            "ttft_ms",
+            bars,
+        ),
         "memory": engine(
             f"{F.gib(c.memory.total_bytes)} of {F.gib(c.memory.usable_bytes)}",
             f"fit: {C.FIT_LABELS[c.memory.fit_level]}",
@@ -326,7 +409,7 @@ def model_page(md: ModelData, site: SiteData, base: str) -> dict[str, Any]:
     m, an, facts = md.record, md.analysis, md.facts
     a, p = m.architecture, facts.params
     s = facts.shape
-    recs = [candidate_view(c, base, m.id) for c in an.recommendations]
+    recs = [candidate_view(c, base, m.id, site.error_bars) for c in an.recommendations]
     arch_rows = [
         ("Type", engine("Mixture of experts" if s.is_moe else "Dense")),
         ("Total parameters", engine(f"{p.total:,}", "Counted from the architecture; see methodology")),
@@ -429,24 +512,7 @@ def model_page(md: ModelData, site: SiteData, base: str) -> dict[str, Any]:
         }
         for prov, ap in md.api_prices
     ]
-    breakeven = []
-    if md.api_prices:
-        cheapest = md.api_prices[0][1].output_usd_per_mtok
-        for c in an.recommendations:
-            if c.cost and c.cost.cost_per_million_tokens_usd and cheapest > 0:
-                util = c.cost.cost_per_million_tokens_usd / cheapest
-                breakeven.append(
-                    {
-                        "label": setup_label(c),
-                        "self": F.usd(c.cost.cost_per_million_tokens_usd),
-                        "api": F.usd(cheapest),
-                        "utilization": engine(
-                            F.percent(min(util, 9.99)),
-                            "Self-hosting costs the same per token as the cheapest API "
-                            "when the GPUs are busy this share of the time",
-                        ),
-                    }
-                )
+    breakeven = _breakeven(md)
     quality = None
     if md.quality:
         quality = engine(
@@ -476,7 +542,11 @@ def model_page(md: ModelData, site: SiteData, base: str) -> dict[str, Any]:
         "family": site.families.get(m.family),
         "kind": "MoE" if s.is_moe else "Dense",
         "params_total": engine(F.params(p.total), f"{p.total:,} parameters counted from the architecture"),
-        "params_active": engine(F.params(p.active), f"{p.active:,}; excludes the input-embedding lookup"),
+        "params_active": engine(
+            F.params(p.active),
+            f"{p.active:,}; excludes the input-embedding lookup"
+            + (" and the vision tower, which encodes images rather than every token" if p.vision else ""),
+        ),
         "context": stated_fig(m, "context_window", f"{m.context_window:,} tokens"),
         "release": stated_fig(m, "release_date", str(m.release_date) if m.release_date else "unknown"),
         "license": _license_fig(m),
@@ -500,10 +570,10 @@ def model_page(md: ModelData, site: SiteData, base: str) -> dict[str, Any]:
         "serve_note": work_note(best) if best else "",
         "api_rows": api_rows,
         "breakeven": breakeven,
-        "min_single": candidate_view(min_single, base, m.id) if min_single else None,
-        "multi": candidate_view(multi, base, m.id) if multi else None,
+        "min_single": candidate_view(min_single, base, m.id, site.error_bars) if min_single else None,
+        "multi": candidate_view(multi, base, m.id, site.error_bars) if multi else None,
         "throughput_chart": throughput_chart,
-        "local_rows": [_local_view(c, base, m.id, c in an.local_runtimes) for c in an.local],
+        "local_rows": [_local_view(c, base, m.id, c in an.local_runtimes, site.error_bars) for c in an.local],
         "local_note": (
             f"One user, {an.local[0].workload.prompt:,}-token prompt, {an.local[0].workload.output:,}-token answer; "
             "the fastest format that fits each device"
@@ -516,7 +586,7 @@ def model_page(md: ModelData, site: SiteData, base: str) -> dict[str, Any]:
         )
         if an.local
         else "",
-        "throughput_rows": [candidate_view(c, base, m.id) | {"label": setup_label(c)} for c in tput],
+        "throughput_rows": [candidate_view(c, base, m.id, site.error_bars) | {"label": setup_label(c)} for c in tput],
         "vram": vram,
         "prec_rows": prec_rows,
         "prec_chart": prec_chart,

@@ -57,6 +57,7 @@ def model_detail(md: ModelData) -> dict[str, Any]:
                 "output_tokens_per_s": c.speed.output_tokens_per_s if c.speed else None,
                 "itl_ms": c.speed.itl_ms if c.speed else None,
                 "ttft_ms": c.speed.ttft_ms if c.speed else None,
+                "ttft_idle_ms": c.speed.ttft_idle_ms if c.speed else None,
                 "cost_per_month_usd": c.cost.cost_per_month_usd if c.cost else None,
                 "cost_per_million_tokens_usd": c.cost.cost_per_million_tokens_usd if c.cost else None,
             }

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 from site_builder.catalog import Catalog
 from site_builder.engine.calibrate import Comparison, compare_all
+from site_builder.engine.errorbars import ErrorBars, error_bars
 from site_builder.engine.memory import ModelFacts
 from site_builder.engine.plan import Analysis, Candidate, analyse
 from site_builder.engine.quality import QualityIndex, quality_index
@@ -37,6 +39,11 @@ class SiteData:
     catalog: Catalog
     models: dict[str, ModelData] = field(default_factory=dict)
     comparisons: list[Comparison] = field(default_factory=list)
+
+    @functools.cached_property
+    def error_bars(self) -> ErrorBars:
+        """Calibration residuals by metric, engine class and hardware class, for the speed figures' error bars."""
+        return error_bars(self.comparisons, self.gpus, self.frameworks)
 
     @property
     def gpus(self) -> dict[str, GpuRecord]:

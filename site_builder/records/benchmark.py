@@ -21,6 +21,7 @@ Metric = Literal[
     "model_weights_gib_per_gpu",
     "activation_peak_gib",
     "non_torch_memory_gib",
+    "kv_cache_capacity_tokens",
     "achieved_matmul_tflops",
     "achieved_memory_bandwidth_tbs",
 ]
