@@ -118,3 +118,16 @@ def test_no_link_needs_a_reason_but_no_bandwidth(catalog_copy: Path) -> None:
     assert _link_problems(catalog_copy, "rtx-3080.yaml") == ["say why the device has no GPU-to-GPU link"]
     _edit(path, interconnect={"type": "none", "kind": "none", "note": "An integrated GPU: nothing to link."})
     assert _link_problems(catalog_copy, "rtx-3080.yaml") == []
+
+
+def test_a_bundle_uses_its_own_link_not_its_cards() -> None:
+    """Two RTX 3090s on a consumer board talk over PCIe 4.0 x8 (32 GB/s both ways), not the card's x16 slot."""
+    from site_builder.engine.hardware import make_setup
+
+    catalog = validate_catalog(ROOT / "catalog", Report())
+    gpus = {gid: located.record for gid, located in catalog.gpus.items()}
+    pair = make_setup(gpus["dual-rtx-3090"], gpus)
+    card_pair = make_setup(gpus["rtx-3090"], gpus, multiplier=2)
+    # PCIe 4.0: 2 GB/s per lane per direction; x8 -> 16 GB/s one way, x16 -> 32 GB/s one way.
+    assert pair.link_bytes_s == 8 * 2e9
+    assert card_pair.link_bytes_s == 16 * 2e9

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from site_builder.engine.constants import CAPACITY_UNIT_BYTES, LINK_KIND_WORDS, USABLE_FRACTION
-from site_builder.records.gpu import GpuRecord
+from site_builder.records.gpu import GpuRecord, Interconnect
 
 
 @dataclass(frozen=True)
@@ -51,9 +51,15 @@ class Setup:
         return None if bw is None else bw * 1e9
 
     @property
+    def interconnect(self) -> Interconnect | None:
+        """The link between the GPUs: a bundle's own (a workstation's slots may be narrower than the card's), else
+        the card's."""
+        return self.record.interconnect or self.base.interconnect
+
+    @property
     def link_kind(self) -> str | None:
         """The link family tensor-parallel traffic uses: the record's `kind`, else read from its stated link type."""
-        ic = self.base.interconnect
+        ic = self.interconnect
         if ic is None:
             return None
         if ic.kind:
@@ -64,7 +70,7 @@ class Setup:
     @property
     def link_bytes_s(self) -> float | None:
         """One direction of the GPU-to-GPU link (records give bidirectional totals); None when none is recorded."""
-        ic = self.base.interconnect
+        ic = self.interconnect
         if ic is None or not ic.bandwidth_gbps or self.link_kind is None:
             return None
         return ic.bandwidth_gbps / 2 * 1e9

@@ -20,6 +20,7 @@ def gpu_page(g: GpuRecord, site: SiteData, base: str) -> dict[str, Any]:
     setup = make_setup(g, gpus)
     b = setup.base
     src = b.sources[0].url if b.sources else None
+    link = setup.interconnect
 
     def spec(label: str, value: Any, unit: str) -> tuple[str, Any]:
         return (
@@ -43,12 +44,11 @@ def gpu_page(g: GpuRecord, site: SiteData, base: str) -> dict[str, Any]:
         (
             "Interconnect",
             stated(
-                f"{b.interconnect.type}"
-                + (f", {b.interconnect.bandwidth_gbps:,g} GB/s" if b.interconnect.bandwidth_gbps else ""),
+                f"{link.type}" + (f", {link.bandwidth_gbps:,g} GB/s" if link.bandwidth_gbps else ""),
                 "",
-                src,
+                g.sources[0].url if g.interconnect and g.sources else src,
             )
-            if b.interconnect
+            if link
             else None,
         ),
         (
