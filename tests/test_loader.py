@@ -180,9 +180,9 @@ def test_check_reports_every_problem_at_once_and_exits_1(catalog_copy: Path) -> 
     )
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
-    lines = [ln for ln in result.stderr.splitlines() if ".yaml:" in ln]
+    lines = [ln for ln in result.stdout.splitlines() if ".yaml:" in ln]  # the report is check's output
     assert len(lines) == 6
-    assert "6 errors" in result.stderr
+    assert "6 errors" in result.stdout
 
 
 def test_shipped_catalog_is_clean_under_strict() -> None:
