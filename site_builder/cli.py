@@ -164,6 +164,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--from-hf-config", default=None)
     p.add_argument("--hf-repo", default=None, help="Hugging Face repo id (org/name) of a new model")
     p.add_argument("--name", default=None, help="display name of a new model")
+    p.add_argument("--force", action="store_true", help="add a model even if its hf_repo is already in the catalog")
     p.add_argument("--catalog", default="catalog")
     p.set_defaults(handler=cmd_new)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -11,15 +12,29 @@ import pytest
 from site_builder.problems import Report
 from site_builder.validate import validate_catalog
 
-GOOD_MODEL = (Path(__file__).resolve().parent.parent / "catalog" / "models" / "internlm-20b.yaml").read_text()
+CATALOG = Path(__file__).resolve().parent.parent / "catalog"
+GOOD_MODEL = (CATALOG / "models" / "internlm-20b.yaml").read_text()
+GOOD_GPU = (CATALOG / "gpus" / "h100-sxm.yaml").read_text()
+GOOD_FRAMEWORK = (CATALOG / "frameworks" / "vllm.yaml").read_text()
 
 
-def line_of(needle: str) -> int:
+def line_of(needle: str, record: str = GOOD_MODEL) -> int:
     """1-based line of the fixture record that starts with `needle` (indentation ignored)."""
-    for number, line in enumerate(GOOD_MODEL.splitlines(), 1):
+    for number, line in enumerate(record.splitlines(), 1):
         if line.strip().startswith(needle):
             return number
     raise AssertionError(f"{needle!r} is not in the fixture record")
+
+
+def model(new_id: str, old: str, new: str) -> str:
+    """The fixture model under another id, with one line changed."""
+    assert old in GOOD_MODEL, old
+    return GOOD_MODEL.replace("id: internlm-20b", f"id: {new_id}").replace(old, new, 1)
+
+
+def gpu(new_id: str, old: str, new: str) -> str:
+    assert old in GOOD_GPU, old
+    return GOOD_GPU.replace("id: h100-sxm", f"id: {new_id}").replace(old, new, 1)
 
 
 # (file name, content, expected line, expected field, a fragment of the message)
@@ -126,9 +141,119 @@ CASES: list[tuple[str, str | bytes, int, str, str]] = [
         "models/bomb.yaml",
         "a: &a [x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
         "c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: [*c, *c, *c, *c, *c, *c, *c, *c, *c]\n",
-        1,
+        2,  # the first alias, `*a` on line 2, not its anchor on line 1
         "b.0",
         "anchors and aliases are not allowed",
+    ),
+    (
+        "models/scalaralias.yaml",
+        model("scalaralias", "organization: Shanghai AI Laboratory", "organization: *n").replace(
+            "name: InternLM 20B", "name: &n InternLM 20B"
+        ),
+        line_of("organization:"),
+        "organization",
+        "anchors and aliases are not allowed",
+    ),
+    (
+        "models/baddate.yaml",
+        model("baddate", "release_date: 2023-09-20", "release_date: 2023-13-45"),
+        line_of("release_date:"),
+        "release_date",
+        "invalid value '2023-13-45': month must be in 1..12",
+    ),
+    ("models/deep.yaml", "a: " + "[" * 5000 + "]" * 5000 + "\n", 1, "", "nesting depth"),
+    (
+        "models/boolctx.yaml",
+        model("boolctx", "context_window: 16384", "context_window: true"),
+        line_of("context_window:"),
+        "context_window",
+        "valid integer",
+    ),
+    (
+        "models/fractionctx.yaml",
+        model("fractionctx", "context_window: 16384", "context_window: 16384.5"),
+        line_of("context_window:"),
+        "context_window",
+        "valid integer",
+    ),
+    (
+        "models/hugelayers.yaml",
+        model("hugelayers", "  num_hidden_layers: 60", "  num_hidden_layers: 100000000000000000000"),
+        line_of("num_hidden_layers:"),
+        "architecture.num_hidden_layers",
+        "must be a finite number no larger than 1e+15",
+    ),
+    (
+        "models/controlchar.yaml",
+        model("controlchar", "name: InternLM 20B", 'name: "InternLM\\e[31m 20B"'),
+        line_of("name:"),
+        "name",
+        "control character U+001B",
+    ),
+    (
+        "models/nodescription.yaml",
+        model("nodescription", GOOD_MODEL.splitlines()[line_of("description:") - 1] + "\n", ""),
+        2,
+        "description",
+        "required field is missing",
+    ),
+    (
+        "models/noframeworks.yaml",
+        model("noframeworks", "frameworks: [lmdeploy]", "frameworks: []"),
+        line_of("frameworks:"),
+        "frameworks",
+        "at least 1 item",
+    ),
+    (
+        "models/emptylicense.yaml",
+        re.sub(r"\nlicense:\n(  .*\n)+", "\nlicense:\n", model("emptylicense", "", ""), count=1),
+        line_of("license:"),
+        "license",
+        "required field is empty",
+    ),
+    (
+        "gpus/infmemory.yaml",
+        gpu("infmemory", "memory_gb: 80", "memory_gb: .inf"),
+        line_of("memory_gb:", GOOD_GPU),
+        "memory_gb",
+        "finite number",
+    ),
+    (
+        "gpus/nanbandwidth.yaml",
+        gpu("nanbandwidth", "memory_bandwidth_gbps: 3350", "memory_bandwidth_gbps: .nan"),
+        line_of("memory_bandwidth_gbps:", GOOD_GPU),
+        "memory_bandwidth_gbps",
+        "finite number",
+    ),
+    (
+        "gpus/petabyte.yaml",
+        gpu("petabyte", "memory_gb: 80", "memory_gb: 1000000"),  # 1 PB on one GPU
+        line_of("memory_gb:", GOOD_GPU),
+        "memory_gb",
+        "less than or equal to 16384",
+    ),
+    (
+        "gpus/fastmemory.yaml",
+        gpu("fastmemory", "memory_bandwidth_gbps: 3350", "memory_bandwidth_gbps: 33500000"),
+        line_of("memory_bandwidth_gbps:", GOOD_GPU),
+        "memory_bandwidth_gbps",
+        "less than or equal to 100000",
+    ),
+    (
+        "gpus/dearprice.yaml",
+        gpu("dearprice", "usd_per_gpu_hour: 3.99", "usd_per_gpu_hour: 3990000000.0"),
+        line_of("usd_per_gpu_hour:", GOOD_GPU),
+        "prices.0.usd_per_gpu_hour",
+        "less than or equal to 1000",
+    ),
+    (
+        "frameworks/quote.yaml",
+        GOOD_FRAMEWORK.replace("id: vllm", "id: quote").replace(
+            "command: vllm serve {model}", "command: vllm serve '{model}"
+        ),
+        line_of("command:", GOOD_FRAMEWORK),
+        "launch.command",
+        "not a valid shell command (No closing quotation)",
     ),
     ("models/huge.yaml", "description: " + "x" * 1_100_000 + "\n", 1, "", "limited to"),
     (
