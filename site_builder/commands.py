@@ -14,6 +14,7 @@ from site_builder.engine.hardware import make_setup
 from site_builder.engine.plan import analyse, choose_framework, engine_class_for, facts_of
 from site_builder.engine.precision import KV_BYTES, PRECISIONS, supported_on
 from site_builder.problems import CatalogError, Report
+from site_builder.records import ModelRecord
 from site_builder.validate import validate_catalog
 
 
@@ -27,6 +28,22 @@ def _catalog(path: str) -> Catalog:
 
 def _num(v: float | None, digits: int = 3) -> float | None:
     return None if v is None else round(v, digits)
+
+
+def tensor_parallel_check(model: ModelRecord, n: int) -> None:
+    """Refuse a GPU count the serving engines cannot split the model over.
+
+    vLLM and SGLang shard attention by heads: the query heads must divide evenly over the GPUs, and the
+    key/value heads must either divide evenly or be replicated a whole number of times (n % kv == 0).
+    """
+    arch = model.architecture
+    heads, kv = arch.num_attention_heads, arch.num_key_value_heads or arch.num_attention_heads
+    if n == 1:
+        return
+    if n > heads or heads % n:
+        raise UsageError(f"--gpus {n} cannot split {model.id}'s {heads} attention heads evenly (tensor parallel)")
+    if arch.kv_lora_rank is None and (kv % n if kv >= n else n % kv):
+        raise UsageError(f"--gpus {n} cannot split or replicate {model.id}'s {kv} key/value heads evenly")
 
 
 def estimate(args: argparse.Namespace) -> dict[str, Any]:
@@ -50,12 +67,18 @@ def estimate(args: argparse.Namespace) -> dict[str, Any]:
     if not supported_on(prec, gpu):
         raise UsageError(f"{gpu.short_name} cannot run {prec.label} weights")
     per = gpu.bundle.count if gpu.bundle else 1
+    if args.gpus % per:
+        raise UsageError(f"{gpu.short_name} is a bundle of {per} GPUs: --gpus must be a multiple of {per}")
+    tensor_parallel_check(model, args.gpus)
     setup = make_setup(gpu, gpus, max(1, args.gpus // per))
     prompt = args.prompt if args.prompt is not None else 512
     output = args.output if args.output is not None else 256
     context = args.context if args.context is not None else prompt + output
     if context < 1 or prompt < 0 or output < 0:
         raise UsageError("--context must be positive; --prompt and --output not negative")
+    if context < prompt + output:
+        defaults = " (the defaults)" if args.prompt is None and args.output is None else ""
+        raise UsageError(f"--context {context} is shorter than --prompt + --output ({prompt} + {output}{defaults})")
     if context > model.context_window:
         raise UsageError(f"--context {context} exceeds the model's context window ({model.context_window})")
     if args.framework:

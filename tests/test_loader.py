@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -344,3 +345,71 @@ def test_unformatted_record_is_a_warning_that_strict_fails_on(catalog_copy: Path
         "models/internlm-20b.yaml:1:1: warning: format: not in canonical key order and style (run `site-builder fmt`)"
     )
     assert report.fails(strict=True)
+
+
+# --- files that are not records, and catalogs that are not catalogs ------------------------------------
+
+
+def _lines(report: Report) -> list[str]:
+    return [p.format() for p in report.sorted()]
+
+
+def test_files_that_are_not_records_are_named(catalog_copy: Path, tmp_path: Path) -> None:
+    (catalog_copy / "models" / "qwen3-8b.yaml").rename(catalog_copy / "models" / "qwen3-8b.yml")
+    (catalog_copy / "gpus" / "notes.txt").write_text("todo")
+    outside = tmp_path / "outside.yaml"
+    outside.write_text((catalog_copy / "gpus" / "h100-sxm.yaml").read_text().replace("h100-sxm", "linked"))
+    (catalog_copy / "gpus" / "linked.yaml").symlink_to(outside)
+    errors = [p.format() for p in _problems(catalog_copy).errors if "qwen3-8b" in p.path or "gpus/" in p.path]
+    assert any(
+        e.endswith("models/qwen3-8b.yml:1:1: not a record: models/ holds only *.yaml files; rename it to qwen3-8b.yaml")
+        for e in errors
+    ), errors
+    assert any(e.endswith("gpus/notes.txt:1:1: not a record: gpus/ holds only *.yaml files") for e in errors)
+    assert any(
+        e.endswith("gpus/linked.yaml:1:1: is a symbolic link to a file outside the catalog; copy the record in instead")
+        for e in errors
+    )
+
+
+def test_a_models_file_instead_of_a_folder_is_one_error(catalog_copy: Path) -> None:
+    shutil.rmtree(catalog_copy / "models")
+    (catalog_copy / "models").write_text("")
+    [error] = _problems(catalog_copy).errors  # not one "unknown model" per benchmark and price
+    assert error.format().endswith("models:1:1: must be a folder of *.yaml records, but it is a file")
+
+
+def test_an_empty_catalog_is_an_error(tmp_path: Path) -> None:
+    assert sorted(e.message for e in _problems(tmp_path).errors) == [
+        f"the catalog has no gpus records (is --catalog {tmp_path} right?)",
+        f"the catalog has no models records (is --catalog {tmp_path} right?)",
+    ]
+
+
+def test_a_broken_record_is_reported_once_without_the_cascade(catalog_copy: Path) -> None:
+    path = catalog_copy / "models" / "llama-3.1-8b.yaml"
+    referencing = [
+        p for p in catalog_copy.glob("*/*.yaml") if p != path and "llama-3.1-8b\n" in p.read_text().replace("'", "")
+    ]
+    assert len(referencing) >= 3  # benchmarks and provider prices name it
+    path.write_text("id: llama-3.1-8b\nname: [\n")
+    report = _problems(catalog_copy)
+    assert not [p for p in report.problems if "unknown model 'llama-3.1-8b'" in p.message]
+    [own] = [p for p in report.problems if p.path.endswith("llama-3.1-8b.yaml")]
+    assert own.message.startswith("YAML syntax error")
+    assert own.message.endswith("more problems in records that reference 'llama-3.1-8b')")
+
+
+def test_bidi_controls_warn_and_control_characters_in_an_article_fail(catalog_copy: Path) -> None:
+    model = catalog_copy / "models" / "internlm-20b.yaml"
+    model.write_text(model.read_text().replace("name: InternLM 20B", 'name: "InternLM \\u202e02B"'))
+    family = next(iter(sorted((catalog_copy / "families").glob("*.md"))))
+    lines = family.read_text().splitlines()
+    lines.append("A bell \x07 in the body.")
+    family.write_text("\n".join(lines) + "\n")
+    report = _problems(catalog_copy)
+    [warning] = [p for p in report.warnings if p.path.endswith("internlm-20b.yaml") and p.field == "name"]
+    assert "bidirectional control U+202E" in warning.message
+    [error] = [p for p in report.errors if p.path.endswith(family.name)]
+    assert (error.line, error.col, error.field) == (len(lines), 8, "body")
+    assert "control character U+0007" in error.message
