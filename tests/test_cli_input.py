@@ -97,3 +97,12 @@ def test_check_prints_its_report_on_stdout_and_still_fails(catalog_copy: Path, c
     assert code == 1
     assert "2023-13-45" in out and "1 error" in out
     assert err == ""
+
+
+def test_the_licence_is_an_spdx_expression() -> None:
+    """The table form ({text = ...}) is deprecated by PEP 639 and makes setuptools warn on every install."""
+    import tomllib
+
+    pyproject = tomllib.loads((Path(__file__).resolve().parent.parent / "pyproject.toml").read_text())
+    assert pyproject["project"]["license"] == "Apache-2.0"
+    assert not [c for c in pyproject["project"].get("classifiers", []) if c.startswith("License ::")]
