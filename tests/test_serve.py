@@ -123,3 +123,12 @@ def test_serve_refuses_an_unsafe_output_directory(catalog_copy: Path) -> None:
     )
     assert result.returncode == 1
     assert "refusing to replace" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_the_preview_says_built_once_and_not_to_run_make_serve(
+    catalog_copy: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    Preview(catalog_copy, tmp_path / "site").full()
+    err = capsys.readouterr().err
+    assert err.count("built ") == 1, err
+    assert "make serve" not in err  # it is already serving
