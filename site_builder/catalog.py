@@ -214,7 +214,8 @@ def scan_text(located: Located[Any], report: Report) -> None:
             report.add(
                 located.problem(loc, f"contains the bidirectional control U+{ord(found.group()):04X}", warning=True)
             )
-    for number, line in enumerate(located.body.splitlines(), located.body_line):
+    # split('\n'), not splitlines(): the latter also breaks at \x0c, \x1c..\x1e and U+2028 and would hide them.
+    for number, line in enumerate(located.body.split("\n"), located.body_line):
         for pattern, warning in ((CONTROL_RE, False), (BIDI_RE, True)):
             found = pattern.search(line)
             if found:

@@ -76,7 +76,6 @@ def references_resolve(catalog: Catalog) -> Iterator[Problem]:
 
 
 def _unresolved(catalog: Catalog, missing: Callable[[str, str], bool]) -> Iterator[Problem]:
-
     for m in catalog.models.values():
         if missing("families", m.record.family):
             yield m.problem(

@@ -220,6 +220,13 @@ CASES: list[tuple[str, str | bytes, int, str, str]] = [
         "finite number",
     ),
     (
+        "gpus/boolmemory.yaml",
+        gpu("boolmemory", "memory_gb: 80", "memory_gb: true"),  # YAML's true is no 1 GB
+        line_of("memory_gb:", GOOD_GPU),
+        "memory_gb",
+        "valid number",
+    ),
+    (
         "gpus/nanbandwidth.yaml",
         gpu("nanbandwidth", "memory_bandwidth_gbps: 3350", "memory_bandwidth_gbps: .nan"),
         line_of("memory_bandwidth_gbps:", GOOD_GPU),
@@ -413,3 +420,9 @@ def test_bidi_controls_warn_and_control_characters_in_an_article_fail(catalog_co
     [error] = [p for p in report.errors if p.path.endswith(family.name)]
     assert (error.line, error.col, error.field) == (len(lines), 8, "body")
     assert "control character U+0007" in error.message
+
+
+def test_windows_line_endings_in_an_article_are_no_control_characters(catalog_copy: Path) -> None:
+    family = next(iter(sorted((catalog_copy / "families").glob("*.md"))))
+    family.write_bytes(family.read_bytes().replace(b"\r\n", b"\n").replace(b"\n", b"\r\n"))
+    assert not [p.format() for p in _problems(catalog_copy).errors if p.path.endswith(family.name)]

@@ -11,8 +11,9 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validat
 
 SLUG_RE = re.compile(r"^[a-z0-9]+(?:[-.][a-z0-9]+)*$")
 URL_RE = re.compile(r"^https?://[^\s/$.?#][^\s]*$")
-# C0 controls other than tab and newline, DEL and C1 controls: invisible, and invalid in XML (feed.xml).
-CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+# C0 controls other than tab, newline and carriage return (the ones XML 1.0 forbids, so feed.xml would break),
+# DEL and the C1 controls: all invisible in text.
+CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 # No figure in a record comes near this (parameters are ~1e12, context ~1e7); beyond it is a typo or
 # an attempt to overflow the engine's floating-point arithmetic into `inf`.
 LARGEST_NUMBER = 1e15
