@@ -19,7 +19,6 @@ $(DEV_STAMP): $(STAMP) pyproject.toml
 
 site: $(STAMP)
 	$(BIN)/site-builder build --catalog catalog --out _site
-	@echo "Open _site/index.html in a browser, or run 'make serve' for http://127.0.0.1:8000/"
 
 check: $(STAMP)
 	$(BIN)/site-builder check --strict

@@ -13,7 +13,7 @@ from typing import Any
 
 from jinja2 import Environment
 
-from site_builder.output import staging_dir, write_text
+from site_builder.output import check_output_dir, staging_dir, write_text
 from site_builder.pages import plumbing
 from site_builder.pages.detail_pages import compare_page, deploy_page, family_page
 from site_builder.pages.gpu_page import gpu_page
@@ -244,6 +244,7 @@ def build_site(
     live_reload: bool = False,
 ) -> BuildResult:
     start = time.perf_counter()
+    check_output_dir(out, catalog_dir)  # before anything else: a refused --out is never touched
     report = Report()
     catalog = validate_catalog(catalog_dir, report)
     if report.fails(strict):
@@ -263,9 +264,11 @@ def build_site(
 
             index_site(tmp)
     seconds = time.perf_counter() - start
+    # The preview server says where it serves; only a plain build points at the files and `make serve`.
+    hint = "" if live_reload else f" — open {out.resolve() / 'index.html'} or run `make serve`"
     print(
         f"built {len(pages)} pages from {len(site.models)} models and {len(site.gpus)} GPUs into {out} "
-        f"in {seconds:.1f}s — open {out.resolve() / 'index.html'} or run `make serve`",
+        f"in {seconds:.1f}s{hint}",
         file=sys.stderr,
     )
     return BuildResult(True, report, len(pages), seconds)

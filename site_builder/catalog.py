@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import difflib
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Generic, TypeVar
@@ -19,6 +20,7 @@ from site_builder.records import (
     ModelRecord,
     ProviderRecord,
 )
+from site_builder.records.common import CONTROL_RE
 from site_builder.yamlsafe import LoadedYaml, Loc, Mark, YamlProblem, decode, load_yaml_text
 
 R = TypeVar("R", bound=BaseModel)
@@ -33,6 +35,7 @@ class Located(Generic[R]):
     source: LoadedYaml
     line_offset: int = 0
     body: str = ""
+    body_line: int = 0  # line of the file where `body` starts
 
     def problem(self, loc: Loc, message: str, *, warning: bool = False, rule: str = "") -> Problem:
         mark = self.source.mark_for(loc)
@@ -73,6 +76,10 @@ class Catalog:
     providers: dict[str, Located[ProviderRecord]] = field(default_factory=dict)
     benchmarks: dict[str, Located[BenchmarkRecord]] = field(default_factory=dict)
     families: dict[str, Located[FamilyRecord]] = field(default_factory=dict)
+    # Records that failed to load, by kind and file stem: references to them are not "unknown".
+    broken: dict[str, dict[str, Path]] = field(default_factory=dict)
+    # Kinds whose folder is missing, empty or not a folder: reported once, so references to them are not.
+    unusable: set[str] = field(default_factory=set)
 
     def table(self, kind: str) -> dict[str, Located[Any]]:
         table: dict[str, Located[Any]] = getattr(self, kind)
@@ -83,6 +90,8 @@ def _friendly(err: dict[str, Any], model: type[BaseModel], loc: Loc) -> str:
     kind = err["type"]
     if kind == "missing":
         return "required field is missing"
+    if "input" in err and err["input"] is None:  # `license:` with nothing after it
+        return "required field is empty: fill it in from a source"
     if kind == "extra_forbidden":
         name = str(loc[-1]) if loc else ""
         owner = _owner_model(model, loc[:-1])
@@ -149,10 +158,12 @@ def load_record(path: Path, kind: Kind[R], report: Report) -> Located[R] | None:
     shown = display_path(path)
     offset = 0
     body = ""
+    body_line = 0
     try:
         text = decode(path.read_bytes())
         if kind.suffix == ".md":
             text, body, offset = split_front_matter(text)
+            body_line = text.count("\n") + 3  # after the opening '---', the front matter and the closing '---'
         loaded = load_yaml_text(text)
     except YamlProblem as exc:
         line = exc.mark.line + (offset if exc.mark.line > 1 or offset else 0)
@@ -165,7 +176,8 @@ def load_record(path: Path, kind: Kind[R], report: Report) -> Located[R] | None:
         report.add(Problem(shown, 1, 1, "", "a record must be a YAML mapping of field: value"))
         return None
     try:
-        record = kind.model.model_validate(loaded.data)
+        # Strict: YAML already typed every value, so `true` is no 1 and `1.5` no integer; nothing is coerced.
+        record = kind.model.model_validate(loaded.data, strict=True)
     except ValidationError as exc:
         for err in _without_typo_duplicates(exc.errors()):
             loc: Loc = tuple(err["loc"])
@@ -175,14 +187,74 @@ def load_record(path: Path, kind: Kind[R], report: Report) -> Located[R] | None:
                 Problem(shown, mark.line + offset, mark.col, ".".join(map(str, loc)), _friendly(err, kind.model, loc))
             )
         return None
-    return Located(record=record, path=path, source=loaded, line_offset=offset, body=body)
+    return Located(record=record, path=path, source=loaded, line_offset=offset, body=body, body_line=body_line)
 
 
-def iter_record_files(root: Path, kind: Kind[Any]) -> list[Path]:
+# Bidirectional overrides and isolates reorder how text displays ("Trojan Source"): legitimate in a name
+# written right to left, but worth a look, so a warning.
+BIDI_RE = re.compile("[\u202a-\u202e\u2066-\u2069]")
+
+
+def _strings(value: Any, loc: Loc) -> Iterator[tuple[Loc, str]]:
+    if isinstance(value, str):
+        yield loc, value
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _strings(item, (*loc, key))
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            yield from _strings(item, (*loc, i))
+
+
+def scan_text(located: Located[Any], report: Report) -> None:
+    """Warn about bidi controls in any text; reject control characters in an article's body too."""
+    for loc, text in _strings(located.source.data, ()):
+        found = BIDI_RE.search(text)
+        if found:
+            report.add(
+                located.problem(loc, f"contains the bidirectional control U+{ord(found.group()):04X}", warning=True)
+            )
+    # split('\n'), not splitlines(): the latter also breaks at \x0c, \x1c..\x1e and U+2028 and would hide them.
+    for number, line in enumerate(located.body.split("\n"), located.body_line):
+        for pattern, warning in ((CONTROL_RE, False), (BIDI_RE, True)):
+            found = pattern.search(line)
+            if found:
+                kind = "bidirectional control" if warning else "control character"
+                where = display_path(located.path)
+                message = f"contains the {kind} U+{ord(found.group()):04X}"
+                severity = Severity.WARNING if warning else Severity.ERROR
+                report.add(Problem(where, number, found.start() + 1, "body", message, severity))
+
+
+def iter_record_files(root: Path, kind: Kind[Any], report: Report | None = None) -> list[Path]:
+    """The record files of one kind; anything else in the folder is reported, never silently skipped."""
     folder = root / kind.folder
-    if not folder.is_dir():
+    if not folder.exists():
         return []
-    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix == kind.suffix)
+    if not folder.is_dir():
+        _add(report, folder, f"must be a folder of *{kind.suffix} records, but it is a file")
+        return []
+    files = []
+    for path in sorted(folder.iterdir()):
+        if path.name.startswith("."):
+            continue  # editor swap files and the like
+        if path.suffix != kind.suffix or not path.is_file():
+            hint = f"; rename it to {path.stem}{kind.suffix}" if path.suffix in {".yml", ".yaml", ".md"} else ""
+            _add(report, path, f"not a record: {kind.folder}/ holds only *{kind.suffix} files{hint}")
+        elif path.is_symlink() and not path.resolve().is_relative_to(root.resolve()):
+            _add(report, path, "is a symbolic link to a file outside the catalog; copy the record in instead")
+        else:
+            files.append(path)
+    return files
+
+
+def _add(report: Report | None, path: Path, message: str) -> None:
+    if report is not None:
+        report.add(Problem(display_path(path), 1, 1, "", message))
+
+
+# Without these there is no site to build: an empty catalog is a mistake (a wrong --catalog), not a site.
+ESSENTIAL = ("models", "gpus")
 
 
 def load_catalog(root: Path, report: Report, on_file: Callable[[Path], None] | None = None) -> Catalog:
@@ -193,12 +265,20 @@ def load_catalog(root: Path, report: Report, on_file: Callable[[Path], None] | N
         return catalog
     for name, kind in KINDS.items():
         table = catalog.table(name)
-        for path in iter_record_files(root, kind):
+        paths = iter_record_files(root, kind, report)
+        if (root / name).is_file():
+            catalog.unusable.add(name)
+        elif not paths and name in ESSENTIAL:
+            _add(report, root / name, f"the catalog has no {name} records (is --catalog {root} right?)")
+            catalog.unusable.add(name)
+        for path in paths:
             if on_file:
                 on_file(path)
             located = load_record(path, kind, report)
             if located is None:
+                catalog.broken.setdefault(name, {})[path.stem] = path
                 continue
+            scan_text(located, report)
             record_id = getattr(located.record, "id", path.stem)
             if record_id in table:
                 report.add(

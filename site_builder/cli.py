@@ -6,6 +6,7 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import TextIO
 
 from site_builder.problems import CatalogError, Report
 
@@ -16,11 +17,12 @@ class UsageError(Exception):
     """A bad option or unknown id: printed as one line, exit 1."""
 
 
-def print_report(report: Report, *, github: bool = False) -> None:
+def print_report(report: Report, *, github: bool = False, stream: TextIO | None = None) -> None:
+    out = stream or sys.stderr
     for problem in report.sorted():
-        print(problem.github_annotation() if github else problem.format(), file=sys.stderr)
+        print(problem.github_annotation() if github else problem.format(), file=out)
     if report.problems:
-        print(report.summary(), file=sys.stderr)
+        print(report.summary(), file=out)
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -28,10 +30,11 @@ def cmd_check(args: argparse.Namespace) -> int:
 
     report = Report()
     validate_catalog(Path(args.catalog), report)
-    print_report(report, github=args.github)
+    # The report is what `check` was asked for, so it goes to stdout (pipeable); the exit status says pass/fail.
+    print_report(report, github=args.github, stream=sys.stdout)
     failed = report.fails(args.strict)
     if not failed:
-        print(f"{args.catalog}: valid", file=sys.stderr)
+        print(f"{args.catalog}: valid")
     return 1 if failed else 0
 
 
@@ -161,6 +164,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--from-hf-config", default=None)
     p.add_argument("--hf-repo", default=None, help="Hugging Face repo id (org/name) of a new model")
     p.add_argument("--name", default=None, help="display name of a new model")
+    p.add_argument("--force", action="store_true", help="add a model even if its hf_repo is already in the catalog")
     p.add_argument("--catalog", default="catalog")
     p.set_defaults(handler=cmd_new)
 
@@ -178,12 +182,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from site_builder.output import UnsafeOutputError
+
     parser = build_parser()
     args = parser.parse_args(argv)
     handler: Handler = args.handler
     try:
         return handler(args)
-    except UsageError as exc:
+    except (UsageError, UnsafeOutputError) as exc:
         print(f"site-builder {args.command}: error: {exc}", file=sys.stderr)
         return 1
     except CatalogError as exc:

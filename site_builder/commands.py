@@ -18,6 +18,7 @@ from site_builder.engine.money import self_usd_per_request, throughput_optimal
 from site_builder.engine.plan import analyse, choose_framework, engine_class_for, facts_of
 from site_builder.engine.precision import KV_BYTES, PRECISIONS, supported_on
 from site_builder.problems import CatalogError, Report
+from site_builder.records import ModelRecord
 from site_builder.validate import validate_catalog
 
 
@@ -48,6 +49,22 @@ def _error_keys(cat: Catalog, engine: str, hardware: str) -> dict[str, Any]:
     return out
 
 
+def tensor_parallel_check(model: ModelRecord, n: int) -> None:
+    """Refuse a GPU count the serving engines cannot split the model over.
+
+    vLLM and SGLang shard attention by heads: the query heads must divide evenly over the GPUs, and the
+    key/value heads must either divide evenly or be replicated a whole number of times (n % kv == 0).
+    """
+    arch = model.architecture
+    heads, kv = arch.num_attention_heads, arch.num_key_value_heads or arch.num_attention_heads
+    if n == 1:
+        return
+    if n > heads or heads % n:
+        raise UsageError(f"--gpus {n} cannot split {model.id}'s {heads} attention heads evenly (tensor parallel)")
+    if arch.kv_lora_rank is None and (kv % n if kv >= n else n % kv):
+        raise UsageError(f"--gpus {n} cannot split or replicate {model.id}'s {kv} key/value heads evenly")
+
+
 def estimate(args: argparse.Namespace) -> dict[str, Any]:
     cat = _catalog(args.catalog)
     if args.model not in cat.models:
@@ -69,6 +86,9 @@ def estimate(args: argparse.Namespace) -> dict[str, Any]:
     if not supported_on(prec, gpu):
         raise UsageError(f"{gpu.short_name} cannot run {prec.label} weights")
     per = gpu.bundle.count if gpu.bundle else 1
+    if args.gpus % per:
+        raise UsageError(f"{gpu.short_name} is a bundle of {per} GPUs: --gpus must be a multiple of {per}")
+    tensor_parallel_check(model, args.gpus)
     setup = make_setup(gpu, gpus, max(1, args.gpus // per))
     if setup.count > 1 and not setup.splittable:
         raise UsageError(
@@ -80,6 +100,9 @@ def estimate(args: argparse.Namespace) -> dict[str, Any]:
     context = args.context if args.context is not None else prompt + output
     if context < 1 or prompt < 0 or output < 0:
         raise UsageError("--context must be positive; --prompt and --output not negative")
+    if context < prompt + output:
+        defaults = " (the defaults)" if args.prompt is None and args.output is None else ""
+        raise UsageError(f"--context {context} is shorter than --prompt + --output ({prompt} + {output}{defaults})")
     if context > model.context_window:
         raise UsageError(f"--context {context} exceeds the model's context window ({model.context_window})")
     if args.framework:

@@ -26,6 +26,7 @@ from ruamel.yaml.tokens import CommentToken
 
 from site_builder.catalog import KINDS
 from site_builder.problems import Problem, Report, display_path
+from site_builder.yamlsafe import YamlProblem, load_yaml_text
 
 # catalog/<folder>/ -> the schema name used in the editor line, for the kinds stored as plain YAML.
 SCHEMA_NAMES = {
@@ -193,6 +194,12 @@ def format_text(text: str, folder: str) -> str:
     """The canonical form of a record of kind `folder` (e.g. "models")."""
     yaml = make_yaml()
     body = SCHEMA_LINE_RE.sub("", text, count=1) if text.startswith("#") else text
+    try:
+        # The loader `check` uses first: it bounds nesting and size, refuses aliases and rejects values such
+        # as 2023-13-45 with a position, where ruamel.yaml would recurse or raise without one.
+        load_yaml_text(text)
+    except YamlProblem as exc:
+        raise FormatError(exc.message, exc.mark.line, exc.mark.col) from None
     try:
         data = yaml.load(body)
     except MarkedYAMLError as exc:

@@ -696,8 +696,9 @@ def record_lines(arch: Architecture, model_id: str, name: str, hf_repo: str, nat
         line("hf_repo", hf_repo),
         line("organization", organization_for(hf_repo), "who released it, as the model card names it"),
         line("family", family_for(arch.model_type), "id of catalog/families/<family>.md (add one if new)"),
-        line("release_date", None, "YYYY-MM-DD of the first public release; cite it under sources"),
-        line("license", None, "from the model card: {id: SPDX id, name: ..., url: ..., commercial_use: ...}"),
+        "# release_date: YYYY-MM-DD  # first public release, cited under sources; null if no source states it",
+        "# license: {id: SPDX id, name: ..., url: ..., commercial_use: ...}  # from the model card; null if no source"
+        " states it",
         line(
             "context_window",
             arch.max_position_embeddings,
@@ -757,12 +758,19 @@ def import_hf_config(config: dict[str, Any], id: str, name: str | None, hf_repo:
     return text
 
 
+# Required fields a config.json cannot tell: left for the contributor, so `check` fails until they are filled.
+TO_FILL = {"release_date", "license", "description", "frameworks"}
+
+
 def check_record(text: str) -> None:
     """Guard against producing a record the catalog would reject (a bug here, or an odd config)."""
     try:
         ModelRecord.model_validate(yaml.safe_load(text))
     except ValidationError as exc:
-        raise HfConfigError(f"the generated record is not valid: {one_line(exc)}") from None
+        errors = [e for e in exc.errors() if str(e["loc"][0]) not in TO_FILL]
+        if errors:
+            shown = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in errors)
+            raise HfConfigError(f"the generated record is not valid: {shown}") from None
 
 
 # --- command line ---------------------------------------------------------------------------------

@@ -68,7 +68,7 @@ def render_article(body: str, citations: list[Citation]) -> str:
         return at if at >= 0 else len(body)
 
     ordered = sorted(citations, key=first_use)
-    defs = "\n".join(f"[^{c.key}]: [{c.title}]({c.url})" for c in ordered)
+    defs = "\n".join(f"[^{c.key}]: [{link_text(c.title)}]({link_url(c.url)})" for c in ordered)
     html = markdown.markdown(
         body + "\n\n" + defs,
         extensions=["footnotes", "tables", "sane_lists", "toc"],
@@ -77,6 +77,21 @@ def render_article(body: str, citations: list[Citation]) -> str:
     )
     html = html.replace('<div class="footnote">\n<hr>', '<div class="footnote">\n<h2 id="sources">Sources</h2>', 1)
     return sanitize(html)
+
+
+# Characters Python-Markdown gives a meaning to in link text; escaped, a title such as "[Draft] notes" keeps its
+# link. "<" and "&" become entities, so a title is always text, never markup.
+MARKDOWN_SPECIALS = re.compile(r"([\\`*_{}\[\]()#+\-.!|])")
+URL_ESCAPES = str.maketrans({"(": "%28", ")": "%29", "<": "%3C", ">": "%3E", " ": "%20"})
+
+
+def link_text(title: str) -> str:
+    text = title.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return MARKDOWN_SPECIALS.sub(r"\\\1", text)
+
+
+def link_url(url: str) -> str:
+    return url.translate(URL_ESCAPES)
 
 
 def render_document(text: str) -> str:

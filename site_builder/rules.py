@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections import Counter
 from collections.abc import Callable, Iterator
 
 from site_builder.catalog import Catalog, Located
@@ -47,11 +48,36 @@ def id_matches_file(catalog: Catalog) -> Iterator[Problem]:
                 yield rec.problem(("id",), f"must equal the file name {rec.path.stem!r}", rule="id-matches-file")
 
 
+HIDDEN_REFERENCES = "references-hidden"
+
+
 @rule("references-resolve")
 def references_resolve(catalog: Catalog) -> Iterator[Problem]:
+    hidden: Counter[tuple[str, str]] = Counter()
+
     def missing(table: str, ref: str) -> bool:
+        if table in catalog.unusable:
+            return False  # one error about the folder says it all
+        if ref in catalog.broken.get(table, {}):
+            hidden[table, ref] += 1  # its own error says why; a cascade of "unknown" would bury it
+            return False
         return ref not in catalog.table(table)
 
+    yield from _unresolved(catalog, missing)
+    for (table, ref), count in sorted(hidden.items()):
+        plural = "s" if count != 1 else ""
+        yield Problem(
+            display_path(catalog.broken[table][ref]),
+            1,
+            1,
+            "",
+            f"{count} more problem{plural} in records that reference {ref!r}",
+            Severity.WARNING,
+            HIDDEN_REFERENCES,
+        )
+
+
+def _unresolved(catalog: Catalog, missing: Callable[[str, str], bool]) -> Iterator[Problem]:
     for m in catalog.models.values():
         if missing("families", m.record.family):
             yield m.problem(
@@ -65,9 +91,9 @@ def references_resolve(catalog: Catalog) -> Iterator[Problem]:
     for g in catalog.gpus.values():
         if g.record.bundle:
             base = catalog.gpus.get(g.record.bundle.gpu)
-            if base is None:
+            if missing("gpus", g.record.bundle.gpu):
                 yield g.problem(("bundle", "gpu"), f"unknown GPU {g.record.bundle.gpu!r}", rule="references-resolve")
-            elif base.record.bundle:
+            elif base and base.record.bundle:
                 yield g.problem(("bundle", "gpu"), "a bundle cannot contain another bundle", rule="references-resolve")
     for p in catalog.providers.values():
         for i, price in enumerate(p.record.api_prices):

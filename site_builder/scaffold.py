@@ -204,10 +204,21 @@ def models_with_repo(catalog: Path, repo: str) -> list[Path]:
     return found
 
 
+def refuse_duplicate_repo(path: Path, text: str, force: bool) -> None:
+    """A second record for a model already in the catalog is a mistake unless asked for (`--force`)."""
+    data = yaml.safe_load(text)
+    repo = data.get("hf_repo") if isinstance(data, dict) else None
+    others = [display_path(p) for p in models_with_repo(path.parent.parent, str(repo)) if p != path] if repo else []
+    if others and not force:
+        raise ScaffoldError(f"{', '.join(others)} already describes {repo}; edit it, or pass --force to add another")
+
+
 def new_command(args: argparse.Namespace) -> int:
     try:
         path = target_path(Path(args.catalog), args.kind, args.id)
         text = record_text(args)
+        if args.kind == "model":
+            refuse_duplicate_repo(path, text, getattr(args, "force", False))
         path.parent.mkdir(parents=True, exist_ok=True)
         with path.open("x", encoding="utf-8") as out:  # "x": never overwrite, even in a race
             out.write(text)

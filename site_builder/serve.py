@@ -13,6 +13,7 @@ import shutil
 import sys
 import threading
 import time
+import urllib.parse
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,7 @@ from site_builder.build import (
     write_plumbing,
 )
 from site_builder.catalog import KINDS
+from site_builder.output import check_output_dir, mark
 from site_builder.pages.site import SiteData, compute_site
 from site_builder.problems import Report, display_path
 from site_builder.render import TEMPLATES, environment
@@ -143,6 +145,7 @@ class Preview:
         if errors and not (self.out / "index.html").is_file():
             self.out.mkdir(parents=True, exist_ok=True)
             (self.out / "index.html").write_text(_error_page(errors), encoding="utf-8")
+            mark(self.out)  # ours, so the next build may replace it
         self.status.update(errors)
 
 
@@ -185,17 +188,33 @@ def make_handler(out: Path, status: Status) -> type[http.server.SimpleHTTPReques
                 return
             super().do_GET()
 
+        def send_head(self) -> Any:
+            # A NUL byte cannot name a file; the filesystem calls would raise instead of answering.
+            if "\x00" in urllib.parse.unquote(self.path):
+                self.send_error(400, "Bad request: NUL byte in path")
+                return None
+            return super().send_head()
+
         def log_message(self, format: str, *args: Any) -> None:
             return  # keep the terminal for build messages
 
     return Handler
 
 
+def bind(out: Path, status: Status, port: int) -> http.server.ThreadingHTTPServer:
+    from site_builder.cli import UsageError
+
+    try:
+        return http.server.ThreadingHTTPServer(("127.0.0.1", port), make_handler(out, status))
+    except OSError as exc:
+        raise UsageError(f"cannot listen on 127.0.0.1:{port} ({exc.strerror}); choose another with --port") from None
+
+
 def serve(catalog: Path, out: Path, *, port: int = 8000, once: bool = False) -> int:
+    check_output_dir(out, catalog)
     preview = Preview(catalog, out)
+    server = bind(out, preview.status, port)  # before the build: a busy port is reported at once
     preview.full()
-    handler = make_handler(out, preview.status)
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     print(
         f"serving {display_path(out)} at http://127.0.0.1:{server.server_address[1]}/ (Ctrl-C to stop)", file=sys.stderr

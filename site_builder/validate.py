@@ -2,14 +2,30 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 from site_builder.catalog import Catalog, load_catalog
-from site_builder.problems import Report
-from site_builder.rules import run_rules
+from site_builder.problems import Problem, Report, Severity
+from site_builder.rules import HIDDEN_REFERENCES, run_rules
 
 
 def validate_catalog(root: Path, report: Report) -> Catalog:
     catalog = load_catalog(root, report)
-    report.extend(run_rules(catalog))
+    report.extend(fold_hidden_references(report.problems, run_rules(catalog)))
     return catalog
+
+
+def fold_hidden_references(loaded: list[Problem], found: list[Problem]) -> list[Problem]:
+    """Append "N more problems in records that reference X" to the first error of X's own file.
+
+    The error that stopped X from loading is then the one line about it, and comes first.
+    """
+    out = [p for p in found if p.rule != HIDDEN_REFERENCES]
+    for note in (p for p in found if p.rule == HIDDEN_REFERENCES):
+        own = sorted(p for p in loaded if p.path == note.path and p.severity is Severity.ERROR)
+        if own:
+            loaded[loaded.index(own[0])] = dataclasses.replace(own[0], message=f"{own[0].message} ({note.message})")
+        else:
+            out.append(note)
+    return out

@@ -58,8 +58,17 @@ def _mark(node: Node) -> Mark:
     return Mark(node.start_mark.line + 1, node.start_mark.column + 1)
 
 
+def first_alias_mark(text: str) -> Mark:
+    """Where the first alias (`*name`) is: the composed tree only knows where its anchor was."""
+    for event in yaml.parse(text, Loader=SAFE_LOADER):
+        if isinstance(event, yaml.AliasEvent) and event.start_mark is not None:
+            return Mark(event.start_mark.line + 1, event.start_mark.column + 1)
+    return Mark(1, 1)
+
+
 class _Builder:
-    def __init__(self) -> None:
+    def __init__(self, text: str) -> None:
+        self.text = text
         self.constructor = SafeConstructor()
         self.marks: dict[Loc, Mark] = {}
         self.key_marks: dict[Loc, Mark] = {}
@@ -72,11 +81,14 @@ class _Builder:
             raise YamlProblem(f"document has more than {MAX_NODES} values", _mark(node), loc)
         if depth > MAX_DEPTH:
             raise YamlProblem(f"document nests deeper than {MAX_DEPTH} levels", _mark(node), loc)
+        # An alias is the anchored node itself, met a second time: refused for scalars too (`org: *n`).
+        # Traversal follows document order, so this is the document's first alias.
+        if id(node) in self.seen:
+            raise YamlProblem(
+                "YAML anchors and aliases are not allowed in catalog records", first_alias_mark(self.text), loc
+            )
+        self.seen.add(id(node))
         self.marks[loc] = _mark(node)
-        if isinstance(node, (MappingNode, SequenceNode)):
-            if id(node) in self.seen:
-                raise YamlProblem("YAML anchors and aliases are not allowed in catalog records", _mark(node), loc)
-            self.seen.add(id(node))
         if isinstance(node, MappingNode):
             return self._mapping(node, loc, depth)
         if isinstance(node, SequenceNode):
@@ -88,6 +100,8 @@ class _Builder:
             return self.constructor.construct_object(node, deep=True)
         except ConstructorError as exc:
             raise YamlProblem(f"unsupported YAML value: {exc.problem}", _mark(node), loc) from None
+        except (ValueError, OverflowError) as exc:  # 2023-13-45 looks like a date but is none
+            raise YamlProblem(f"invalid value {node.value!r}: {exc}", _mark(node), loc) from None
 
     def _mapping(self, node: MappingNode, loc: Loc, depth: int) -> dict[str, Any]:
         if node.tag != "tag:yaml.org,2002:map":
@@ -133,9 +147,11 @@ def load_yaml_text(text: str) -> LoadedYaml:
         raise YamlProblem(f"YAML syntax error: {exc.problem or exc.context}", where) from None
     except yaml.YAMLError as exc:
         raise YamlProblem(f"YAML error: {exc}", Mark(1, 1)) from None
+    except RecursionError:  # the pure-Python composer recurses once per nesting level
+        raise YamlProblem(f"document nests deeper than {MAX_DEPTH} levels", Mark(1, 1)) from None
     if node is None:
         raise YamlProblem("file is empty", Mark(1, 1))
-    builder = _Builder()
+    builder = _Builder(text)
     data = builder.build(node, (), 0)
     return LoadedYaml(data=data, marks=builder.marks, key_marks=builder.key_marks)
 

@@ -7,6 +7,7 @@ Nothing here downloads anything: the browser is the system's /usr/bin/chromium (
 from __future__ import annotations
 
 import functools
+import os
 import threading
 import urllib.error
 import urllib.request
@@ -17,6 +18,8 @@ from html.parser import HTMLParser
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+import pytest
 
 from site_builder.build import build_site
 
@@ -108,6 +111,16 @@ def http_status(url: str) -> int:
 
 def chromium_available() -> bool:
     return CHROMIUM.is_file()
+
+
+def missing_tool(reason: str) -> None:
+    """Skip with the reason where a browser tool is not installed; fail in CI, which must run every test.
+
+    CI systems (GitHub Actions, GitLab, .ci/run) set CI=true.
+    """
+    if os.environ.get("CI", "").lower() in {"true", "1"}:
+        pytest.fail(f"{reason} (CI=true: browser tests may not be skipped)")
+    pytest.skip(reason)
 
 
 def launch(p: Playwright) -> Browser:

@@ -1,8 +1,7 @@
-"""Shared fixtures: the shipped catalog, copies of it to break, and the reference data beside the repo."""
+"""Shared fixtures: the shipped catalog, copies of it to break, and the reference data in tests/data."""
 
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 
@@ -10,13 +9,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 CATALOG = ROOT / "catalog"
-
-
-def shared_dir() -> Path | None:
-    for candidate in (os.environ.get("SHARED_DIR"), ROOT.parent / "shared", ROOT / "shared"):
-        if candidate and (Path(candidate) / "reference").is_dir():
-            return Path(candidate)
-    return None
+# A copy of the project's reference data (see tests/data/SOURCES.md): the tests read nothing outside the repo.
+REFERENCE = Path(__file__).resolve().parent / "data" / "reference"
 
 
 @pytest.fixture
@@ -29,7 +23,4 @@ def catalog_copy(tmp_path: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def reference() -> Path:
-    found = shared_dir()
-    if found is None:
-        pytest.skip("../shared/reference is not beside the repository")
-    return found / "reference"
+    return REFERENCE

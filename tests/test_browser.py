@@ -24,16 +24,19 @@ from browser_support import (
     chromium_available,
     http_status,
     launch,
+    missing_tool,
     serve,
 )
 from playwright.sync_api import Browser, Page, Playwright, sync_playwright
 
-pytestmark = [
-    pytest.mark.browser,
-    pytest.mark.skipif(
-        not chromium_available(), reason="/usr/bin/chromium is not installed (run `make browser-deps` as root)"
-    ),
-]
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _chromium() -> None:  # autouse: runs before the session fixtures that build the site and launch chromium
+    if not chromium_available():
+        missing_tool("/usr/bin/chromium is not installed (run `make browser-deps` as root)")
+
 
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 390, "height": 844}
@@ -231,7 +234,7 @@ def test_deploy_and_compare_links_resolve(desktop: tuple[Page, PageWatch], origi
 @pytest.mark.parametrize("path", AXE_PAGES)
 def test_axe_finds_no_serious_or_critical_violations(desktop: tuple[Page, PageWatch], origin: str, path: str) -> None:
     if not AXE.is_file():
-        pytest.fail(f"{AXE} is missing: run `make browser-deps` (npm install --no-save axe-core@4)")
+        missing_tool(f"{AXE} is missing: run `make browser-deps` (npm install --no-save axe-core@4)")
     page, watch = desktop
     _open(page, origin + path)
     page.add_script_tag(path=str(AXE))

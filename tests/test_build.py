@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from site_builder.build import build_site
 
 
@@ -25,6 +27,7 @@ def test_two_builds_are_byte_identical(tmp_path: Path) -> None:
     assert _digest(a) == _digest(b)
     assert (a / "models" / "internlm-20b" / "index.html").is_file()
     assert (a / "models" / "internvl2-26b" / "index.html").is_file()
+    assert (a / ".site-builder-output").is_file()  # marked, so the next build may replace it
 
 
 def test_failed_build_leaves_previous_site_untouched(tmp_path: Path, catalog_copy: Path) -> None:
@@ -56,8 +59,6 @@ def test_failed_build_leaves_previous_site_untouched(tmp_path: Path, catalog_cop
 
 
 def test_render_error_midway_keeps_old_site(tmp_path: Path, monkeypatch: object) -> None:
-    import pytest
-
     from site_builder import build as build_mod
 
     out = tmp_path / "site"
@@ -84,3 +85,81 @@ def test_sub_path_base_url(tmp_path: Path) -> None:
     html = (out / "models" / "internlm-20b" / "index.html").read_text()
     assert 'href="/catalog/static/site.css"' in html
     assert '<link rel="canonical" href="https://example.org/catalog/models/internlm-20b/">' in html
+
+
+# --- the output directory: only an absent or empty directory, or a previous build, is ever replaced ---------
+
+
+def _build_cli(catalog: Path, out: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "site_builder", "build", "--catalog", str(catalog), "--out", out, "--no-search"],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=cwd,
+    )
+
+
+def _refused(result: subprocess.CompletedProcess[str], fragment: str) -> None:
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith("site-builder build: error: refusing to replace") and fragment in line, line
+
+
+def test_build_refuses_a_folder_of_unrelated_files(tmp_path: Path, catalog_copy: Path) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "notes.txt").write_text("keep me")
+    _refused(_build_cli(catalog_copy, str(docs)), "not a previous build")
+    assert [p.name for p in docs.iterdir()] == ["notes.txt"]
+    assert (docs / "notes.txt").read_text() == "keep me"
+
+
+def test_build_refuses_the_catalog_the_working_directory_and_their_parents(tmp_path: Path, catalog_copy: Path) -> None:
+    before = _digest(catalog_copy)
+    _refused(_build_cli(catalog_copy, str(catalog_copy)), "it is the catalog")
+    _refused(_build_cli(catalog_copy, str(catalog_copy.parent)), "it contains the catalog")
+    work = tmp_path / "work"
+    work.mkdir()
+    (work / "mine.txt").write_text("keep me")
+    _refused(_build_cli(catalog_copy, ".", cwd=work), "it is the working directory")
+    assert (work / "mine.txt").read_text() == "keep me"
+    assert _digest(catalog_copy) == before
+
+
+def test_build_refuses_a_file_and_the_repository(tmp_path: Path) -> None:
+    from site_builder.output import UnsafeOutputError, check_output_dir
+
+    a_file = tmp_path / "site.html"
+    a_file.write_text("x")
+    with pytest.raises(UnsafeOutputError, match="is a file"):
+        check_output_dir(a_file, Path("catalog"))
+    repo = Path(__file__).resolve().parent.parent
+    with pytest.raises(UnsafeOutputError, match="repository"):
+        check_output_dir(repo, tmp_path / "elsewhere")
+
+
+def test_build_marks_its_output_and_may_replace_it_or_an_empty_folder(tmp_path: Path) -> None:
+    from site_builder.output import MARKER, check_output_dir
+
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    check_output_dir(empty, Path("catalog"))  # empty: fine
+    check_output_dir(tmp_path / "absent", Path("catalog"))  # absent: fine
+    previous = tmp_path / "previous"
+    previous.mkdir()
+    (previous / "index.html").write_text("old page")
+    (previous / MARKER).write_text("")
+    check_output_dir(previous, Path("catalog"))  # marked by an earlier build: fine
+
+
+def test_pages_are_replaced_by_rename_never_truncated_in_place(tmp_path: Path) -> None:
+    from site_builder.output import write_text
+
+    write_text(tmp_path, "a/index.html", "old page")
+    with (tmp_path / "a" / "index.html").open(encoding="utf-8") as reader:  # a request being served
+        write_text(tmp_path, "a/index.html", "new page")
+        assert reader.read() == "old page"
+    assert (tmp_path / "a" / "index.html").read_text() == "new page"
+    assert [p.name for p in (tmp_path / "a").iterdir()] == ["index.html"]

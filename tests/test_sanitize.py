@@ -67,6 +67,10 @@ CORPUS = [
     "<xmp><script>alert('x45')</script></xmp><plaintext><script>alert('x46')</script>",
     "<template><script>alert('x47')</script></template><portal src=\"javascript:alert('x48')\"></portal>",
     '<a href="https://ok.example/">ok</a> <em>fine</em> **bold**',
+    # Sequences that, inside a <script>, open an escaped comment or end the element early.
+    "<!--<script>alert('x49')</script>",
+    "</script><!--<script>alert('x50')",
+    "<!--<SCRIPT>alert('x51')</SCRIPT>-->",
 ]
 
 # Tags that can run script, load content or change how the document is parsed; the site itself uses none.
@@ -249,7 +253,10 @@ def test_random_mixtures_stay_clean(text: str) -> None:
 
 # --- through a whole build --------------------------------------------------------------------------------
 
-HOSTILE_NAME = "InternLM <script>alert('n1')</script> 20B \"><img src=x onerror=alert('n2')></title></script>"
+HOSTILE_NAME = (
+    "InternLM <script>alert('n1')</script> 20B \"><img src=x onerror=alert('n2')></title></script>"
+    " <!--<script> \u2028 & </SCRIPT 20B"
+)
 HOSTILE_ORG = "Lab \"><svg onload=alert('o1')> ' onmouseover='alert(\"o2\")"
 HOSTILE_DESC = (
     "Described <script>alert('d1')</script> with [a link](javascript:alert('d2')) and "
@@ -335,6 +342,26 @@ def test_built_pages_carry_no_injected_script(hostile_site: Path) -> None:
                 found = [p for p in found if not tag.attrs.get("href", "").startswith("data:image/")]
             problems += [f"{rel}:{tag.line}: {p}" for p in found]
     assert not problems, f"{len(problems)} problems:\n" + "\n".join(problems[:40])
+
+
+INLINE_SCRIPT = re.compile(r"<script[^>]*>(.*?)</script", re.S | re.I)
+
+
+def test_script_data_cannot_open_a_comment_or_close_its_element(hostile_site: Path) -> None:
+    """`<!--<script>` in a name once blanked the model page: embedded JSON must hold no '<' at all."""
+    problems: list[str] = []
+    for file in html_files(hostile_site):
+        text = file.read_text(encoding="utf-8")
+        for found in INLINE_SCRIPT.finditer(text):
+            if "<" in found.group(1) or "\u2028" in found.group(1):
+                problems.append(f"{file.relative_to(hostile_site)}: {found.group(1)[:100]!r}")
+        if not text.rstrip().endswith("</html>"):
+            problems.append(f"{file.relative_to(hostile_site)} does not end with </html>")
+    assert not problems, "\n".join(problems[:20])
+    page = (hostile_site / "models/internlm-20b/index.html").read_text(encoding="utf-8")
+    [ld] = [m.group(1) for m in INLINE_SCRIPT.finditer(page) if "FAQPage" in m.group(1)]
+    names = [q["name"] for q in json.loads(ld)["mainEntity"]]
+    assert any(HOSTILE_NAME in name for name in names)  # escaped, not dropped
 
 
 def test_hostile_text_is_shown_as_text(hostile_site: Path) -> None:

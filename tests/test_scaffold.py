@@ -34,9 +34,11 @@ CONFIG = {
 Capture = pytest.CaptureFixture[str]
 
 
-def new(catalog: Path, kind: str, record_id: str, config: Path | None = None) -> argparse.Namespace:
+def new(
+    catalog: Path, kind: str, record_id: str, config: Path | None = None, force: bool = False
+) -> argparse.Namespace:
     return argparse.Namespace(
-        kind=kind, id=record_id, catalog=str(catalog), from_hf_config=str(config) if config else None
+        kind=kind, id=record_id, catalog=str(catalog), from_hf_config=str(config) if config else None, force=force
     )
 
 
@@ -113,7 +115,7 @@ def test_missing_catalog_directory(tmp_path: Path, capsys: pytest.CaptureFixture
 # --- new model -----------------------------------------------------------------------------------------
 
 
-def test_new_model_from_config_passes_check(
+def test_new_model_from_config_fails_check_until_the_facts_are_filled(
     catalog_copy: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     config = tmp_path / "someorg--Tiny-Model.json"
@@ -121,20 +123,40 @@ def test_new_model_from_config_passes_check(
     assert new_command(new(catalog_copy, "model", "tiny-model", config)) == 0
     path = catalog_copy / "models" / "tiny-model.yaml"
     assert path.read_text() == import_hf_config(dict(CONFIG), "tiny-model", None, "someorg/Tiny-Model")
-    report = Report()
-    validate_catalog(catalog_copy, report)
-    assert [p.format() for p in report.problems if p.path.endswith("tiny-model.yaml")] == []
     assert "created" in capsys.readouterr().out
 
+    def mine() -> dict[str, str]:
+        report = Report()
+        validate_catalog(catalog_copy, report)
+        return {p.field: p.message for p in report.problems if p.path.endswith("tiny-model.yaml")}
 
-def test_new_model_notes_a_duplicate_repo(
+    # A config.json cannot tell when it was released, under which licence, what it is or what serves it.
+    assert set(mine()) == {"release_date", "license", "description", "frameworks"}
+    assert mine()["release_date"] == "required field is missing"
+    assert mine()["license"] == "required field is missing"
+    data = yaml.safe_load(path.read_text())
+    data |= {
+        "release_date": None,  # stated as unknown on purpose: allowed
+        "license": {"id": "MIT", "name": "MIT License"},
+        "description": "A tiny test model.",
+        "frameworks": ["vllm"],
+    }
+    path.write_text(format_text(yaml.safe_dump(data, sort_keys=False), "models"))
+    assert mine() == {}
+
+
+def test_new_model_refuses_a_repo_already_in_the_catalog_without_force(
     catalog_copy: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     existing = next(iter(sorted((catalog_copy / "models").glob("*.yaml"))))
     repo = yaml.safe_load(existing.read_text())["hf_repo"]
     config = tmp_path / "config.json"
     config.write_text(json.dumps({**CONFIG, "_name_or_path": repo}))
-    assert new_command(new(catalog_copy, "model", "dup-model", config)) == 0
+    assert new_command(new(catalog_copy, "model", "dup-model", config)) == 1
+    err = capsys.readouterr().err
+    assert f"already describes {repo}" in err and "--force" in err
+    assert not (catalog_copy / "models" / "dup-model.yaml").exists()
+    assert new_command(new(catalog_copy, "model", "dup-model", config, force=True)) == 0
     assert f"already describes {repo}" in capsys.readouterr().out
 
 

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import http.server
 import json
+import socket
+import subprocess
+import sys
 import threading
 import urllib.request
 from pathlib import Path
@@ -11,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from site_builder.render import TEMPLATES
-from site_builder.serve import Preview, change_keys, make_handler
+from site_builder.serve import Preview, Status, change_keys, make_handler
 
 
 @pytest.fixture
@@ -74,3 +77,58 @@ def test_status_endpoint_serves_version_and_errors(preview: Preview) -> None:
         assert "<h1>InternLM 20B</h1>" in page
     finally:
         server.shutdown()
+
+
+SERVE = [sys.executable, "-m", "site_builder", "serve"]
+
+
+def test_a_request_with_a_nul_byte_gets_400(tmp_path: Path) -> None:
+    (tmp_path / "index.html").write_text("home")
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), make_handler(tmp_path, Status()))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        with socket.create_connection(("127.0.0.1", server.server_address[1]), timeout=10) as conn:
+            conn.sendall(b"GET /index.html%00.txt HTTP/1.0\r\n\r\n")
+            reply = conn.recv(200)
+        assert reply.startswith(b"HTTP/1.0 400"), reply
+    finally:
+        server.shutdown()
+
+
+def test_serve_on_a_busy_port_says_so_in_one_line(catalog_copy: Path, tmp_path: Path) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = subprocess.run(
+            [*SERVE, "--catalog", str(catalog_copy), "--out", str(tmp_path / "site"), "--port", str(port), "--once"],
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=120,
+        )
+    assert result.returncode == 1
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith(f"site-builder serve: error: cannot listen on 127.0.0.1:{port}") and "--port" in line
+    assert not (tmp_path / "site").exists()  # nothing was built
+
+
+def test_serve_refuses_an_unsafe_output_directory(catalog_copy: Path) -> None:
+    result = subprocess.run(
+        [*SERVE, "--catalog", str(catalog_copy), "--out", str(catalog_copy), "--port", "0", "--once"],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert result.returncode == 1
+    assert "refusing to replace" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_the_preview_says_built_once_and_not_to_run_make_serve(
+    catalog_copy: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    Preview(catalog_copy, tmp_path / "site").full()
+    err = capsys.readouterr().err
+    assert err.count("built ") == 1, err
+    assert "make serve" not in err  # it is already serving

@@ -5,8 +5,9 @@ The page embeds the JSON; static/charts.js draws it with the site's own plotly.j
 
 from __future__ import annotations
 
-import json
 from typing import Any
+
+from site_builder.render import script_json
 
 # Fit-level colours, no-fit to excellent; the same values as the --fit-* variables in static/site.css.
 FIT_COLOURS = ["#5f646d", "#b83b3b", "#e0893a", "#e6c84a", "#8cc17a", "#267a4c"]
@@ -24,8 +25,7 @@ LAYOUT: dict[str, Any] = {
 def chart(div_id: str, title: str, data: list[dict[str, Any]], layout: dict[str, Any]) -> dict[str, Any]:
     merged = {**LAYOUT, **layout}
     spec = {"data": data, "layout": merged, "config": {"displayModeBar": False, "responsive": True}}
-    # "</" would end the <script> the JSON sits in; JSON allows the escaped form.
-    text = json.dumps(spec, sort_keys=True, separators=(",", ":")).replace("</", "<\\/")
+    text = script_json(spec, separators=(",", ":"))
     # The box reserves the chart's height before plotly.js loads, so nothing shifts when it draws. Taller
     # charts than the two reserved sizes (the heatmap, in a closed <details>) get theirs from charts.js.
     height = merged["height"]

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
+
+from site_builder.render import script_json
 
 
 def faq_jsonld(page: dict[str, Any]) -> str:
@@ -15,5 +16,4 @@ def faq_jsonld(page: dict[str, Any]) -> str:
             for f in page["faq"]
         ],
     }
-    # "</" would close the surrounding <script>; JSON allows the escaped form.
-    return json.dumps(data, sort_keys=True, ensure_ascii=False).replace("</", "<\\/")
+    return script_json(data)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import shlex
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from site_builder.records.common import PrecisionId, Record, Slug, Sourced, Url
 from site_builder.records.gpu import Vendor
@@ -33,6 +34,19 @@ class LaunchTemplate(Record):
         default=None, description="For a runtime that first exports the model: the command that then runs it."
     )
     notes: str | None = None
+
+    @field_validator(
+        "command", "tensor_parallel", "max_model_len", "quantization", "kv_cache_dtype", "gpu_memory_utilization"
+    )
+    @classmethod
+    def _splits_like_a_shell(cls, value: str | None) -> str | None:
+        """Pages split these into words as a shell would; an unbalanced quote must fail here, not there."""
+        if value is not None:
+            try:
+                shlex.split(value)
+            except ValueError as exc:
+                raise ValueError(f"is not a valid shell command ({exc})") from None
+        return value
 
 
 class FrameworkRecord(Sourced):

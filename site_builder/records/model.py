@@ -262,17 +262,18 @@ class ModelRecord(Sourced):
     hf_repo: str = Field(pattern=r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$", description="Hugging Face repo id.")
     organization: str = Field(description="Who released the weights.", examples=["Meta"])
     family: Slug = Field(description="Id of an article in catalog/families/.", examples=["llama"])
-    release_date: dt.date | None = Field(default=None, description="First public release (YYYY-MM-DD).")
-    license: License | None = Field(default=None, description="License of the weights.")
+    # Required, so a new record cannot pass without them; `release_date: null` states "unknown" on purpose.
+    release_date: dt.date | None = Field(description="First public release (YYYY-MM-DD), or null if unknown.")
+    license: License | None = Field(description="License of the weights, or null if no source states it.")
     context_window: int = Field(gt=0, description="Usable context in tokens as the model card states it.")
     context_note: str | None = Field(
         default=None,
         description="Why context_window may exceed max_position_embeddings when the config has no rope_scaling "
         "(e.g. a rope_theta trained for long context), with the source in `sources` supporting context_window.",
     )
-    description: str | None = Field(default=None, description="One or two sentences, plain text.")
+    description: str = Field(min_length=1, description="One or two sentences, plain text.")
     capabilities: list[Capability] = Field(default_factory=list, description="What the model card says it does.")
-    frameworks: list[Slug] = Field(default_factory=list, description="Framework ids that can serve it.")
+    frameworks: list[Slug] = Field(min_length=1, description="Framework ids that can serve it.")
     precisions: list[PrecisionId] = Field(min_length=1, description="Precisions/formats it is served in.")
     native_precision: PrecisionId = Field(default="bf16", description="Precision of the released weights.")
     stated_params: StatedParams | None = Field(default=None, description="Parameter count as a source states it.")
