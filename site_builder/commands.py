@@ -15,6 +15,7 @@ from site_builder.engine.errorbars import SPEED_KEYS, error_bars, hardware_class
 from site_builder.engine.estimate import Workload, cost, memory, speed
 from site_builder.engine.hardware import make_setup
 from site_builder.engine.money import self_usd_per_request, throughput_optimal
+from site_builder.engine.parallel import tensor_parallel_problem
 from site_builder.engine.plan import analyse, choose_framework, engine_class_for, facts_of
 from site_builder.engine.precision import KV_BYTES, PRECISIONS, supported_on
 from site_builder.problems import CatalogError, Report
@@ -50,19 +51,10 @@ def _error_keys(cat: Catalog, engine: str, hardware: str) -> dict[str, Any]:
 
 
 def tensor_parallel_check(model: ModelRecord, n: int) -> None:
-    """Refuse a GPU count the serving engines cannot split the model over.
-
-    vLLM and SGLang shard attention by heads: the query heads must divide evenly over the GPUs, and the
-    key/value heads must either divide evenly or be replicated a whole number of times (n % kv == 0).
-    """
-    arch = model.architecture
-    heads, kv = arch.num_attention_heads, arch.num_key_value_heads or arch.num_attention_heads
-    if n == 1:
-        return
-    if n > heads or heads % n:
-        raise UsageError(f"--gpus {n} cannot split {model.id}'s {heads} attention heads evenly (tensor parallel)")
-    if arch.kv_lora_rank is None and (kv % n if kv >= n else n % kv):
-        raise UsageError(f"--gpus {n} cannot split or replicate {model.id}'s {kv} key/value heads evenly")
+    """Refuse a GPU count the serving engines cannot split the model over."""
+    problem = tensor_parallel_problem(model.architecture, n)
+    if problem:
+        raise UsageError(f"--gpus {n}: {model.id}: {problem} (tensor parallel)")
 
 
 def estimate(args: argparse.Namespace) -> dict[str, Any]:

@@ -29,7 +29,7 @@ def one_error(capsys: Capture, *argv: str) -> str:
 # internlm-20b has 40 attention heads and 40 KV heads; llama-3.1-8b 32 and 8 (their config.json files).
 def test_estimate_refuses_a_gpu_count_that_cannot_split_the_heads(capsys: Capture) -> None:
     line = one_error(capsys, "estimate", "--model", "internlm-20b", "--gpu", "h100-sxm", "--gpus", "3")
-    assert "cannot split internlm-20b's 40 attention heads" in line  # 40 / 3 is no whole number
+    assert "internlm-20b: 3 GPUs cannot split 40 attention heads" in line  # 40 / 3 is no whole number
     line = one_error(capsys, "estimate", "--model", "llama-3.1-8b", "--gpu", "h100-sxm", "--gpus", "64")
     assert "32 attention heads" in line  # more GPUs than heads
 

@@ -12,6 +12,7 @@ from site_builder.engine.estimate import CostResult, MemoryResult, SpeedResult, 
 from site_builder.engine.hardware import Setup, make_setup
 from site_builder.engine.memory import ModelFacts, kv_bytes_per_token, weight_bytes
 from site_builder.engine.money import FullLoad, throughput_optimal
+from site_builder.engine.parallel import tensor_parallel_problem
 from site_builder.engine.params import count_params, shape_of
 from site_builder.engine.precision import PRECISIONS, Precision, supported_on
 from site_builder.records.framework import EngineClass, FrameworkRecord
@@ -174,6 +175,8 @@ def evaluate(
     work: Workload,
     frameworks: dict[str, FrameworkRecord],
 ) -> Candidate | None:
+    if tensor_parallel_problem(model.architecture, setup.count):
+        return None  # no serving engine would start this split
     fw, engine = serving_engine(model, prec, setup.base, frameworks)
     mem = memory(facts, prec, setup, work, engine)
     if mem is None:
@@ -203,7 +206,7 @@ def _matrix(
         cells = []
         for pid in MATRIX_PRECISIONS:
             prec = PRECISIONS[pid]
-            if not supported_on(prec, setup.base):
+            if not supported_on(prec, setup.base) or tensor_parallel_problem(model.architecture, setup.count):
                 cells.append(MatrixCell(pid, "n/a", None, None))
                 continue
             _, engine = serving_engine(model, prec, setup.base, frameworks)
