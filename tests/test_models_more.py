@@ -1,4 +1,4 @@
-"""Qwen3.5 small models and DeepSeek-R1-Distill-Qwen-7B: imported configs against their checkpoints.
+"""Qwen3.5 small models, DeepSeek-R1-Distill-Qwen-7B and MiMo-V2.5-Pro: imported configs against their checkpoints.
 
 The expected totals are the safetensors element counts printed in the public model reports the configs come from
 (see tests/data/hf-configs-more/SOURCES.md); the vision-tower sizes are written out from the tensor shapes in the
@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 import yaml
 
-from site_builder.engine.memory import ModelFacts, kv_bytes_per_token
+from site_builder.engine.memory import ModelFacts, kv_bytes, kv_bytes_per_token
 from site_builder.engine.params import count_params, shape_of
-from site_builder.hfimport import architecture_from_config
+from site_builder.hfimport import HfConfigError, architecture_from_config
 from site_builder.records import ModelRecord
 
 DATA = Path(__file__).resolve().parent / "data" / "hf-configs-more"
@@ -92,3 +92,83 @@ def test_qwen35_4b_kv_and_fixed_state_by_hand() -> None:
     # 24 Gated DeltaNet layers, each 32 value heads x 128 x 128 of FP32 state, plus a 3-step conv window over
     # q, k (16 heads x 128 each) and v (32 x 128) in 16 bits.
     assert f.linear_state_bytes == 24 * (32 * 128 * 128 * 4 + (2 * 16 * 128 + 32 * 128) * 3 * 2)
+
+
+# --- MiMo-V2.5-Pro: values narrower than keys, sinks only on sliding layers, dense MTP layers ----------------
+
+MIMO_PRO_ELEMENTS = 1_023_244_718_976  # safetensors element count of the FP8 checkpoint, scales included
+
+
+def mimo_pro_listing() -> tuple[int, int, int]:
+    """(main model, MTP layers, FP8 scale tensors) written out from the report's tensor shapes."""
+    h, vocab, layers = 6144, 152576, 70
+    qkv = (128 * 192 + 8 * 192 + 8 * 128) * h  # fused q, k (192 wide) and v (128 wide): [27136, 6144]
+    o_proj = h * 128 * 128  # [6144, 16384]: 128 heads of 128-wide values
+    per_layer = 2 * h + qkv + o_proj
+    sinks = 60 * 128  # attention_sink_bias [128] on the 60 sliding-window layers only
+    dense_ffn = 3 * 16384 * h  # layer 0
+    moe = 69 * (384 * 3 * 2048 * h + 384 * h + 384)  # experts, router [384, 6144], e_score_correction_bias
+    main = 2 * vocab * h + layers * per_layer + sinks + dense_ffn + moe + h
+    # Each MTP layer: eh_proj [6144, 12288], five norms, a dense FFN, attention with its sinks; no embedding copy.
+    mtp = 3 * (h * 2 * h + 5 * h + 3 * 16384 * h + 128 + o_proj + qkv)
+    # weight_scale_inv per 128 x 128 block (float32): qkv [216, 48] in 73 layers, dense FFNs [48, 128] + 2 x [128, 48]
+    # in 4, experts [48, 16] + 2 x [16, 48].
+    scales = 73 * 216 * 48 + 4 * (48 * 128 + 2 * 128 * 48) + 69 * 384 * (48 * 16 + 2 * 16 * 48)
+    return main, mtp, scales
+
+
+def test_mimo_pro_listing_adds_up_to_the_reported_element_count() -> None:
+    assert sum(mimo_pro_listing()) == MIMO_PRO_ELEMENTS
+
+
+def test_mimo_pro_record_matches_checkpoint() -> None:
+    m = record("mimo-v2.5-pro")
+    assert m.architecture == architecture_from_config(config("XiaomiMiMo--MiMo-V2.5-Pro"))
+    main, mtp, _ = mimo_pro_listing()
+    counted = count_params(m)
+    assert counted.total - counted.mtp == main
+    assert counted.mtp == mtp
+    # "1.02T total / 42B active" (SGLang cookbook); 42B counts the embedding row a token reads.
+    assert 41.5e9 < counted.active + counted.embedding < 42.5e9
+
+
+def test_mimo_pro_sinks_sit_on_sliding_layers_only() -> None:
+    arch = record("mimo-v2.5-pro").architecture
+    on_all = arch.model_copy(update={"attention_sink_layers": "all"})
+    m = record("mimo-v2.5-pro")
+    # Sinks on the 10 global layers too would add one logit per head (128) to each.
+    assert count_params(m.model_copy(update={"architecture": on_all})).total - count_params(m).total == 10 * 128
+
+
+def test_mimo_pro_kv_cache_by_hand() -> None:
+    m = record("mimo-v2.5-pro")
+    f = ModelFacts(m.architecture, shape_of(m.architecture), count_params(m), m.context_window)
+    per_layer = 8 * (192 + 128) * 2  # 8 KV heads, keys 192 and values 128 wide, 16-bit
+    assert kv_bytes_per_token(f, "fp16") == 70 * per_layer
+    # 10 global layers keep all 100,000 tokens; the 60 sliding layers keep their last 128.
+    assert kv_bytes(f, "fp16", 100_000, 1) == per_layer * (10 * 100_000 + 60 * 128)
+
+
+# --- configs the engine cannot count exactly are refused by field name ----------------------------------------
+
+
+def test_laguna_per_layer_heads_and_gate_are_refused() -> None:
+    with pytest.raises(HfConfigError) as err:
+        architecture_from_config(config("poolside--Laguna-XS.2-FP8"))
+    assert "num_attention_heads_per_layer" in str(err.value)
+    assert "(48, 64)" in str(err.value)
+    assert "gating" in str(err.value)
+
+
+def test_mimo_sliding_layers_with_their_own_kv_heads_are_refused() -> None:
+    # MiMo-V2.5 (not Pro) gives its sliding layers 8 KV heads and its global layers 4.
+    cfg = {**config("XiaomiMiMo--MiMo-V2.5-Pro"), "num_key_value_heads": 4}
+    with pytest.raises(HfConfigError, match=r"swa_num_key_value_heads \(8\) differs from num_key_value_heads \(4\)"):
+        architecture_from_config(cfg)
+
+
+def test_mimo_moe_flags_other_than_a_leading_dense_run_are_refused() -> None:
+    cfg = config("XiaomiMiMo--MiMo-V2.5-Pro")
+    flags = [0] + [1] * 68 + [0]
+    with pytest.raises(HfConfigError, match="moe_layer_freq"):
+        architecture_from_config({**cfg, "moe_layer_freq": flags})

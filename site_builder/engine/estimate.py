@@ -187,7 +187,7 @@ def flops_per_token(facts: ModelFacts, context: int) -> float:
     s = facts.shape
     a = facts.arch
     qk_dim = ((a.qk_nope_head_dim or 0) + (a.qk_rope_head_dim or 0)) if s.is_mla else s.head_dim
-    v_dim = (a.v_head_dim or s.head_dim) if s.is_mla else s.head_dim
+    v_dim = a.v_head_dim or s.head_dim
     attn = 2 * facts.kv_layers * s.heads * context * (qk_dim + v_dim)
     return 2 * facts.params.active + attn
 
@@ -296,7 +296,7 @@ def _prefill_flops(facts: ModelFacts, prompt: int) -> float:
     s = facts.shape
     a = facts.arch
     qk_dim = ((a.qk_nope_head_dim or 0) + (a.qk_rope_head_dim or 0)) if s.is_mla else s.head_dim
-    v_dim = (a.v_head_dim or s.head_dim) if s.is_mla else s.head_dim
+    v_dim = a.v_head_dim or s.head_dim
     attn = 2 * facts.kv_layers * s.heads * (prompt * (prompt + 1) / 2) * (qk_dim + v_dim)
     return 2 * facts.params.active * prompt + attn
 

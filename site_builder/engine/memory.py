@@ -99,7 +99,8 @@ def kv_bytes_per_token_per_layer(facts: ModelFacts, kv_precision: str) -> float:
     if s.is_mla:
         # MLA caches one compressed latent plus the shared rope key per token and layer, not K and V per head.
         return ((a.kv_lora_rank or 0) + (a.qk_rope_head_dim or 0)) * b
-    return 2 * s.kv_heads * s.head_dim * b
+    # K is head_dim wide, V v_head_dim where the values are narrower (MiMo-V2).
+    return s.kv_heads * (s.head_dim + (a.v_head_dim or s.head_dim)) * b
 
 
 def kv_bytes_per_token(facts: ModelFacts, kv_precision: str) -> int:

@@ -118,8 +118,9 @@ def norm_params(a: Architecture) -> int:
     return a.hidden_size * (2 if a.norm_bias else 1)
 
 
-def attention_params(a: Architecture, s: Shape) -> int:
-    """One layer's attention block, without its input norm."""
+def attention_params(a: Architecture, s: Shape, sliding: bool = False) -> int:
+    """One layer's attention block, without its input norm; `sliding` says whether the layer attends through a
+    sliding window (it matters for sinks that only such layers carry)."""
     h = s.hidden
     if s.is_mla:
         rope = a.qk_rope_head_dim or 0
@@ -134,16 +135,20 @@ def attention_params(a: Architecture, s: Shape) -> int:
         return q + kv + out + bias
     q_dim = s.heads * s.head_dim
     kv_dim = s.kv_heads * s.head_dim
+    # Values may be narrower than queries and keys (MiMo-V2); o_proj then reads heads x v_head_dim.
+    v_dim = s.kv_heads * (a.v_head_dim or s.head_dim)
+    out_dim = s.heads * (a.v_head_dim or s.head_dim)
     gate = q_dim if a.linear_attention and a.linear_attention.attention_output_gate else 0
-    weights = h * (q_dim + gate) + 2 * h * kv_dim + q_dim * h
+    weights = h * (q_dim + gate) + h * (kv_dim + v_dim) + out_dim * h
     if a.attention_bias:
-        bias = q_dim + 2 * kv_dim + h
+        bias = q_dim + kv_dim + v_dim + h
     elif a.qkv_bias:
-        bias = q_dim + 2 * kv_dim
+        bias = q_dim + kv_dim + v_dim
     else:
         bias = 0
     qk_norm = (q_dim + kv_dim if a.qk_norm_per_layer else 2 * s.head_dim) if a.qk_norm else 0
-    sinks = s.heads if a.attention_sinks else 0
+    has_sinks = a.attention_sinks and (a.attention_sink_layers == "all" or sliding)
+    sinks = s.heads if has_sinks else 0
     return weights + bias + qk_norm + sinks
 
 
@@ -216,10 +221,10 @@ class _Sum:
     router: int = 0
     norms: int = 0
 
-    def add_layer(self, a: Architecture, s: Shape, mixer: MixerKind, ffn: _Ffn) -> None:
+    def add_layer(self, a: Architecture, s: Shape, mixer: MixerKind, ffn: _Ffn, sliding: bool = False) -> None:
         la = a.linear_attention
         if mixer in ("attention", "parallel"):
-            self.attention += attention_params(a, s)
+            self.attention += attention_params(a, s, sliding)
         if la and mixer in ("linear", "parallel"):
             self.linear_mixer += linear_mixer_params(la, s.hidden)
         self.dense_mlp += ffn.dense_mlp
@@ -242,17 +247,20 @@ def _layers(a: Architecture, s: Shape) -> _Sum:
     acc = _Sum()
     for i in range(s.layers):
         ffn = (sparse if is_moe_layer(a, i) else dense) if has_ffn(a, i) else NO_FFN
-        acc.add_layer(a, s, layer_mixer(a, i), ffn)
+        sliding = a.layer_types is not None and a.layer_types[i] == "sliding_attention"
+        acc.add_layer(a, s, layer_mixer(a, i), ffn, sliding)
     return acc
 
 
 def _mtp_module(a: Architecture, s: Shape) -> int:
-    """One MTP module: a full-attention decoder layer with the model's FFN (MoE where the model has experts),
-    two input norms, a 2h->h projection, an output norm, and (DeepSeek-V3) its own copies of the embedding
-    and LM head; Qwen3-Next and Qwen3.5 reuse the main ones."""
+    """One MTP module: a decoder layer with the model's FFN (MoE where the model has experts; MiMo-V2 a dense
+    one), two input norms, a 2h->h projection, an output norm, and (DeepSeek-V3) its own copies of the embedding
+    and LM head; Qwen3-Next, Qwen3.5 and MiMo-V2 reuse the main ones. MiMo-V2's MTP layers attend through the
+    sliding window (they carry the sinks that only its sliding layers have)."""
     layer = _Sum()
-    layer.add_layer(a, s, "attention", _ffn(a, s, moe=s.is_moe))
-    shares = a.linear_attention is not None and a.linear_attention.mtp_shares_embeddings
+    mtp_slides = a.attention_sink_layers == "sliding"
+    layer.add_layer(a, s, "attention", _ffn(a, s, moe=s.is_moe and not a.mtp_dense_ffn), mtp_slides)
+    shares = a.mtp_shares_embeddings or (a.linear_attention is not None and a.linear_attention.mtp_shares_embeddings)
     copies = 0 if shares else 2 * s.vocab * s.hidden
     return layer.total + 3 * norm_params(a) + 2 * s.hidden * s.hidden + copies
 

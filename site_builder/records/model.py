@@ -147,7 +147,12 @@ class Architecture(Record):
     )
     qk_rope_head_dim: int | None = Field(default=None, gt=0, description="MLA rotary part of q/k per head.")
     qk_nope_head_dim: int | None = Field(default=None, gt=0, description="MLA non-rotary part of q/k per head.")
-    v_head_dim: int | None = Field(default=None, gt=0, description="MLA value width per head.")
+    v_head_dim: int | None = Field(
+        default=None,
+        gt=0,
+        description="Value width per head: MLA's, or that of softmax attention whose values are narrower than its "
+        "queries and keys (MiMo-V2: 192 for q/k, 128 for v). Absent means head_dim.",
+    )
     # Sliding-window attention.
     sliding_window: int | None = Field(
         default=None, gt=0, description="Tokens a sliding-window layer attends to (and caches).", examples=[4096]
@@ -172,6 +177,22 @@ class Architecture(Record):
         default=False,
         description="The q/k RMSNorm spans all heads of the layer (MiniMax-M2 qk_norm_type per_layer), so its "
         "weights are heads x head_dim wide instead of head_dim.",
+    )
+    # MiMo-V2: sinks only where attention slides, and MTP modules unlike DeepSeek's.
+    attention_sink_layers: Literal["all", "sliding"] = Field(
+        default="all",
+        description="Which attention layers carry the sinks when attention_sinks is set: every layer (gpt-oss) or "
+        "only the sliding-window ones, MTP layers included (MiMo-V2 add_swa_attention_sink_bias).",
+    )
+    mtp_dense_ffn: bool = Field(
+        default=False,
+        description="MTP modules use a dense FFN of intermediate_size even when the model's layers use experts "
+        "(MiMo-V2).",
+    )
+    mtp_shares_embeddings: bool = Field(
+        default=False,
+        description="MTP modules reuse the main embedding table and LM head instead of keeping their own copies "
+        "(MiMo-V2; hybrids say it in linear_attention).",
     )
 
 

@@ -1,0 +1,94 @@
+"""Importer additions kept apart from the core mapping: MiMo-V2, and refusals of per-layer layouts the engine
+does not model (so such a config fails with the field's name instead of importing with a wrong count)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from site_builder.hfimport_hybrid import UnsupportedArchitecture
+
+Config = Mapping[str, Any]
+
+FAMILY_BY_MODEL_TYPE = {"mimo_v2": "mimo"}
+ORGANIZATION_BY_HF_ORG = {"xiaomimimo": "Xiaomi"}
+
+# MiMo-V2 spells the sliding-window layers' attention shape separately; the engine models one shape for all.
+MIMO_SWA_TWINS = (
+    ("swa_num_attention_heads", "num_attention_heads"),
+    ("swa_num_key_value_heads", "num_key_value_heads"),
+    ("swa_head_dim", "head_dim"),
+    ("swa_v_head_dim", "v_head_dim"),
+)
+# The released MiMo-V2.5 checkpoints hold three MTP layers (model.mtp.layers.0-2) that the config does not declare.
+MIMO_MTP_LAYERS = 3
+
+
+def extra_fields(cfg: Config, model_type: str) -> dict[str, Any]:
+    refuse_per_layer_attention(cfg)
+    if model_type == "mimo_v2":
+        return mimo_v2_fields(cfg)
+    return {}
+
+
+def refuse_per_layer_attention(cfg: Config) -> None:
+    """Poolside Laguna: query-head counts that change from layer to layer, and a learned output gate."""
+    problems = []
+    heads = cfg.get("num_attention_heads_per_layer")
+    if isinstance(heads, list) and len(set(heads)) > 1:
+        counts = ", ".join(str(h) for h in sorted(set(heads)))
+        problems.append(f"num_attention_heads_per_layer: layers with different query-head counts ({counts})")
+    if cfg.get("gating") not in (None, False):
+        problems.append(f"gating: an attention output gate ({cfg['gating']!r})")
+    if problems:
+        raise UnsupportedArchitecture("config.json uses what the engine does not model: " + "; ".join(problems))
+
+
+def mimo_v2_fields(cfg: Config) -> dict[str, Any]:
+    """Sliding-window and global layers from `hybrid_layer_pattern` (1 = sliding), sinks from the two
+    `add_*_attention_sink_bias` flags, leading dense layers from the `moe_layer_freq` list, narrower values."""
+    layers = int(cfg["num_hidden_layers"])
+    problems = [
+        f"{swa} ({cfg[swa]}) differs from {key} ({cfg.get(key)})"
+        for swa, key in MIMO_SWA_TWINS
+        if cfg.get(swa) is not None and cfg[swa] != cfg.get(key)
+    ]
+    if cfg.get("audio_config"):
+        problems.append("audio_config: an audio encoder")
+    pattern = cfg.get("hybrid_layer_pattern")
+    if not (isinstance(pattern, list) and len(pattern) == layers and set(pattern) <= {0, 1}):
+        problems.append(f"hybrid_layer_pattern: expected {layers} entries of 0 (global) or 1 (sliding)")
+    dense_first = leading_dense_layers(cfg.get("moe_layer_freq"), layers)
+    if dense_first is None:
+        problems.append("moe_layer_freq: dense layers other than a leading run")
+    full_sinks, swa_sinks = bool(cfg.get("add_full_attention_sink_bias")), bool(cfg.get("add_swa_attention_sink_bias"))
+    if full_sinks and not swa_sinks:
+        problems.append("add_full_attention_sink_bias: sinks on global layers only")
+    if problems:
+        raise UnsupportedArchitecture("mimo_v2 config.json uses what the engine does not model: " + "; ".join(problems))
+    assert isinstance(pattern, list)
+    return {
+        "layer_types": ["sliding_attention" if kind else "full_attention" for kind in pattern],
+        # Its attention_chunk_size repeats the window for the kernels; no layer attends in Llama 4-style chunks.
+        "attention_chunk_size": None,
+        "moe_layer_freq": None,
+        "first_k_dense_replace": dense_first,
+        "v_head_dim": cfg.get("v_head_dim"),
+        "attention_sinks": swa_sinks,
+        "attention_sink_layers": "all" if full_sinks else "sliding",
+        # Sigmoid routing with a per-expert correction bias (model.layers.*.mlp.gate.e_score_correction_bias).
+        "expert_score_bias": cfg.get("topk_method") == "noaux_tc",
+        "num_nextn_predict_layers": MIMO_MTP_LAYERS,
+        "mtp_dense_ffn": True,
+        "mtp_shares_embeddings": True,
+    }
+
+
+def leading_dense_layers(freq: Any, layers: int) -> int | None:
+    """How many dense layers lead a per-layer MoE flag list [0, ..., 0, 1, ..., 1]; None for any other shape."""
+    if isinstance(freq, int):
+        return 0 if freq == 1 else None
+    if not isinstance(freq, list) or len(freq) != layers or not set(freq) <= {0, 1}:
+        return None
+    first_moe = freq.index(1) if 1 in freq else layers
+    return first_moe if all(freq[first_moe:]) else None
