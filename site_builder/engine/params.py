@@ -8,6 +8,10 @@ Conventions (shown on the methodology page):
 - Linear-attention and state-space layers (Gated DeltaNet, Kimi delta attention, Mamba-2) count every
   projection, convolution, gate, A_log/dt/D vector and gated norm, all active; an MTP layer is a
   full-attention layer, with its own embedding and LM head copies unless it shares the main ones (Qwen).
+- Softmax attention whose values are narrower than its queries and keys (MiMo-V2: 192 and 128 per head) counts
+  v_proj and o_proj at the value width; sinks count once per head on every layer that carries them (gpt-oss:
+  all, MiMo-V2: the sliding-window ones and its MTP layers); MiMo-V2's three MTP layers have a dense FFN and
+  reuse the main embedding and LM head.
 """
 
 from __future__ import annotations
