@@ -1,5 +1,6 @@
-"""Importer additions kept apart from the core mapping: MiMo-V2, and refusals of per-layer layouts the engine
-does not model (so such a config fails with the field's name instead of importing with a wrong count)."""
+"""Importer additions kept apart from the core mapping: MiMo-V2, DeepSeek-OCR's language model, and refusals of
+per-layer layouts the engine does not model (so such a config fails with the field's name instead of importing
+with a wrong count)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from site_builder.hfimport_hybrid import UnsupportedArchitecture
 
 Config = Mapping[str, Any]
 
-FAMILY_BY_MODEL_TYPE = {"mimo_v2": "mimo"}
+FAMILY_BY_MODEL_TYPE = {"mimo_v2": "mimo", "deepseek_vl_v2": "deepseek"}
 ORGANIZATION_BY_HF_ORG = {"xiaomimimo": "Xiaomi"}
 
 # MiMo-V2 spells the sliding-window layers' attention shape separately; the engine models one shape for all.
@@ -28,7 +29,22 @@ def extra_fields(cfg: Config, model_type: str) -> dict[str, Any]:
     refuse_per_layer_attention(cfg)
     if model_type == "mimo_v2":
         return mimo_v2_fields(cfg)
+    if model_type == "deepseek_vl_v2":
+        return deepseek_vl_v2_fields(cfg)
     return {}
+
+
+# With `use_mla: false` DeepSeek-OCR's DeepSeek-V2 decoder writes the unused MLA widths as 0 (and ranks as null):
+# it is plain multi-head attention with head_dim = hidden_size / heads.
+MLA_WIDTHS = ("q_lora_rank", "kv_lora_rank", "qk_rope_head_dim", "qk_nope_head_dim", "v_head_dim")
+
+
+def deepseek_vl_v2_fields(cfg: Config) -> dict[str, Any]:
+    if cfg.get("use_mla", True):
+        raise UnsupportedArchitecture(
+            "deepseek_vl_v2 config.json: use_mla true is not supported (only DeepSeek-OCR's MHA)"
+        )
+    return dict.fromkeys(MLA_WIDTHS)
 
 
 def refuse_per_layer_attention(cfg: Config) -> None:
@@ -75,7 +91,7 @@ def mimo_v2_fields(cfg: Config) -> dict[str, Any]:
         "first_k_dense_replace": dense_first,
         "v_head_dim": cfg.get("v_head_dim"),
         "attention_sinks": swa_sinks,
-        "attention_sink_layers": "all" if full_sinks else "sliding",
+        "attention_sinks_sliding_only": not full_sinks,
         # Sigmoid routing with a per-expert correction bias (model.layers.*.mlp.gate.e_score_correction_bias).
         "expert_score_bias": cfg.get("topk_method") == "noaux_tc",
         "num_nextn_predict_layers": MIMO_MTP_LAYERS,

@@ -1,4 +1,5 @@
-"""Qwen3.5 small models, DeepSeek-R1-Distill-Qwen-7B and MiMo-V2.5-Pro: imported configs against their checkpoints.
+"""Qwen3.5 small models, DeepSeek-R1-Distill-Qwen-7B, DeepSeek-OCR and MiMo-V2.5-Pro: imported configs against their
+checkpoints.
 
 The expected totals are the safetensors element counts printed in the public model reports the configs come from
 (see tests/data/hf-configs-more/SOURCES.md); the vision-tower sizes are written out from the tensor shapes in the
@@ -42,28 +43,51 @@ def qwen35_vision_by_hand(depth: int, width: int, ffn: int, out: int) -> int:
     return depth * block + merger + patch_embed + position_table
 
 
-# (catalog id, saved config, checkpoint element count from the report, ViT depth/width/ffn/out or None)
+def deepseek_ocr_encoder_by_hand() -> int:
+    """DeepEncoder as the DeepSeek-OCR listing shows it: SAM ViT-B, CLIP ViT-L/14, the linear projector and the two
+    learned separator vectors (image_newline, view_seperator) the decoder reads between image tiles."""
+    sam_block = (2304 * 768 + 2304) + (768 * 768 + 768) + (3072 * 768 + 3072) + (768 * 3072 + 768) + 4 * 768
+    rel_pos = 8 * 2 * 27 * 64 + 4 * 2 * 127 * 64  # windowed blocks [27, 64], global blocks 2, 5, 8, 11 [127, 64]
+    neck = 256 * 768 + 2 * 2 * 256 + 256 * 256 * 9  # 1x1 conv, two LayerNorms, 3x3 conv
+    downsample = 512 * 256 * 9 + 1024 * 512 * 9  # net_2, net_3
+    sam = 12 * sam_block + rel_pos + neck + downsample + (768 * 3 * 16 * 16 + 768) + 64 * 64 * 768
+    clip_block = (3072 * 1024 + 3072) + (1024 * 1024 + 1024) + (4096 * 1024 + 4096) + (1024 * 4096 + 1024) + 4 * 1024
+    clip = (
+        24 * clip_block + 1024 + 1024 * 3 * 14 * 14 + 257 * 1024 + 2 * 1024
+    )  # class token, patches, positions, pre-LN
+    return sam + clip + (1280 * 2048 + 1280) + 2 * 1280
+
+
+# (catalog id, saved config, checkpoint element count from the report, vision tower by hand or None)
 CHECKPOINTS = [
     ("deepseek-r1-distill-qwen-7b", "deepseek-ai--DeepSeek-R1-Distill-Qwen-7B", 7_615_616_512, None),
-    ("qwen3.5-0.8b-base", "Qwen--Qwen3.5-0.8B-Base", 873_438_784, (12, 768, 3072, 1024)),
-    ("qwen3.5-4b", "Qwen--Qwen3.5-4B", 4_659_865_088, (24, 1024, 4096, 2560)),
+    ("qwen3.5-0.8b-base", "Qwen--Qwen3.5-0.8B-Base", 873_438_784, qwen35_vision_by_hand(12, 768, 3072, 1024)),
+    ("qwen3.5-4b", "Qwen--Qwen3.5-4B", 4_659_865_088, qwen35_vision_by_hand(24, 1024, 4096, 2560)),
+    ("deepseek-ocr", "deepseek-ai--DeepSeek-OCR", 3_336_106_240, deepseek_ocr_encoder_by_hand()),
 ]
 
 
-@pytest.mark.parametrize(("model_id", "cfg", "elements", "vit"), CHECKPOINTS, ids=[c[0] for c in CHECKPOINTS])
-def test_record_matches_checkpoint_elements(
-    model_id: str, cfg: str, elements: int, vit: tuple[int, int, int, int] | None
-) -> None:
+@pytest.mark.parametrize(("model_id", "cfg", "elements", "vision"), CHECKPOINTS, ids=[c[0] for c in CHECKPOINTS])
+def test_record_matches_checkpoint_elements(model_id: str, cfg: str, elements: int, vision: int | None) -> None:
     m = record(model_id)
     # The record's architecture is what the importer makes of the saved config, untouched.
     assert m.architecture == architecture_from_config(config(cfg))
-    if vit is None:
-        assert m.vision is None
-    else:
-        assert m.vision is not None
-        assert m.vision.params == qwen35_vision_by_hand(*vit)
+    assert (m.vision.params if m.vision else None) == vision
     # BF16 checkpoints without scale tensors: the element count is the parameter count, MTP layer included.
     assert count_params(m).total == elements
+
+
+def test_deepseek_ocr_decoder_by_hand() -> None:
+    # 12 layers of 10-head MHA (head_dim 128), layer 0 dense (6848), layers 1-11: 64 experts of 896, 6 routed, and
+    # two shared experts fused into one 1792-wide MLP; untied 129,280-row embedding and head.
+    h = 1280
+    layers = 12 * (2 * h + 4 * h * h) + 3 * 6848 * h + 11 * (64 * 3 * 896 * h + 64 * h + 3 * 1792 * h)
+    decoder = 2 * 129280 * h + layers + h
+    m = record("deepseek-ocr")
+    counted = count_params(m)
+    assert counted.total - counted.vision == decoder
+    assert m.architecture.kv_lora_rank is None  # use_mla false: plain MHA, K and V cached per head
+    assert decoder + deepseek_ocr_encoder_by_hand() == 3_336_106_240
 
 
 def test_qwen35_0_8b_vision_tower_by_hand() -> None:
@@ -134,7 +158,7 @@ def test_mimo_pro_record_matches_checkpoint() -> None:
 
 def test_mimo_pro_sinks_sit_on_sliding_layers_only() -> None:
     arch = record("mimo-v2.5-pro").architecture
-    on_all = arch.model_copy(update={"attention_sink_layers": "all"})
+    on_all = arch.model_copy(update={"attention_sinks_sliding_only": False})
     m = record("mimo-v2.5-pro")
     # Sinks on the 10 global layers too would add one logit per head (128) to each.
     assert count_params(m.model_copy(update={"architecture": on_all})).total - count_params(m).total == 10 * 128
@@ -172,3 +196,14 @@ def test_mimo_moe_flags_other_than_a_leading_dense_run_are_refused() -> None:
     flags = [0] + [1] * 68 + [0]
     with pytest.raises(HfConfigError, match="moe_layer_freq"):
         architecture_from_config({**cfg, "moe_layer_freq": flags})
+
+
+def test_deepseek_ocr_kv_cache_by_hand() -> None:
+    m = record("deepseek-ocr")
+    f = ModelFacts(m.architecture, shape_of(m.architecture), count_params(m), m.context_window)
+    assert kv_bytes_per_token(f, "fp16") == 12 * 2 * 10 * 128 * 2  # 12 layers, K and V, 10 heads of 128, 16-bit
+
+
+def test_deepseek_vl_v2_with_mla_is_refused() -> None:
+    with pytest.raises(HfConfigError, match="use_mla"):
+        architecture_from_config({**config("deepseek-ai--DeepSeek-OCR"), "use_mla": True})

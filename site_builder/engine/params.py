@@ -151,7 +151,7 @@ def attention_params(a: Architecture, s: Shape, sliding: bool = False) -> int:
     else:
         bias = 0
     qk_norm = (q_dim + kv_dim if a.qk_norm_per_layer else 2 * s.head_dim) if a.qk_norm else 0
-    has_sinks = a.attention_sinks and (a.attention_sink_layers == "all" or sliding)
+    has_sinks = a.attention_sinks and (sliding or not a.attention_sinks_sliding_only)
     sinks = s.heads if has_sinks else 0
     return weights + bias + qk_norm + sinks
 
@@ -262,7 +262,7 @@ def _mtp_module(a: Architecture, s: Shape) -> int:
     and LM head; Qwen3-Next, Qwen3.5 and MiMo-V2 reuse the main ones. MiMo-V2's MTP layers attend through the
     sliding window (they carry the sinks that only its sliding layers have)."""
     layer = _Sum()
-    mtp_slides = a.attention_sink_layers == "sliding"
+    mtp_slides = a.attention_sinks_sliding_only
     layer.add_layer(a, s, "attention", _ffn(a, s, moe=s.is_moe and not a.mtp_dense_ffn), mtp_slides)
     shares = a.mtp_shares_embeddings or (a.linear_attention is not None and a.linear_attention.mtp_shares_embeddings)
     copies = 0 if shares else 2 * s.vocab * s.hidden

@@ -179,10 +179,10 @@ class Architecture(Record):
         "weights are heads x head_dim wide instead of head_dim.",
     )
     # MiMo-V2: sinks only where attention slides, and MTP modules unlike DeepSeek's.
-    attention_sink_layers: Literal["all", "sliding"] = Field(
-        default="all",
-        description="Which attention layers carry the sinks when attention_sinks is set: every layer (gpt-oss) or "
-        "only the sliding-window ones, MTP layers included (MiMo-V2 add_swa_attention_sink_bias).",
+    attention_sinks_sliding_only: bool = Field(
+        default=False,
+        description="With attention_sinks: only the sliding-window layers carry them, MTP layers included (MiMo-V2 "
+        "add_swa_attention_sink_bias without add_full_attention_sink_bias); otherwise every layer does (gpt-oss).",
     )
     mtp_dense_ffn: bool = Field(
         default=False,
