@@ -14,10 +14,10 @@ Config = Mapping[str, Any]
 FAMILY_BY_MODEL_TYPE = {"mimo_v2": "mimo", "deepseek_vl_v2": "deepseek"}
 ORGANIZATION_BY_HF_ORG = {"xiaomimimo": "Xiaomi"}
 
-# MiMo-V2 spells the sliding-window layers' attention shape separately; the engine models one shape for all.
+# MiMo-V2 spells the sliding-window layers' attention shape separately. The engine lets their KV-head count differ
+# (MiMo-V2.5: 8 against 4) but not these.
 MIMO_SWA_TWINS = (
     ("swa_num_attention_heads", "num_attention_heads"),
-    ("swa_num_key_value_heads", "num_key_value_heads"),
     ("swa_head_dim", "head_dim"),
     ("swa_v_head_dim", "v_head_dim"),
 )
@@ -62,15 +62,15 @@ def refuse_per_layer_attention(cfg: Config) -> None:
 
 def mimo_v2_fields(cfg: Config) -> dict[str, Any]:
     """Sliding-window and global layers from `hybrid_layer_pattern` (1 = sliding), sinks from the two
-    `add_*_attention_sink_bias` flags, leading dense layers from the `moe_layer_freq` list, narrower values."""
+    `add_*_attention_sink_bias` flags, leading dense layers from the `moe_layer_freq` list, narrower values, and the
+    sliding layers' own KV-head count. Vision and audio encoders are left to the record, as for every
+    multimodal config."""
     layers = int(cfg["num_hidden_layers"])
     problems = [
         f"{swa} ({cfg[swa]}) differs from {key} ({cfg.get(key)})"
         for swa, key in MIMO_SWA_TWINS
         if cfg.get(swa) is not None and cfg[swa] != cfg.get(key)
     ]
-    if cfg.get("audio_config"):
-        problems.append("audio_config: an audio encoder")
     pattern = cfg.get("hybrid_layer_pattern")
     if not (isinstance(pattern, list) and len(pattern) == layers and set(pattern) <= {0, 1}):
         problems.append(f"hybrid_layer_pattern: expected {layers} entries of 0 (global) or 1 (sliding)")
@@ -83,6 +83,7 @@ def mimo_v2_fields(cfg: Config) -> dict[str, Any]:
     if problems:
         raise UnsupportedArchitecture("mimo_v2 config.json uses what the engine does not model: " + "; ".join(problems))
     assert isinstance(pattern, list)
+    swa_kv = cfg.get("swa_num_key_value_heads")
     return {
         "layer_types": ["sliding_attention" if kind else "full_attention" for kind in pattern],
         # Its attention_chunk_size repeats the window for the kernels; no layer attends in Llama 4-style chunks.
@@ -90,6 +91,7 @@ def mimo_v2_fields(cfg: Config) -> dict[str, Any]:
         "moe_layer_freq": None,
         "first_k_dense_replace": dense_first,
         "v_head_dim": cfg.get("v_head_dim"),
+        "sliding_num_key_value_heads": swa_kv if swa_kv != cfg.get("num_key_value_heads") else None,
         "attention_sinks": swa_sinks,
         "attention_sinks_sliding_only": not full_sinks,
         # Sigmoid routing with a per-expert correction bias (model.layers.*.mlp.gate.e_score_correction_bias).

@@ -184,10 +184,10 @@ def test_laguna_per_layer_heads_and_gate_are_refused() -> None:
     assert "gating" in str(err.value)
 
 
-def test_mimo_sliding_layers_with_their_own_kv_heads_are_refused() -> None:
-    # MiMo-V2.5 (not Pro) gives its sliding layers 8 KV heads and its global layers 4.
-    cfg = {**config("XiaomiMiMo--MiMo-V2.5-Pro"), "num_key_value_heads": 4}
-    with pytest.raises(HfConfigError, match=r"swa_num_key_value_heads \(8\) differs from num_key_value_heads \(4\)"):
+def test_mimo_sliding_layers_with_their_own_head_width_are_refused() -> None:
+    # Only the KV-head count may differ between sliding and global layers; a different width may not.
+    cfg = {**config("XiaomiMiMo--MiMo-V2.5-Pro"), "swa_head_dim": 128}
+    with pytest.raises(HfConfigError, match=r"swa_head_dim \(128\) differs from head_dim \(192\)"):
         architecture_from_config(cfg)
 
 
@@ -207,3 +207,52 @@ def test_deepseek_ocr_kv_cache_by_hand() -> None:
 def test_deepseek_vl_v2_with_mla_is_refused() -> None:
     with pytest.raises(HfConfigError, match="use_mla"):
         architecture_from_config({**config("deepseek-ai--DeepSeek-OCR"), "use_mla": True})
+
+
+# --- MiMo-V2.5: sliding layers with twice the KV heads of the global ones, vision and audio encoders -----------
+
+MIMO_ELEMENTS = 310_775_040_000
+
+
+def mimo_listing() -> tuple[int, int, int, int, int]:
+    """(main model, MTP layers, vision tower, audio encoder, FP8 scales) written out from the report's shapes."""
+    h, vocab = 4096, 152576
+    qkv_global = (64 * 192 + 4 * 192 + 4 * 128) * h  # [13568, 4096] on layers 0, 5, 11, ..., 41, 47
+    qkv_sliding = (64 * 192 + 8 * 192 + 8 * 128) * h  # [14848, 4096] on the other 39 and the MTP layers
+    o_proj = h * 64 * 128
+    moe = 47 * (256 * 3 * 2048 * h + 256 * h + 256)
+    main = 2 * vocab * h + 9 * qkv_global + 39 * (qkv_sliding + 64) + 48 * (o_proj + 2 * h) + 3 * 16384 * h + moe + h
+    mtp = 3 * (h * 2 * h + 5 * h + 3 * 16384 * h + 64 + o_proj + qkv_sliding)
+    block = (3072 * 1280 + 3072) + (1280 * 2048 + 1280) + 3 * 4608 * 1280 + 2 * 4608 + 1280 + 2 * 1280
+    vision = 28 * block + 24 * 32 + 1280 + 5120 * 5120 + 4096 * 5120 + 1280 * 3 * 2 * 16 * 16
+    # Six local layers (q/k/v with bias, o, SwiGLU 4096, two norms), a final norm, a 2-layer projector and 20
+    # speech-token embedding tables of [1280, 1024].
+    audio = 6 * (2 * 1024 + 3 * 1024 * 4096 + 4 * 1024 * 1024 + 3 * 1024) + 1024 + 2 * 16384 * 4096 + 20 * 1280 * 1024
+    scales = 9 * 108 * 32 + 39 * 116 * 32 + 4 * (32 * 128 + 2 * 128 * 32) + 47 * 256 * 3 * 512 + 3 * 116 * 32
+    return main, mtp, vision, audio, scales
+
+
+def test_mimo_listing_adds_up_to_the_reported_element_count() -> None:
+    assert sum(mimo_listing()) == MIMO_ELEMENTS
+
+
+def test_mimo_record_matches_checkpoint() -> None:
+    m = record("mimo-v2.5")
+    assert m.architecture == architecture_from_config(config("XiaomiMiMo--MiMo-V2.5"))
+    assert m.architecture.sliding_num_key_value_heads == 8
+    main, mtp, vision, audio, _ = mimo_listing()
+    assert (m.vision.params if m.vision else 0, m.audio.params if m.audio else 0) == (vision, audio)
+    counted = count_params(m)
+    assert counted.mtp == mtp
+    assert counted.total == main + mtp + vision + audio
+    # Model card: 729M ViT, 261M audio encoder, 329M MTP, "310B total / 15B activated".
+    assert round(vision / 1e6) == 729 and round(audio / 1e6) == 261 and round(mtp / 3e6) == 329
+
+
+def test_mimo_kv_cache_by_hand() -> None:
+    m = record("mimo-v2.5")
+    f = ModelFacts(m.architecture, shape_of(m.architecture), count_params(m), m.context_window)
+    width = (192 + 128) * 2  # one KV head: a 192-wide key and a 128-wide value, 16-bit
+    assert kv_bytes_per_token(f, "fp16") == 9 * 4 * width + 39 * 8 * width
+    # 9 global layers keep all 50,000 tokens with 4 KV heads; 39 sliding layers keep 128 with 8.
+    assert kv_bytes(f, "fp16", 50_000, 2) == 2 * (9 * 50_000 * 4 * width + 39 * 128 * 8 * width)

@@ -7,7 +7,7 @@ import math
 from dataclasses import dataclass
 
 from site_builder.engine import constants as C
-from site_builder.engine.params import ParamCount, Shape, layer_mixer
+from site_builder.engine.params import ParamCount, Shape, layer_kv_heads, layer_mixer
 from site_builder.engine.precision import KV_BYTES, Precision
 from site_builder.records.model import Architecture
 
@@ -93,29 +93,34 @@ def _layer_windows(arch: Architecture) -> list[int | None]:
     return [arch.sliding_window] * arch.num_hidden_layers
 
 
-def kv_bytes_per_token_per_layer(facts: ModelFacts, kv_precision: str) -> float:
+def kv_bytes_per_token_per_layer(facts: ModelFacts, kv_precision: str, windowed: bool = False) -> float:
+    """One token's cache in one layer; `windowed` asks for a sliding-window layer's, which differs only where those
+    layers have their own KV-head count (MiMo-V2.5; no model with one also has chunked layers)."""
     b = KV_BYTES[kv_precision]
     a, s = facts.arch, facts.shape
     if s.is_mla:
         # MLA caches one compressed latent plus the shared rope key per token and layer, not K and V per head.
         return ((a.kv_lora_rank or 0) + (a.qk_rope_head_dim or 0)) * b
     # K is head_dim wide, V v_head_dim where the values are narrower (MiMo-V2).
-    return s.kv_heads * (s.head_dim + (a.v_head_dim or s.head_dim)) * b
+    return layer_kv_heads(a, s, windowed) * (s.head_dim + (a.v_head_dim or s.head_dim)) * b
 
 
 def kv_bytes_per_token(facts: ModelFacts, kv_precision: str) -> int:
     """K and V of one token across all attention layers, before any sliding-window cap."""
-    return math.ceil(facts.kv_layers * kv_bytes_per_token_per_layer(facts, kv_precision))
+    capped = sum(n for _, n in facts.windowed_layers)
+    whole = (facts.kv_layers - capped) * kv_bytes_per_token_per_layer(facts, kv_precision)
+    return math.ceil(whole + capped * kv_bytes_per_token_per_layer(facts, kv_precision, windowed=True))
 
 
 def kv_bytes(facts: ModelFacts, kv_precision: str, context: int, concurrency: int) -> int:
     """KV cache of `concurrency` sequences of `context` tokens; sliding-window and chunked layers keep only their
     window (a chunked layer never looks further back than the start of its chunk). Linear-attention and SSM
     layers add their fixed per-sequence state instead, whatever the context (kept in its own dtype)."""
-    per_layer = kv_bytes_per_token_per_layer(facts, kv_precision)
     capped = sum(n for _, n in facts.windowed_layers)
-    tokens = (facts.kv_layers - capped) * context + sum(n * min(context, w) for w, n in facts.windowed_layers)
-    return math.ceil((per_layer * tokens + facts.linear_state_bytes) * concurrency)
+    whole = (facts.kv_layers - capped) * context * kv_bytes_per_token_per_layer(facts, kv_precision)
+    window_tokens = sum(n * min(context, w) for w, n in facts.windowed_layers)
+    windowed = window_tokens * kv_bytes_per_token_per_layer(facts, kv_precision, windowed=True)
+    return math.ceil((whole + windowed + facts.linear_state_bytes) * concurrency)
 
 
 def kv_share_per_gpu(facts: ModelFacts, gpus: int) -> float:

@@ -1,7 +1,7 @@
 """Parameter counts from a Hugging Face-style architecture.
 
 Conventions (shown on the methodology page):
-- `total` is every tensor of the checkpoint, including MTP modules and vision towers.
+- `total` is every tensor of the checkpoint, including MTP modules and vision and audio encoders.
 - `active` counts the weights a token is multiplied by: routed experts only for the top-k, all shared
   experts, the LM head, and NOT the input-embedding table (a token reads one row of it), nor MTP modules
   (used only for speculative decoding). With tied embeddings the table is the LM head and counts.
@@ -10,8 +10,9 @@ Conventions (shown on the methodology page):
   full-attention layer, with its own embedding and LM head copies unless it shares the main ones (Qwen).
 - Softmax attention whose values are narrower than its queries and keys (MiMo-V2: 192 and 128 per head) counts
   v_proj and o_proj at the value width; sinks count once per head on every layer that carries them (gpt-oss:
-  all, MiMo-V2: the sliding-window ones and its MTP layers); MiMo-V2's three MTP layers have a dense FFN and
-  reuse the main embedding and LM head.
+  all, MiMo-V2: the sliding-window ones and its MTP layers); MiMo-V2.5's sliding-window and MTP layers have
+  twice the KV heads of its global layers, in their projections and in their cache; MiMo-V2's three MTP layers
+  have a dense FFN and reuse the main embedding and LM head.
 """
 
 from __future__ import annotations
@@ -122,6 +123,11 @@ def norm_params(a: Architecture) -> int:
     return a.hidden_size * (2 if a.norm_bias else 1)
 
 
+def layer_kv_heads(a: Architecture, s: Shape, sliding: bool) -> int:
+    """KV heads of one attention layer: MiMo-V2.5's sliding-window layers have more than its global ones."""
+    return (a.sliding_num_key_value_heads or s.kv_heads) if sliding else s.kv_heads
+
+
 def attention_params(a: Architecture, s: Shape, sliding: bool = False) -> int:
     """One layer's attention block, without its input norm; `sliding` says whether the layer attends through a
     sliding window (it matters for sinks that only such layers carry)."""
@@ -137,10 +143,11 @@ def attention_params(a: Architecture, s: Shape, sliding: bool = False) -> int:
         out = s.heads * v_dim * h
         bias = (q_dim + kv_rank + rope + h) if a.attention_bias else 0
         return q + kv + out + bias
+    kv_heads = layer_kv_heads(a, s, sliding)
     q_dim = s.heads * s.head_dim
-    kv_dim = s.kv_heads * s.head_dim
+    kv_dim = kv_heads * s.head_dim
     # Values may be narrower than queries and keys (MiMo-V2); o_proj then reads heads x v_head_dim.
-    v_dim = s.kv_heads * (a.v_head_dim or s.head_dim)
+    v_dim = kv_heads * (a.v_head_dim or s.head_dim)
     out_dim = s.heads * (a.v_head_dim or s.head_dim)
     gate = q_dim if a.linear_attention and a.linear_attention.attention_output_gate else 0
     weights = h * (q_dim + gate) + h * (kv_dim + v_dim) + out_dim * h
@@ -262,7 +269,7 @@ def _mtp_module(a: Architecture, s: Shape) -> int:
     and LM head; Qwen3-Next, Qwen3.5 and MiMo-V2 reuse the main ones. MiMo-V2's MTP layers attend through the
     sliding window (they carry the sinks that only its sliding layers have)."""
     layer = _Sum()
-    mtp_slides = a.attention_sinks_sliding_only
+    mtp_slides = a.attention_sinks_sliding_only or a.sliding_num_key_value_heads is not None
     layer.add_layer(a, s, "attention", _ffn(a, s, moe=s.is_moe and not a.mtp_dense_ffn), mtp_slides)
     shares = a.mtp_shares_embeddings or (a.linear_attention is not None and a.linear_attention.mtp_shares_embeddings)
     copies = 0 if shares else 2 * s.vocab * s.hidden
@@ -277,7 +284,8 @@ def count_params(model: ModelRecord) -> ParamCount:
     lm_head = 0 if a.tie_word_embeddings else s.vocab * s.hidden
     norms = body.norms + norm_params(a)
     mtp = (a.num_nextn_predict_layers or 0) * _mtp_module(a, s)
-    vision = model.vision.params if model.vision else 0
+    # Encoders count in total and active alike: every image or audio clip runs through all of them.
+    vision = (model.vision.params if model.vision else 0) + (model.audio.params if model.audio else 0)
 
     total = embedding + lm_head + body.total + norm_params(a) + mtp + vision
     head_active = lm_head if lm_head else embedding

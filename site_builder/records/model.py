@@ -179,6 +179,12 @@ class Architecture(Record):
         "weights are heads x head_dim wide instead of head_dim.",
     )
     # MiMo-V2: sinks only where attention slides, and MTP modules unlike DeepSeek's.
+    sliding_num_key_value_heads: int | None = Field(
+        default=None,
+        gt=0,
+        description="KV heads of the sliding-window layers (and MTP layers) where they differ from "
+        "num_key_value_heads (MiMo-V2.5 swa_num_key_value_heads: 8 against 4 in its global layers).",
+    )
     attention_sinks_sliding_only: bool = Field(
         default=False,
         description="With attention_sinks: only the sliding-window layers carry them, MTP layers included (MiMo-V2 "
@@ -243,4 +249,7 @@ class ModelRecord(Sourced):
     stated_params: StatedParams | None = Field(default=None, description="Parameter count as a source states it.")
     architecture: Architecture = Field(description="Copied from config.json (import-hf-config does it).")
     vision: VisionTower | None = Field(default=None, description="Vision encoder of a multimodal model.")
+    audio: VisionTower | None = Field(
+        default=None, description="Audio encoder of an omnimodal model (name and parameters, like the vision tower)."
+    )
     scores: list[Score] = Field(default_factory=list, description="Sourced benchmark scores (quality index).")
