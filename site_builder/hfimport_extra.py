@@ -1,6 +1,6 @@
-"""Importer additions kept apart from the core mapping: MiMo-V2, DeepSeek-OCR's language model, and refusals of
-per-layer layouts the engine does not model (so such a config fails with the field's name instead of importing
-with a wrong count)."""
+"""Importer additions kept apart from the core mapping: MiMo-V2, Poolside Laguna, DeepSeek-OCR's language model,
+and refusals of per-layer layouts the engine does not model (so such a config fails with the field's name instead
+of importing with a wrong count)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from site_builder.hfimport_hybrid import UnsupportedArchitecture
 
 Config = Mapping[str, Any]
 
-FAMILY_BY_MODEL_TYPE = {"mimo_v2": "mimo", "deepseek_vl_v2": "deepseek"}
-ORGANIZATION_BY_HF_ORG = {"xiaomimimo": "Xiaomi"}
+FAMILY_BY_MODEL_TYPE = {"mimo_v2": "mimo", "deepseek_vl_v2": "deepseek", "laguna": "laguna"}
+ORGANIZATION_BY_HF_ORG = {"xiaomimimo": "Xiaomi", "poolside": "Poolside"}
 
 # MiMo-V2 spells the sliding-window layers' attention shape separately. The engine lets their KV-head count differ
 # (MiMo-V2.5: 8 against 4) but not these.
@@ -29,6 +29,8 @@ def extra_fields(cfg: Config, model_type: str) -> dict[str, Any]:
     refuse_per_layer_attention(cfg)
     if model_type == "mimo_v2":
         return mimo_v2_fields(cfg)
+    if model_type == "laguna":
+        return laguna_fields(cfg)
     if model_type == "deepseek_vl_v2":
         return deepseek_vl_v2_fields(cfg)
     return {}
@@ -48,16 +50,70 @@ def deepseek_vl_v2_fields(cfg: Config) -> dict[str, Any]:
 
 
 def refuse_per_layer_attention(cfg: Config) -> None:
-    """Poolside Laguna: query-head counts that change from layer to layer, and a learned output gate."""
-    problems = []
+    """Query-head counts that change from layer to layer in any other way than sliding against global layers."""
     heads = cfg.get("num_attention_heads_per_layer")
-    if isinstance(heads, list) and len(set(heads)) > 1:
+    if not isinstance(heads, list) or len(set(heads)) == 1:
+        return
+    if sliding_heads(cfg) is None:
         counts = ", ".join(str(h) for h in sorted(set(heads)))
-        problems.append(f"num_attention_heads_per_layer: layers with different query-head counts ({counts})")
-    if cfg.get("gating") not in (None, False):
-        problems.append(f"gating: an attention output gate ({cfg['gating']!r})")
+        raise UnsupportedArchitecture(
+            "config.json uses what the engine does not model: num_attention_heads_per_layer: query-head counts "
+            f"({counts}) that do not follow the sliding-window / global split of layer_types"
+        )
+
+
+def sliding_heads(cfg: Config) -> int | None:
+    """The sliding layers' query-head count when every global layer has num_attention_heads and every sliding
+    layer one other count; None otherwise."""
+    heads, kinds = cfg.get("num_attention_heads_per_layer"), cfg.get("layer_types")
+    if not (isinstance(heads, list) and isinstance(kinds, list) and len(heads) == len(kinds)):
+        return None
+    by_kind: dict[str, set[Any]] = {}
+    for count, kind in zip(heads, kinds, strict=True):
+        by_kind.setdefault(kind, set()).add(count)
+    if by_kind.get("full_attention", {cfg.get("num_attention_heads")}) != {cfg.get("num_attention_heads")}:
+        return None
+    sliding = by_kind.get("sliding_attention", set())
+    return (
+        next(iter(sliding)) if len(sliding) == 1 and set(by_kind) <= {"full_attention", "sliding_attention"} else None
+    )
+
+
+# Laguna writes its output gate as "per-head" (S-2.1) or `true` (XS.2). A per-head gate is what makes XS.2 add up to
+# the 33.4B total its serving docs state (a per-channel gate would make it 34.1B), so `true` reads as per-head.
+LAGUNA_GATES = {"per-head": "per_head", True: "per_head", "per-element": "elementwise"}
+
+
+def laguna_fields(cfg: Config) -> dict[str, Any]:
+    """Poolside Laguna: more query heads in the sliding layers, a softplus output gate, a dense first layer, one
+    ungated shared expert beside the routed ones, and a sigmoid router with a selection bias."""
+    problems = []
+    gate = cfg.get("gating")
+    if gate not in LAGUNA_GATES:
+        problems.append(f"gating: {gate!r}")
+    kinds = cfg.get("mlp_layer_types")
+    dense_first = None
+    if isinstance(kinds, list) and set(kinds) <= {"dense", "sparse"}:
+        dense_first = leading_dense_layers([int(kind == "sparse") for kind in kinds], len(kinds))
+    elif kinds is None and cfg.get("mlp_only_layers") is not None:
+        only = cfg["mlp_only_layers"]
+        dense_first = len(only) if only == list(range(len(only))) else None
+    if dense_first is None:
+        problems.append("mlp_layer_types / mlp_only_layers: dense layers other than a leading run")
+    if cfg.get("moe_router_logit_softcapping"):
+        problems.append("moe_router_logit_softcapping")
     if problems:
-        raise UnsupportedArchitecture("config.json uses what the engine does not model: " + "; ".join(problems))
+        raise UnsupportedArchitecture("laguna config.json uses what the engine does not model: " + "; ".join(problems))
+    heads = sliding_heads(cfg)
+    return {
+        "sliding_num_attention_heads": heads if heads != cfg.get("num_attention_heads") else None,
+        "attention_gate": LAGUNA_GATES[gate],
+        "first_k_dense_replace": dense_first,
+        "decoder_sparse_step": None,
+        "n_shared_experts": 1,
+        "qk_norm": True,
+        "expert_score_bias": True,
+    }
 
 
 def mimo_v2_fields(cfg: Config) -> dict[str, Any]:

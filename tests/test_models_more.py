@@ -176,12 +176,65 @@ def test_mimo_pro_kv_cache_by_hand() -> None:
 # --- configs the engine cannot count exactly are refused by field name ----------------------------------------
 
 
-def test_laguna_per_layer_heads_and_gate_are_refused() -> None:
-    with pytest.raises(HfConfigError) as err:
-        architecture_from_config(config("poolside--Laguna-XS.2-FP8"))
-    assert "num_attention_heads_per_layer" in str(err.value)
-    assert "(48, 64)" in str(err.value)
-    assert "gating" in str(err.value)
+def laguna_by_hand(h: int, layers: int, sliding_heads: int, ffn: int, expert_ffn: int, top_k: int) -> tuple[int, int]:
+    """(total, active) of a Laguna: global layers (every fourth from 0) with 48 query heads, sliding layers with
+    `sliding_heads`, 8 KV heads of 128, per-head q/k norms, a per-head output gate (hidden -> heads), a dense
+    first layer, 256 experts plus one ungated shared expert of the expert width, a router with a selection bias,
+    untied 100,352-row embedding and LM head."""
+    vocab, hd = 100352, 128
+    total = 2 * vocab * h + h
+    active_experts = 0
+    for i in range(layers):
+        heads = 48 if i % 4 == 0 else sliding_heads
+        total += h * heads * hd * 2 + 2 * h * 8 * hd + h * heads + 2 * hd + 2 * h
+        if i == 0:
+            total += 3 * ffn * h
+        else:
+            total += 256 * 3 * expert_ffn * h + 3 * expert_ffn * h + 256 * h + 256
+            active_experts += top_k * 3 * expert_ffn * h
+    routed = (layers - 1) * 256 * 3 * expert_ffn * h
+    return total, total - routed + active_experts - vocab * h
+
+
+@pytest.mark.parametrize(
+    ("model_id", "cfg", "shape", "stated"),
+    [
+        ("laguna-xs.2", "poolside--Laguna-XS.2-FP8", (2048, 40, 64, 8192, 512, 8), (33.35e9, 33.45e9)),
+        ("laguna-s-2.1", "poolside--Laguna-S-2.1-FP8", (3072, 48, 72, 12288, 1024, 10), (117.5e9, 118.5e9)),
+    ],
+)
+def test_laguna_by_hand_and_against_stated_totals(
+    model_id: str, cfg: str, shape: tuple[int, int, int, int, int, int], stated: tuple[float, float]
+) -> None:
+    m = record(model_id)
+    assert m.architecture == architecture_from_config(config(cfg))
+    total, active = laguna_by_hand(*shape)
+    counted = count_params(m)
+    assert (counted.total, counted.active) == (total, active)
+    # SGLang states 33.4B for XS.2, the model card 118B for S 2.1: a gate per channel instead of per head would
+    # add 2048 x 127 x (10 x 48 + 30 x 64) = 0.62B to XS.2 and fall outside "33.4B".
+    assert stated[0] <= total <= stated[1]
+
+
+def test_laguna_kv_cache_counts_kv_heads_not_query_heads() -> None:
+    m = record("laguna-xs.2")
+    f = ModelFacts(m.architecture, shape_of(m.architecture), count_params(m), m.context_window)
+    per_layer = 8 * 128 * 2 * 2  # 8 KV heads of 128, K and V, 16-bit
+    assert kv_bytes_per_token(f, "fp16") == 40 * per_layer
+    assert kv_bytes(f, "fp16", 10_000, 1) == per_layer * (10 * 10_000 + 30 * 512)
+
+
+def test_per_layer_heads_off_the_sliding_split_are_refused() -> None:
+    cfg = config("poolside--Laguna-XS.2-FP8")
+    heads = [48 if i % 4 == 0 else 64 for i in range(40)]
+    heads[1] = 56  # one sliding layer out of step with the others
+    with pytest.raises(HfConfigError, match=r"num_attention_heads_per_layer: query-head counts \(48, 56, 64\)"):
+        architecture_from_config({**cfg, "num_attention_heads_per_layer": heads})
+
+
+def test_laguna_unknown_gate_is_refused() -> None:
+    with pytest.raises(HfConfigError, match="gating: 'per-token'"):
+        architecture_from_config({**config("poolside--Laguna-XS.2-FP8"), "gating": "per-token"})
 
 
 def test_mimo_sliding_layers_with_their_own_head_width_are_refused() -> None:

@@ -12,7 +12,8 @@ Conventions (shown on the methodology page):
   v_proj and o_proj at the value width; sinks count once per head on every layer that carries them (gpt-oss:
   all, MiMo-V2: the sliding-window ones and its MTP layers); MiMo-V2.5's sliding-window and MTP layers have
   twice the KV heads of its global layers, in their projections and in their cache; MiMo-V2's three MTP layers
-  have a dense FFN and reuse the main embedding and LM head.
+  have a dense FFN and reuse the main embedding and LM head. Laguna's sliding-window layers have more query
+  heads than its global ones, and a per-head output gate (one hidden -> heads projection) in every layer.
 """
 
 from __future__ import annotations
@@ -144,12 +145,16 @@ def attention_params(a: Architecture, s: Shape, sliding: bool = False) -> int:
         bias = (q_dim + kv_rank + rope + h) if a.attention_bias else 0
         return q + kv + out + bias
     kv_heads = layer_kv_heads(a, s, sliding)
-    q_dim = s.heads * s.head_dim
+    heads = (a.sliding_num_attention_heads or s.heads) if sliding else s.heads
+    q_dim = heads * s.head_dim
     kv_dim = kv_heads * s.head_dim
     # Values may be narrower than queries and keys (MiMo-V2); o_proj then reads heads x v_head_dim.
     v_dim = kv_heads * (a.v_head_dim or s.head_dim)
-    out_dim = s.heads * (a.v_head_dim or s.head_dim)
-    gate = q_dim if a.linear_attention and a.linear_attention.attention_output_gate else 0
+    out_dim = heads * (a.v_head_dim or s.head_dim)
+    elementwise_gate = a.attention_gate == "elementwise" or (
+        a.linear_attention is not None and a.linear_attention.attention_output_gate
+    )
+    gate = q_dim if elementwise_gate else heads if a.attention_gate == "per_head" else 0
     weights = h * (q_dim + gate) + h * (kv_dim + v_dim) + out_dim * h
     if a.attention_bias:
         bias = q_dim + kv_dim + v_dim + h
@@ -159,7 +164,7 @@ def attention_params(a: Architecture, s: Shape, sliding: bool = False) -> int:
         bias = 0
     qk_norm = (q_dim + kv_dim if a.qk_norm_per_layer else 2 * s.head_dim) if a.qk_norm else 0
     has_sinks = a.attention_sinks and (sliding or not a.attention_sinks_sliding_only)
-    sinks = s.heads if has_sinks else 0
+    sinks = heads if has_sinks else 0
     return weights + bias + qk_norm + sinks
 
 

@@ -179,6 +179,17 @@ class Architecture(Record):
         "weights are heads x head_dim wide instead of head_dim.",
     )
     # MiMo-V2: sinks only where attention slides, and MTP modules unlike DeepSeek's.
+    sliding_num_attention_heads: int | None = Field(
+        default=None,
+        gt=0,
+        description="Query heads of the sliding-window layers where they differ from num_attention_heads (Laguna "
+        "num_attention_heads_per_layer: 64 or 72 against 48 in the global layers).",
+    )
+    attention_gate: Literal["per_head", "elementwise"] | None = Field(
+        default=None,
+        description="A learned output gate on softmax attention, projected from the layer input: one value per query "
+        "head (Laguna g_proj, hidden -> heads) or one per channel (hidden -> heads x head_dim).",
+    )
     sliding_num_key_value_heads: int | None = Field(
         default=None,
         gt=0,
