@@ -17,7 +17,7 @@ import yaml
 
 from site_builder.engine.memory import ModelFacts, kv_bytes, kv_bytes_per_token
 from site_builder.engine.params import count_params, shape_of
-from site_builder.hfimport import HfConfigError, architecture_from_config
+from site_builder.hfimport import HfConfigError, architecture_from_config, import_hf_config
 from site_builder.records import ModelRecord
 
 DATA = Path(__file__).resolve().parent / "data" / "hf-configs-more"
@@ -309,3 +309,12 @@ def test_mimo_kv_cache_by_hand() -> None:
     assert kv_bytes_per_token(f, "fp16") == 9 * 4 * width + 39 * 8 * width
     # 9 global layers keep all 50,000 tokens with 4 KV heads; 39 sliding layers keep 128 with 8.
     assert kv_bytes(f, "fp16", 50_000, 2) == 2 * (9 * 50_000 * 4 * width + 39 * 128 * 8 * width)
+
+
+def test_new_model_types_get_their_family_and_organization() -> None:
+    mimo = import_hf_config(config("XiaomiMiMo--MiMo-V2.5-Pro"), "m", None, "XiaomiMiMo/MiMo-V2.5-Pro")
+    laguna = import_hf_config(config("poolside--Laguna-XS.2-FP8"), "l", None, "poolside/Laguna-XS.2-FP8")
+    ocr = import_hf_config(config("deepseek-ai--DeepSeek-OCR"), "o", None, "deepseek-ai/DeepSeek-OCR")
+    assert "family: mimo " in mimo and "organization: Xiaomi " in mimo
+    assert "family: laguna " in laguna and "organization: Poolside " in laguna
+    assert "family: deepseek " in ocr
