@@ -19,6 +19,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from site_builder import hfimport_extra
 from site_builder.hfimport_hybrid import UnsupportedArchitecture, linear_attention_block
 from site_builder.records import Architecture, ModelRecord
 from site_builder.records.common import SLUG_RE
@@ -552,6 +553,7 @@ def collect_fields(cfg: Config, model_type: str) -> dict[str, Any]:
         chunked_attention_fields(cfg),
         hybrid_fields(cfg, model_type),
         attention_variant_fields(cfg, model_type),
+        hfimport_extra.extra_fields(cfg, model_type),
     ):
         fields.update(part)
     fields["rope_scaling"] = rope_scaling(cfg)
@@ -632,12 +634,13 @@ def name_from_id(model_id: str) -> str:
 
 def organization_for(hf_repo: str) -> str:
     org = hf_repo.split("/", 1)[0]
-    return ORGANIZATION_BY_HF_ORG.get(org.lower(), org)
+    return (ORGANIZATION_BY_HF_ORG | hfimport_extra.ORGANIZATION_BY_HF_ORG).get(org.lower(), org)
 
 
 def family_for(model_type: str) -> str:
-    if model_type in FAMILY_BY_MODEL_TYPE:
-        return FAMILY_BY_MODEL_TYPE[model_type]
+    families = FAMILY_BY_MODEL_TYPE | hfimport_extra.FAMILY_BY_MODEL_TYPE
+    if model_type in families:
+        return families[model_type]
     if model_type.startswith("gemma"):
         return "gemma"
     # An unknown type becomes its own family id; `site-builder check` then asks for the family article.

@@ -199,7 +199,7 @@ def flops_per_token(facts: ModelFacts, context: int) -> float:
     s = facts.shape
     a = facts.arch
     qk_dim = ((a.qk_nope_head_dim or 0) + (a.qk_rope_head_dim or 0)) if s.is_mla else s.head_dim
-    v_dim = (a.v_head_dim or s.head_dim) if s.is_mla else s.head_dim
+    v_dim = a.v_head_dim or s.head_dim
     attn = 2 * s.heads * attended_tokens(facts, context) * (qk_dim + v_dim)
     return 2 * facts.params.active + attn + indexer_flops(facts, context)
 
@@ -416,7 +416,7 @@ def _prefill_flops(facts: ModelFacts, prompt: int) -> float:
     s = facts.shape
     a = facts.arch
     qk_dim = ((a.qk_nope_head_dim or 0) + (a.qk_rope_head_dim or 0)) if s.is_mla else s.head_dim
-    v_dim = (a.v_head_dim or s.head_dim) if s.is_mla else s.head_dim
+    v_dim = a.v_head_dim or s.head_dim
     attn = 2 * s.heads * prefill_attended_tokens(facts, prompt) * (qk_dim + v_dim)
     indexers = indexer_flops(facts, 1) * prompt * (prompt + 1) / 2  # linear in the keys each position scores
     return 2 * facts.params.active * prompt + attn + indexers

@@ -139,7 +139,7 @@ def _layer_caches(arch: Architecture, shape: Shape) -> list[tuple[int | None, fl
             caches.append((windows[i], (arch.kv_lora_rank or 0) + (arch.qk_rope_head_dim or 0)))
         else:
             d = layer_attention_dims(arch, shape, i)
-            caches.append((windows[i], 2 * d.kv_heads * d.head_dim))
+            caches.append((windows[i], d.kv_heads * (d.head_dim + d.v_head_dim)))  # K, and V (maybe narrower)
         if has_indexer(arch, i):
             caches.append((None, arch.index_head_dim or 0))
     return caches
@@ -169,7 +169,7 @@ def kv_share_per_gpu(facts: ModelFacts, gpus: int, context: int | None = None) -
     a, s = facts.arch, facts.shape
     if s.is_mla or gpus == 1:
         return 1.0
-    if a.num_global_key_value_heads is None and a.global_head_dim is None:
+    if a.num_global_key_value_heads is None and a.global_head_dim is None and a.sliding_num_key_value_heads is None:
         return math.ceil(s.kv_heads / gpus) / s.kv_heads  # every layer has the same heads
     tokens_at = context or facts.context_window
     held = whole = 0.0
@@ -177,7 +177,7 @@ def kv_share_per_gpu(facts: ModelFacts, gpus: int, context: int | None = None) -
     for i in range(s.layers - (a.num_kv_shared_layers or 0)):
         d = layer_attention_dims(a, s, i)
         window = windows[i]
-        size = d.kv_heads * d.head_dim * (tokens_at if window is None else min(tokens_at, window))
+        size = d.kv_heads * (d.head_dim + d.v_head_dim) * (tokens_at if window is None else min(tokens_at, window))
         whole += size
         held += size * math.ceil(d.kv_heads / gpus) / d.kv_heads
     return held / whole if whole else 1.0

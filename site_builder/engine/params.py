@@ -1,7 +1,7 @@
 """Parameter counts from a Hugging Face-style architecture.
 
 Conventions (shown on the methodology page):
-- `total` is every tensor of the checkpoint, including MTP modules and vision towers.
+- `total` is every tensor of the checkpoint, including MTP modules and vision and audio encoders.
 - `active` counts the weights a token is multiplied by: routed experts only for the top-k, all shared
   experts, the LM head, and NOT the input-embedding table (a token reads one row of it), nor MTP modules
   (used only for speculative decoding), nor a vision tower (it encodes images once per image, not once per token).
@@ -12,6 +12,12 @@ Conventions (shown on the methodology page):
 - Layers are counted one by one: a full-attention layer among sliding ones may have its own KV heads and head
   width (Gemma 4), and a DeepSeek-sparse-attention layer adds its lightning indexer where it owns one.
 - An MTP module stores its own embedding and LM head copies unless the record says it shares them (GLM-5).
+- Softmax attention whose values are narrower than its queries and keys (MiMo-V2: 192 and 128 per head) counts
+  v_proj and o_proj at the value width; sinks count once per head on every layer that carries them (gpt-oss:
+  all, MiMo-V2: the sliding-window ones and its MTP layers); MiMo-V2.5's sliding-window and MTP layers have
+  twice the KV heads of its global layers, in their projections and in their cache; MiMo-V2's three MTP layers
+  have a dense FFN and reuse the main embedding and LM head. Laguna's sliding-window layers have more query
+  heads than its global ones, and a per-head output gate (one hidden -> heads projection) in every layer.
 """
 
 from __future__ import annotations
@@ -122,8 +128,56 @@ def norm_params(a: Architecture) -> int:
     return a.hidden_size * (2 if a.norm_bias else 1)
 
 
+def is_global_layer(a: Architecture, index: int) -> bool:
+    """A full-attention layer among sliding or chunked ones (an MTP layer, index >= layers, attends fully unless
+    the model's MTP layers attend through the sliding window)."""
+    if index >= a.num_hidden_layers:
+        return a.layer_types is not None and not mtp_slides(a)
+    return a.layer_types is not None and a.layer_types[index] == "full_attention"
+
+
+def is_sliding_layer(a: Architecture, index: int) -> bool:
+    """A sliding-window layer; MiMo-V2's MTP layers (index >= layers) attend through the window too."""
+    if index >= a.num_hidden_layers:
+        return mtp_slides(a)
+    return a.layer_types is not None and a.layer_types[index] == "sliding_attention"
+
+
+def mtp_slides(a: Architecture) -> bool:
+    """MiMo-V2's MTP layers carry the sinks and KV heads that only its sliding-window layers have."""
+    return a.attention_sinks_sliding_only or a.sliding_num_key_value_heads is not None
+
+
+@dataclass(frozen=True)
+class AttentionDims:
+    """The shape of one softmax-attention layer, which may differ between sliding and global layers."""
+
+    heads: int
+    kv_heads: int
+    head_dim: int  # query and key width per head
+    v_head_dim: int  # value width per head (narrower than head_dim in MiMo-V2)
+    k_eq_v: bool  # no v_proj: the values come from the key projection (Gemma 4's global layers)
+    sinks: bool
+
+
+def layer_attention_dims(a: Architecture, s: Shape, index: int) -> AttentionDims:
+    """Heads, KV heads and widths of layer `index`: Gemma 4's global layers have their own KV heads and width;
+    Laguna's and MiMo-V2.5's sliding-window layers have their own query or KV heads."""
+    sinks = a.attention_sinks and (is_sliding_layer(a, index) or not a.attention_sinks_sliding_only)
+    if is_global_layer(a, index) and (a.num_global_key_value_heads or a.global_head_dim):
+        width = a.global_head_dim or s.head_dim
+        kv = a.num_global_key_value_heads or s.kv_heads
+        return AttentionDims(s.heads, kv, width, width, a.attention_k_eq_v, sinks)
+    v_width = a.v_head_dim or s.head_dim
+    if is_sliding_layer(a, index):
+        heads = a.sliding_num_attention_heads or s.heads
+        kv = a.sliding_num_key_value_heads or s.kv_heads
+        return AttentionDims(heads, kv, s.head_dim, v_width, False, sinks)
+    return AttentionDims(s.heads, s.kv_heads, s.head_dim, v_width, False, sinks)
+
+
 def attention_params(a: Architecture, s: Shape) -> int:
-    """One layer's attention block, without its input norm."""
+    """A uniform layer's attention block (MLA, or every layer alike), without its input norm."""
     h = s.hidden
     if s.is_mla:
         rope = a.qk_rope_head_dim or 0
@@ -136,46 +190,30 @@ def attention_params(a: Architecture, s: Shape) -> int:
         out = s.heads * v_dim * h
         bias = (q_dim + kv_rank + rope + h) if a.attention_bias else 0
         return q + kv + out + bias
-    return gqa_attention_params(a, s, AttentionDims(s.kv_heads, s.head_dim, False))
-
-
-def is_global_layer(a: Architecture, index: int) -> bool:
-    """A full-attention layer among sliding or chunked ones (an MTP layer, index >= layers, attends fully)."""
-    return a.layer_types is not None and (index >= len(a.layer_types) or a.layer_types[index] == "full_attention")
-
-
-@dataclass(frozen=True)
-class AttentionDims:
-    kv_heads: int
-    head_dim: int
-    k_eq_v: bool  # no v_proj: the values come from the key projection
-
-
-def layer_attention_dims(a: Architecture, s: Shape, index: int) -> AttentionDims:
-    """KV heads and head width of layer `index`: Gemma 4's global layers have their own."""
-    if is_global_layer(a, index):
-        return AttentionDims(
-            a.num_global_key_value_heads or s.kv_heads, a.global_head_dim or s.head_dim, a.attention_k_eq_v
-        )
-    return AttentionDims(s.kv_heads, s.head_dim, False)
+    v_width = a.v_head_dim or s.head_dim
+    return gqa_attention_params(a, s, AttentionDims(s.heads, s.kv_heads, s.head_dim, v_width, False, a.attention_sinks))
 
 
 def gqa_attention_params(a: Architecture, s: Shape, d: AttentionDims) -> int:
     """One non-MLA attention block of the given shape, without its input norm."""
     h = s.hidden
-    q_dim = s.heads * d.head_dim
+    q_dim = d.heads * d.head_dim
     kv_dim = d.kv_heads * d.head_dim
-    projections = 1 if d.k_eq_v else 2
-    gate = q_dim if a.linear_attention and a.linear_attention.attention_output_gate else 0
-    weights = h * (q_dim + gate) + projections * h * kv_dim + q_dim * h
+    v_dim = 0 if d.k_eq_v else d.kv_heads * d.v_head_dim
+    out_dim = d.heads * d.v_head_dim
+    elementwise_gate = a.attention_gate == "elementwise" or (
+        a.linear_attention is not None and a.linear_attention.attention_output_gate
+    )
+    gate = q_dim if elementwise_gate else d.heads if a.attention_gate == "per_head" else 0
+    weights = h * (q_dim + gate) + h * (kv_dim + v_dim) + out_dim * h
     if a.attention_bias:
-        bias = q_dim + projections * kv_dim + h
+        bias = q_dim + kv_dim + v_dim + h
     elif a.qkv_bias:
-        bias = q_dim + projections * kv_dim
+        bias = q_dim + kv_dim + v_dim
     else:
         bias = 0
     qk_norm = (q_dim + kv_dim if a.qk_norm_per_layer else 2 * d.head_dim) if a.qk_norm else 0
-    sinks = s.heads if a.attention_sinks else 0
+    sinks = d.heads if d.sinks else 0
     return weights + bias + qk_norm + sinks
 
 
@@ -360,12 +398,13 @@ def _layers(a: Architecture, s: Shape) -> _Sum:
 
 
 def _mtp_module(a: Architecture, s: Shape) -> int:
-    """One MTP module: a full-attention decoder layer with the model's FFN (MoE where the model has experts),
-    two input norms, a 2h->h projection, an output norm, and (DeepSeek-V3) its own copies of the embedding
-    and LM head; Qwen3-Next, Qwen3.5 and GLM-5 reuse the main ones. Where the model has DSA indexers, the MTP
-    layer has one too."""
+    """One MTP module: a decoder layer with the model's FFN (MoE where the model has experts; MiMo-V2 a dense
+    one), two input norms, a 2h->h projection, an output norm, and (DeepSeek-V3) its own copies of the embedding
+    and LM head; Qwen3-Next, Qwen3.5, GLM-5 and MiMo-V2 reuse the main ones. Where the model has DSA indexers, the
+    MTP layer has one too; MiMo-V2's MTP layers attend through the sliding window (they carry the sinks that only
+    its sliding layers have)."""
     layer = _Sum()
-    layer.add_layer(a, s, s.layers, "attention", _ffn(a, s, moe=s.is_moe))
+    layer.add_layer(a, s, s.layers, "attention", _ffn(a, s, moe=s.is_moe and not a.mtp_dense_ffn))
     shares = a.mtp_shares_embeddings or (a.linear_attention is not None and a.linear_attention.mtp_shares_embeddings)
     copies = 0 if shares else 2 * s.vocab * s.hidden
     return layer.total + 3 * norm_params(a) + 2 * s.hidden * s.hidden + copies + hyper_connection_params(a)[1]
@@ -380,7 +419,8 @@ def count_params(model: ModelRecord) -> ParamCount:
     final = norm_params(a) + hyper_connection_params(a)[1]  # the output norm, and the hyper-connection head
     norms = body.norms + final
     mtp = (a.num_nextn_predict_layers or 0) * _mtp_module(a, s)
-    vision = model.vision.params if model.vision else 0
+    # Encoders count in total and active alike: every image or audio clip runs through all of them.
+    vision = (model.vision.params if model.vision else 0) + (model.audio.params if model.audio else 0)
 
     total = embedding + lm_head + body.total + final + mtp + vision
     head_active = lm_head if lm_head else embedding

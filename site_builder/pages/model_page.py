@@ -441,6 +441,8 @@ def model_page(md: ModelData, site: SiteData, base: str) -> dict[str, Any]:
         )
     if m.vision:
         arch_rows.append(("Vision tower", stated_fig(m, "vision", f"{m.vision.name}, {m.vision.params:,} parameters")))
+    if m.audio:
+        arch_rows.append(("Audio encoder", stated_fig(m, "audio", f"{m.audio.name}, {m.audio.params:,} parameters")))
     memory_rows = [
         {"label": f"{r.precision.label} weights", "fig": engine(F.gib(r.weights_bytes), r.precision.note)}
         for r in an.precision_rows

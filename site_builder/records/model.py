@@ -147,7 +147,12 @@ class Architecture(Record):
     )
     qk_rope_head_dim: int | None = Field(default=None, gt=0, description="MLA rotary part of q/k per head.")
     qk_nope_head_dim: int | None = Field(default=None, gt=0, description="MLA non-rotary part of q/k per head.")
-    v_head_dim: int | None = Field(default=None, gt=0, description="MLA value width per head.")
+    v_head_dim: int | None = Field(
+        default=None,
+        gt=0,
+        description="Value width per head: MLA's, or that of softmax attention whose values are narrower than its "
+        "queries and keys (MiMo-V2: 192 for q/k, 128 for v). Absent means head_dim.",
+    )
     # Sliding-window attention.
     sliding_window: int | None = Field(
         default=None, gt=0, description="Tokens a sliding-window layer attends to (and caches).", examples=[4096]
@@ -216,7 +221,8 @@ class Architecture(Record):
     )
     mtp_shares_embeddings: bool = Field(
         default=False,
-        description="MTP modules reuse the main embedding table and LM head instead of storing copies (GLM-5).",
+        description="MTP modules reuse the main embedding table and LM head instead of storing copies (GLM-5, "
+        "MiMo-V2; hybrids say it in linear_attention).",
     )
     num_nextn_predict_layers: int | None = Field(default=None, ge=0, description="MTP modules (DeepSeek-V3).")
     # Linear-attention and state-space layers (Qwen3-Next, Kimi Linear, Nemotron-H, Granite 4.0, Falcon-H1),
@@ -228,6 +234,34 @@ class Architecture(Record):
         default=False,
         description="The q/k RMSNorm spans all heads of the layer (MiniMax-M2 qk_norm_type per_layer), so its "
         "weights are heads x head_dim wide instead of head_dim.",
+    )
+    # MiMo-V2: sinks only where attention slides, and MTP modules unlike DeepSeek's.
+    sliding_num_attention_heads: int | None = Field(
+        default=None,
+        gt=0,
+        description="Query heads of the sliding-window layers where they differ from num_attention_heads (Laguna "
+        "num_attention_heads_per_layer: 64 or 72 against 48 in the global layers).",
+    )
+    attention_gate: Literal["per_head", "elementwise"] | None = Field(
+        default=None,
+        description="A learned output gate on softmax attention, projected from the layer input: one value per query "
+        "head (Laguna g_proj, hidden -> heads) or one per channel (hidden -> heads x head_dim).",
+    )
+    sliding_num_key_value_heads: int | None = Field(
+        default=None,
+        gt=0,
+        description="KV heads of the sliding-window layers (and MTP layers) where they differ from "
+        "num_key_value_heads (MiMo-V2.5 swa_num_key_value_heads: 8 against 4 in its global layers).",
+    )
+    attention_sinks_sliding_only: bool = Field(
+        default=False,
+        description="With attention_sinks: only the sliding-window layers carry them, MTP layers included (MiMo-V2 "
+        "add_swa_attention_sink_bias without add_full_attention_sink_bias); otherwise every layer does (gpt-oss).",
+    )
+    mtp_dense_ffn: bool = Field(
+        default=False,
+        description="MTP modules use a dense FFN of intermediate_size even when the model's layers use experts "
+        "(MiMo-V2).",
     )
 
 
@@ -279,4 +313,7 @@ class ModelRecord(Sourced):
     stated_params: StatedParams | None = Field(default=None, description="Parameter count as a source states it.")
     architecture: Architecture = Field(description="Copied from config.json (import-hf-config does it).")
     vision: VisionTower | None = Field(default=None, description="Vision encoder of a multimodal model.")
+    audio: VisionTower | None = Field(
+        default=None, description="Audio encoder of an omnimodal model (name and parameters, like the vision tower)."
+    )
     scores: list[Score] = Field(default_factory=list, description="Sourced benchmark scores (quality index).")
