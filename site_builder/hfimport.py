@@ -478,7 +478,6 @@ UNSUPPORTED_KEYS = {
     "hidden_size_per_layer_input": "per-layer input embeddings (Gemma 3n, Gemma 4 E-sizes)",
     "enable_moe_block": "a mixture-of-experts block beside the MLP (Gemma 4 MoE)",
     "use_double_wide_mlp": "double-width MLP in KV-shared layers (Gemma 4)",
-    "audio_config": "an audio encoder",
 }
 
 
@@ -740,6 +739,16 @@ def vision_yaml(config: Config) -> list[str]:
     return ["vision:", line("name", tower[0], indent=2), line("params", tower[1], "counted from vision_config", 2)]
 
 
+def audio_yaml(config: Config) -> list[str]:
+    """An audio encoder is counted in the record's `audio` block, which a config alone cannot fill."""
+    if not any(part.get("audio_config") for part in (config, language_config(config))):
+        return []
+    return [
+        "# audio: {name: ..., params: ...}  # config.json has an audio encoder (audio_config): add its parameters"
+        ", with a source"
+    ]
+
+
 def import_hf_config(config: dict[str, Any], id: str, name: str | None, hf_repo: str | None) -> str:
     """The text of a model record for `config`; raises HfConfigError when it cannot be made valid."""
     if not SLUG_RE.match(id):
@@ -753,7 +762,7 @@ def import_hf_config(config: dict[str, Any], id: str, name: str | None, hf_repo:
     lines = record_lines(arch, id, name or name_from_id(id), repo, native_precision(config))
     at = lines.index("sources:")
     try:
-        lines[at:at] = vision_yaml(config)
+        lines[at:at] = vision_yaml(config) + audio_yaml(config)
     except (TypeError, ValueError, KeyError) as exc:
         raise HfConfigError(f"config.json has a vision_config of an unexpected shape: {exc}") from None
     text = "\n".join(lines) + "\n"

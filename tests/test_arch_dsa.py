@@ -10,11 +10,12 @@ from typing import Any
 
 import pytest
 import yaml
+from record_support import with_facts
 
 from site_builder.engine import memory
 from site_builder.engine.memory import ModelFacts, kv_bytes, kv_bytes_per_token, kv_share_per_gpu
 from site_builder.engine.params import count_params, shape_of
-from site_builder.hfimport import HfConfigError, architecture_from_config
+from site_builder.hfimport import HfConfigError, architecture_from_config, import_hf_config
 from site_builder.problems import Report
 from site_builder.records import Architecture, ModelRecord
 from site_builder.validate import validate_catalog
@@ -30,18 +31,20 @@ def config(name: str) -> dict[str, Any]:
 def record(arch: Architecture, vision_params: int | None = None) -> ModelRecord:
     vision = {"name": "tower", "params": vision_params} if vision_params else None
     return ModelRecord.model_validate(
-        {
-            "id": "m",
-            "name": "M",
-            "hf_repo": "org/m",
-            "organization": "Org",
-            "family": "f",
-            "context_window": arch.max_position_embeddings,
-            "precisions": ["bf16"],
-            "architecture": arch.model_dump(),
-            "vision": vision,
-            "sources": [{"url": "https://example.org/config.json", "title": "test config"}],
-        }
+        with_facts(
+            {
+                "id": "m",
+                "name": "M",
+                "hf_repo": "org/m",
+                "organization": "Org",
+                "family": "f",
+                "context_window": arch.max_position_embeddings,
+                "precisions": ["bf16"],
+                "architecture": arch.model_dump(),
+                "vision": vision,
+                "sources": [{"url": "https://example.org/config.json", "title": "test config"}],
+            }
+        )
     )
 
 
@@ -226,10 +229,12 @@ def test_neutral_values_of_those_keys_are_accepted() -> None:
     assert architecture_from_config(cfg).layer_scalars is True
 
 
-def test_audio_tower_in_the_outer_config_is_refused() -> None:
+def test_audio_tower_in_the_outer_config_asks_for_its_count() -> None:
+    """The decoder is counted; the audio encoder goes to the record's `audio` block, which the import asks for."""
     cfg = config("google--gemma-4-31B-it") | {"audio_config": {"hidden_size": 1536}}
-    with pytest.raises(HfConfigError, match="audio_config"):
-        architecture_from_config(cfg)
+    assert architecture_from_config(cfg) == architecture_from_config(config("google--gemma-4-31B-it"))
+    text = import_hf_config(cfg, "gemma-4-31b-audio", None, "google/gemma-4-31B-it")
+    assert "# audio: {name: ..., params: ...}  # config.json has an audio encoder (audio_config)" in text
 
 
 # --- GLM-4.5V: GLM's attention bias is on q, k and v only -------------------------------------------------------

@@ -189,9 +189,9 @@ def test_defaults_of_the_rest_of_the_record() -> None:
             "supports": ["architecture", "native_precision"],
         }
     ]
-    for unknown in ("license", "description"):
-        assert record[unknown] is None
-    assert "release_date" not in record  # required: check names it until a date (or null, unknown) is written
+    assert record["description"] is None
+    # required: check names them until a value (or null, unknown) is written
+    assert "release_date" not in record and "license" not in record
 
 
 def test_fields_the_config_cannot_know_carry_a_comment() -> None:
@@ -201,7 +201,6 @@ def test_fields_the_config_cannot_know_carry_a_comment() -> None:
         "name",
         "organization",
         "family",
-        "license",
         "context_window",
         "description",
         "capabilities",
@@ -210,6 +209,7 @@ def test_fields_the_config_cannot_know_carry_a_comment() -> None:
     ):
         assert "  # " in lines[key], f"{key} has no guidance comment: {lines[key]!r}"
     assert "\n# release_date: YYYY-MM-DD  # " in text
+    assert "\n# license: {id: SPDX id, name: ..., url: ..., commercial_use: ...}  # " in text
 
 
 # --- synthetic configs for the model types the reference folder lacks ----------------------------

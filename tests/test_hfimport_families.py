@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 import yaml
+from record_support import with_facts
 
 from site_builder.engine.params import count_params
 from site_builder.hfimport import HfConfigError, import_hf_config
@@ -24,7 +25,7 @@ def config(name: str) -> dict[str, Any]:
 
 def imported(name: str, model_id: str) -> ModelRecord:
     repo = name.replace("--", "/", 1)
-    return ModelRecord.model_validate(yaml.safe_load(import_hf_config(config(name), model_id, None, repo)))
+    return ModelRecord.model_validate(with_facts(yaml.safe_load(import_hf_config(config(name), model_id, None, repo))))
 
 
 def test_hunyuan_per_layer_moe_lists_become_one_value_each() -> None:

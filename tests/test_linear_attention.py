@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 import yaml
+from record_support import with_facts
 
 from site_builder.engine.memory import ModelFacts, kv_bytes, kv_bytes_per_token, weight_bytes
 from site_builder.engine.params import count_params, linear_mixer_params, shape_of
@@ -32,18 +33,20 @@ def config(name: str) -> dict[str, Any]:
 
 def model(arch: Architecture, vision: int | None = None) -> ModelRecord:
     return ModelRecord.model_validate(
-        {
-            "id": "m",
-            "name": "M",
-            "hf_repo": "org/m",
-            "organization": "Org",
-            "family": "f",
-            "context_window": arch.max_position_embeddings,
-            "precisions": ["bf16"],
-            "architecture": arch.model_dump(exclude_none=True),
-            "vision": VisionTower(name="v", params=vision).model_dump() if vision else None,
-            "sources": [{"url": "https://example.org/", "supports": ["architecture"]}],
-        }
+        with_facts(
+            {
+                "id": "m",
+                "name": "M",
+                "hf_repo": "org/m",
+                "organization": "Org",
+                "family": "f",
+                "context_window": arch.max_position_embeddings,
+                "precisions": ["bf16"],
+                "architecture": arch.model_dump(exclude_none=True),
+                "vision": VisionTower(name="v", params=vision).model_dump() if vision else None,
+                "sources": [{"url": "https://example.org/", "supports": ["architecture"]}],
+            }
+        )
     )
 
 

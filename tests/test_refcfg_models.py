@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 import yaml
+from record_support import with_facts
 
 from site_builder.engine.params import count_params
 from site_builder.hfimport import architecture_from_config, hf_repo_from_path, import_hf_config
@@ -63,7 +64,9 @@ def test_catalog_architecture_is_the_imported_config(path: Path) -> None:
 def test_imported_vision_tower_is_the_catalog_tower(path: Path) -> None:
     repo = hf_repo_from_path(path)
     assert repo is not None
-    record = ModelRecord.model_validate(yaml.safe_load(import_hf_config(json.loads(path.read_text()), "m", None, repo)))
+    record = ModelRecord.model_validate(
+        with_facts(yaml.safe_load(import_hf_config(json.loads(path.read_text()), "m", None, repo)))
+    )
     catalog = model_by_repo(repo)
     assert (record.vision.params if record.vision else None) == (catalog.vision.params if catalog.vision else None)
 
