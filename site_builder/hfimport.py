@@ -516,6 +516,21 @@ def with_class_defaults(cfg: Config) -> Config:
     return {**defaults, **cfg} if defaults else cfg
 
 
+# Decoders whose tensors the importer's rules account for, each checked against a real checkpoint's count.
+KNOWN_MODEL_TYPES = frozenset(FAMILY_BY_MODEL_TYPE) | {
+    "gemma",
+    "gemma2",
+    "gemma3",
+    "gemma3_text",
+    "gemma4",
+    "gemma4_text",
+    "mimo_v2",
+    "laguna",
+    "deepseek_vl_v2",
+    "gpt_neox",
+}
+
+
 def architecture_from_config(config: Config) -> Architecture:
     """The Architecture a config describes; raises HfConfigError when it cannot describe one."""
     cfg = with_class_defaults(language_config(config))
@@ -535,6 +550,12 @@ def architecture_from_config(config: Config) -> Architecture:
     except (TypeError, ValueError, AttributeError) as exc:
         # A value of the wrong shape (a string where a number belongs, a list where a mapping does).
         raise HfConfigError(f"config.json has a value of an unexpected type: {exc}") from None
+    if model_type not in KNOWN_MODEL_TYPES:
+        raise HfConfigError(
+            f"model_type {model_type!r} is not one the importer has been taught: its layers may hold tensors a "
+            "Llama-style count would miss, so no record is written (teach site_builder/hfimport.py its rules, with "
+            "a test against the checkpoint's tensor count)"
+        )
     try:
         return Architecture.model_validate({k: v for k, v in fields.items() if v is not None})
     except ValidationError as exc:

@@ -439,3 +439,10 @@ def test_command_line_entry_point(tmp_path: Path) -> None:
     assert main(["import-hf-config", str(path), "--id", "cli-model", *repo, "-o", str(target)]) == 0
     assert yaml.safe_load(target.read_text())["id"] == "cli-model"
     assert main(["import-hf-config", str(tmp_path / "missing" / "c.json"), "--id", "x", *repo]) == 1
+
+
+def test_an_unknown_model_type_is_refused_by_name() -> None:
+    """A decoder the importer was never taught (e.g. StepFun's step3p7) must not be counted as if it were Llama."""
+    cfg = reference("Qwen--Qwen2.5-7B.json") | {"model_type": "step3p7"}
+    with pytest.raises(HfConfigError, match="model_type 'step3p7' is not one the importer has been taught"):
+        architecture_from_config(cfg)
