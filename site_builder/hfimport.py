@@ -80,6 +80,8 @@ FAMILY_BY_MODEL_TYPE = {
     "olmo2": "olmo",
     "smollm3": "smollm",
 }
+# Ministral 3's decoder is Mistral's with position-dependent attention scaling, which adds no weights.
+FAMILY_BY_MODEL_TYPE["ministral3"] = "mistral"
 ORGANIZATION_BY_HF_ORG = {
     "meta-llama": "Meta",
     "qwen": "Alibaba Cloud (Qwen team)",
