@@ -44,6 +44,12 @@ def test_count_equals_the_published_checkpoint_elements(model_id: str, elements:
     assert m.stated_params is not None and (m.stated_params.total, m.stated_params.exact) == (elements, True)
 
 
+def test_deepseek_v2_lite_chat_counts_its_published_elements() -> None:
+    # scripts/deepseek_v2_lite_chat.md at d881ab7320b88d41b6239eaaab141d3a4e56dd5b; the record states the README's
+    # rounded 16B / 2.4B because the schema's one `exact` flag would also make 2.4B active exact.
+    assert count_params(record("deepseek-v2-lite-chat")).total == 15_706_484_224
+
+
 def test_qwen2_7b_instruct_by_hand() -> None:
     h, q_width, kv_width, ffn, layers, vocab = 3584, 28 * 128, 4 * 128, 18944, 28, 152064
     attention = h * q_width + q_width + 2 * (h * kv_width + kv_width) + q_width * h  # q/k/v carry biases
