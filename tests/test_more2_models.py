@@ -90,3 +90,12 @@ def test_ministral_3_record_matches_its_import() -> None:
     assert catalog.architecture == imported.architecture
     assert catalog.vision is not None and imported.vision is not None
     assert catalog.vision.params == imported.vision.params
+
+
+def test_aya_23_8b_by_hand() -> None:
+    h, q_width, kv_width, ffn = 4096, 32 * 128, 8 * 128, 14336
+    # Command layers: one bias-free LayerNorm feeds attention and the gated MLP in parallel.
+    per_layer = h * q_width + 2 * h * kv_width + q_width * h + 3 * h * ffn + h
+    total = 256000 * h + 32 * per_layer + h  # embedding shared with the output head, final norm
+    assert count_params(record("aya-23-8b")).total == total
+    assert abs(total - 8e9) / 8e9 < 0.01  # "Model Size: 8 billion parameters"
