@@ -111,3 +111,14 @@ def test_gemma_3_1b_it_by_hand() -> None:
     assert abs(total - 1e9) / 1e9 < 0.001  # "ranging in scale from 1 to 27 billion parameters"
     layer_types = m.architecture.layer_types or []
     assert [i for i, kind in enumerate(layer_types) if kind == "full_attention"] == [5, 11, 17, 23]
+
+
+def test_gemma_2_2b_it_by_hand() -> None:
+    h, q_width, kv_width, ffn = 2304, 8 * 256, 4 * 256, 9216
+    per_layer = h * q_width + 2 * h * kv_width + q_width * h + 3 * h * ffn + 4 * h  # four norms, no q/k norms
+    total = 256000 * h + 26 * per_layer + h  # embedding shared with the output head, final norm
+    m = record("gemma-2-2b-it")
+    assert count_params(m).total == total
+    assert abs(total - 2.6e9) / 2.6e9 < 0.01  # "The 2.6B parameter version of Gemma 2"
+    layer_types = m.architecture.layer_types or []
+    assert layer_types[:2] == ["sliding_attention", "full_attention"] and len(layer_types) == 26
