@@ -122,3 +122,17 @@ def test_gemma_2_2b_it_by_hand() -> None:
     assert abs(total - 2.6e9) / 2.6e9 < 0.01  # "The 2.6B parameter version of Gemma 2"
     layer_types = m.architecture.layer_types or []
     assert layer_types[:2] == ["sliding_attention", "full_attention"] and len(layer_types) == 26
+
+
+@pytest.mark.parametrize(
+    ("model_id", "width", "layers", "heads", "kv_heads", "ffn", "stated"),
+    [("smollm2-360m-instruct", 960, 32, 15, 5, 2560, 360e6), ("smollm2-135m-instruct", 576, 30, 9, 3, 1536, 135e6)],
+)
+def test_smollm2_by_hand(
+    model_id: str, width: int, layers: int, heads: int, kv_heads: int, ffn: int, stated: float
+) -> None:
+    q_width, kv_width = heads * 64, kv_heads * 64
+    per_layer = width * q_width + 2 * width * kv_width + q_width * width + 3 * width * ffn + 2 * width
+    total = 49152 * width + layers * per_layer + width  # embedding shared with the output head, final norm
+    assert count_params(record(model_id)).total == total
+    assert abs(total - stated) / stated < 0.01  # "135M, 360M, and 1.7B parameters"
