@@ -101,6 +101,8 @@ FAMILY_BY_MODEL_TYPE = {
     "granitemoehybrid": "granite",
     "falcon_h1": "falcon",
 }
+# Ministral 3's decoder is Mistral's with position-dependent attention scaling, which adds no weights.
+FAMILY_BY_MODEL_TYPE["ministral3"] = "mistral"
 ORGANIZATION_BY_HF_ORG = {
     "meta-llama": "Meta",
     "qwen": "Alibaba Cloud (Qwen team)",

@@ -80,6 +80,9 @@ COUNTERS: dict[str, Callable[[Config], tuple[str, int]]] = {
     "qwen2_5_vl": qwen2_5_vl,
     "mistral3": mistral3_pixtral,
 }
+# Ministral 3 (December 2025) ships the same Mistral3ForConditionalGeneration class, Pixtral tower and projector
+# as Mistral Small 3.1, but names its config type after itself.
+COUNTERS["ministral3"] = mistral3_pixtral
 
 
 def vision_tower(config: Config) -> tuple[str, int] | None:
