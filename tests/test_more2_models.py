@@ -101,12 +101,12 @@ def test_aya_23_8b_by_hand() -> None:
     assert abs(total - 8e9) / 8e9 < 0.01  # "Model Size: 8 billion parameters"
 
 
-def test_gemma_3_1b_it_by_hand() -> None:
+def test_gemma_3_1b_by_hand() -> None:
     h, q_width, kv_width, head_dim, ffn = 1152, 4 * 256, 1 * 256, 256, 6912
     attention = h * q_width + 2 * h * kv_width + q_width * h + 2 * head_dim  # q/k/v/o and the q/k head norms
     per_layer = attention + 3 * h * ffn + 4 * h  # norms before and after both attention and MLP
     total = 262144 * h + 26 * per_layer + h  # embedding shared with the output head, final norm
-    m = record("gemma-3-1b-it")
+    m = record("gemma-3-1b")
     assert count_params(m).total == total
     assert abs(total - 1e9) / 1e9 < 0.001  # "ranging in scale from 1 to 27 billion parameters"
     layer_types = m.architecture.layer_types or []
