@@ -36,6 +36,7 @@ SPEED_METRICS = (
     "ttft_ms",
     "itl_ms",
     "tpot_ms",
+    "e2e_latency_ms",
 )
 MEMORY_METRICS = ("model_weights_gib", "model_weights_gib_per_gpu", "activation_peak_gib", "non_torch_memory_gib")
 CAPACITY_METRICS = ("kv_cache_capacity_tokens",)
@@ -116,6 +117,9 @@ def predict(
         return spd.ttft_ms
     if m == "aggregate_output_tok_s":
         return spd.output_tokens_per_s
+    if m == "e2e_latency_ms":
+        # A static batch (benchmark_latency): every request ends when the batch's last decode step does.
+        return conc * output / spd.output_tokens_per_s * 1000 if spd.output_tokens_per_s and output else None
     if m == "aggregate_output_tok_s_per_gpu":
         return spd.output_tokens_per_s / setup.count if spd.output_tokens_per_s else None
     return None

@@ -66,7 +66,7 @@ FIT_LABELS = {
 #   NIC on PCIe and takes the PCIe figure. Neither is measured in the catalog's sources yet.
 ALLREDUCE_LATENCY_S: dict[str, float] = {
     "nvlink": 10e-6,
-    "infinity-fabric": 10e-6,
+    "infinity-fabric": 25e-6,
     "xe-link": 10e-6,
     "pcie": 43e-6,
     "roce": 43e-6,
@@ -89,6 +89,10 @@ class Efficiency:
     memory: float  # share of peak memory bandwidth reached by a decode step
     compute: float  # share of peak dense tensor throughput reached by prefill and large batches
     step_overhead_s: float  # fixed per-step cost: scheduling, sampling, kernel launches
+    # Cost each running sequence adds to a decode step beyond its bytes and FLOPs: sampling its token,
+    # scheduling it, its block table and its slice of the attention kernels. It is why aggregate throughput
+    # flattens as the batch grows even where weights and compute would still have room.
+    per_sequence_s: float = 0.0
 
 
 EFFICIENCY: dict[str, Efficiency] = {
@@ -97,6 +101,16 @@ EFFICIENCY: dict[str, Efficiency] = {
     "batched-server": Efficiency(memory=0.70, compute=0.50, step_overhead_s=0.004),
     "local": Efficiency(memory=0.80, compute=0.90, step_overhead_s=0.001),
 }
+
+# Extra per-sequence step cost of a serving stack on one vendor's GPUs, on top of the class's own (keyed by engine
+# class and GPU vendor). The measured batch sweeps of Llama 3.1 405B on eight MI300X (ROCm vLLM's
+# benchmark_latency, Oracle, 2024; ROCm vLLM 0.6.3 and TGI serving sweeps, dstack, 2024) grow the decode step
+# 4-8x from batch 1 to 256 while weights, KV and datasheet FLOPs grow it less than 2x: the 2024 ROCm kernels and
+# schedulers pay a large cost per running sequence. Fitted by `calibrate --fit` on the AMD records.
+STACK_PER_SEQUENCE_S: dict[tuple[str, str], float] = {
+    ("batched-server", "amd"): 0.0003,
+}
+
 
 # --- Reference workloads ---------------------------------------------------------------------------------
 FIT_CONTEXT = 8192  # context used by the compatibility matrix (or the model's window if smaller)

@@ -235,6 +235,13 @@ def _link_s(setup: Setup, layers: int, tokens: float, hidden: int, pipeline: boo
     return _allreduce_s(setup, layers, tokens, hidden)
 
 
+def per_sequence_step_s(setup: Setup, engine: EngineClass) -> float:
+    """Seconds each running sequence adds to a decode step beyond its bytes and FLOPs (sampling, scheduling, its
+    attention launch), for this engine class on this vendor's GPUs."""
+    extra = C.STACK_PER_SEQUENCE_S.get((engine, setup.base.vendor), 0.0)
+    return C.EFFICIENCY[engine].per_sequence_s + extra
+
+
 def step_token_budget(setup: Setup, engine: EngineClass) -> int:
     """Tokens one scheduler step carries: the engine's chunked-prefill budget for this GPU's memory."""
     if engine == "local":
@@ -272,7 +279,8 @@ class _Step:
         bytes_step = bytes_read_per_step(self.facts, self.prec, self.setup, running, tokens, self.shards)
         flops = (decode * flops_per_token(self.facts, w.decode_context) + prefill_flops) / self.shards
         link = _link_s(self.setup, self.facts.shape.layers, tokens, self.facts.shape.hidden, self.pipeline)
-        return bytes_step, flops, link + C.EFFICIENCY[self.engine].step_overhead_s
+        per_sequence = decode * per_sequence_step_s(self.setup, self.engine)
+        return bytes_step, flops, link + C.EFFICIENCY[self.engine].step_overhead_s + per_sequence
 
     def time(self, decode: int, prefill: float, prefill_flops: float) -> float:
         eff = C.EFFICIENCY[self.engine]
