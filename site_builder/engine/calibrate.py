@@ -199,7 +199,35 @@ def fit_efficiency(
             with _efficiency(trial):
                 scores.append((_objective(compare_all(subset, models, gpus, frameworks)), mem, comp, over))
         _, mem, comp, over = min(scores)
-        best[engine] = C.Efficiency(mem, comp, over)
+        best[engine] = C.Efficiency(mem, comp, over, best[engine].per_sequence_s)
+    return best
+
+
+def fit_stack_per_sequence(
+    benchmarks: list[BenchmarkRecord],
+    models: dict[str, ModelRecord],
+    gpus: dict[str, GpuRecord],
+    frameworks: dict[str, FrameworkRecord],
+) -> dict[tuple[str, str], float]:
+    """Grid search of each vendor stack's per-sequence step cost on that vendor's batched-server records."""
+    best = dict(C.STACK_PER_SEQUENCE_S)
+    saved = dict(C.STACK_PER_SEQUENCE_S)
+    try:
+        for engine, vendor in saved:
+            subset = [
+                b
+                for b in benchmarks
+                if engine_class_of(b, frameworks) == engine and (g := gpus.get(b.gpu or "")) and g.vendor == vendor
+            ]
+            scores = []
+            for value in (0.0, 0.0001, 0.0002, 0.0003, 0.0004, 0.0005, 0.0006, 0.0008, 0.001):
+                C.STACK_PER_SEQUENCE_S[(engine, vendor)] = value
+                scores.append((_objective(compare_all(subset, models, gpus, frameworks)), value))
+            best[(engine, vendor)] = min(scores)[1]
+            C.STACK_PER_SEQUENCE_S[(engine, vendor)] = saved[(engine, vendor)]
+    finally:
+        C.STACK_PER_SEQUENCE_S.clear()
+        C.STACK_PER_SEQUENCE_S.update(saved)
     return best
 
 
@@ -243,4 +271,6 @@ def calibrate_command(args: argparse.Namespace) -> int:
         fitted = fit_efficiency(benches, models, gpus, fws)
         for engine, eff in fitted.items():
             print(f"fitted {engine}: memory={eff.memory} compute={eff.compute} step_overhead_s={eff.step_overhead_s}")
+        for (engine, vendor), value in fit_stack_per_sequence(benches, models, gpus, fws).items():
+            print(f"fitted per-sequence step cost, {engine} on {vendor}: {value * 1000:g} ms")
     return 0
