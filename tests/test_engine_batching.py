@@ -79,3 +79,19 @@ def test_aggregate_decode_never_falls_with_more_sequences(gpu: str, small: int, 
         assert s is not None
         rates.append(s.decode_tokens_per_s)
     assert rates[1] >= rates[0] * (1 - 1e-9)
+
+
+def test_unfused_attention_adds_its_score_traffic_by_hand() -> None:
+    # Llama 3.1 8B (32 layers x 32 query heads), an 8,192-token prompt on an RTX 4090 (1,008 GB/s): without flash
+    # attention every one of the 32 x 32 x 8192 x 8193 / 2 causal scores is written, soft-maxed (read + write) and read
+    # back in fp32: 16 bytes each, in memory-bound kernels of their own.
+    facts = facts_of(MODELS["llama-3.1-8b"])
+    setup = make_setup(GPUS["rtx-4090"], GPUS)
+    prec = PRECISIONS["q4_k_m"]
+    times = []
+    for fused in (True, False):
+        s = speed(facts, prec, setup, Workload(8192, 1, 8192, 0, "fp16", fused), "local")
+        assert s is not None and s.prefill_time_s is not None
+        times.append(s.prefill_time_s)
+    scores = 32 * 32 * 8192 * 8193 / 2 * 16
+    assert times[1] - times[0] == pytest.approx(scores / (1008e9 * C.EFFICIENCY["local"].memory), rel=1e-6)

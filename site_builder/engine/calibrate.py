@@ -84,7 +84,8 @@ def predict(
         probe = memory(facts, prec, setup, one, engine)
         fit = kv_capacity(facts, setup, one, probe, bench.framework, engine).sequences if probe else 1
         conc = max(1, min(fit, MAX_OFFLINE_BATCH))
-    work = Workload(max(prompt + output, 1), conc, prompt, output, kv)
+    fused = w.flash_attention is not False
+    work = Workload(max(prompt + output, 1), conc, prompt, output, kv, fused)
     m = bench.metric
     if m in CAPACITY_METRICS:
         mem = memory(facts, prec, setup, work, engine)
@@ -103,7 +104,7 @@ def predict(
         }[m]
         return value / GIB
     if m == "prefill_tok_s":
-        work = Workload(prompt, 1, prompt, 0, kv)
+        work = Workload(prompt, 1, prompt, 0, kv, fused)
     spd = speed(facts, prec, setup, work, engine)
     if spd is None:
         return None

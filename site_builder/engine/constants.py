@@ -105,6 +105,14 @@ EFFICIENCY: dict[str, Efficiency] = {
     "local": Efficiency(memory=0.80, compute=0.90, step_overhead_s=0.001),
 }
 
+# Attention without a fused (flash) kernel writes its scores out: llama.cpp's unfused path multiplies K by Q into an
+# fp32 score matrix (one write), soft-maxes it in place (a read and a write) and multiplies it by V (a read), so each
+# score a prefill computes costs 4 passes x 4 bytes of memory traffic. llama-bench ran unfused by default until 2025
+# ("-fa, --flash-attn <0|1> (default: 0)", ggml-org/llama.cpp examples/llama-bench/README.md); batched servers and
+# today's llama.cpp builds fuse it, and the engine assumes fused attention unless a workload says otherwise.
+UNFUSED_SCORE_BYTES = 4 * 4
+
+
 # Extra per-sequence step cost of a serving stack on one vendor's GPUs, on top of the class's own (keyed by engine
 # class and GPU vendor). The measured batch sweeps of Llama 3.1 405B on eight MI300X (ROCm vLLM's
 # benchmark_latency, Oracle, 2024; ROCm vLLM 0.6.3 and TGI serving sweeps, dstack, 2024) grow the decode step

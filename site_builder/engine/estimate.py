@@ -35,6 +35,7 @@ class Workload:
     prompt: int
     output: int
     kv_precision: str = "fp16"
+    fused_attention: bool = True  # flash attention; False: the scores go through memory (llama-bench before 2025)
 
     @property
     def decode_context(self) -> int:
@@ -413,10 +414,21 @@ def _prefill(
     per_chunk_tokens = tokens / chunks
     weights = bytes_read_per_step(facts, prec, setup, Workload(0, 1, 0, 0, work.kv_precision), per_chunk_tokens, shards)
     pbytes = chunks * weights
-    floor = max(flops / peak, pbytes / bw)
+    # Unfused attention's score traffic runs in its own memory-bound kernels between the matmuls: it adds, not overlaps.
+    scores = requests * unfused_score_bytes(facts, work) / shards
+    floor = max(flops / peak, (pbytes + scores) / bw)
     per_chunk = _link_s(setup, facts.shape.layers, per_chunk_tokens, facts.shape.hidden, pipeline)
-    seconds = max(flops / (peak * eff.compute), pbytes / (bw * eff.memory)) + chunks * (per_chunk + eff.step_overhead_s)
+    seconds = max(flops / (peak * eff.compute), pbytes / (bw * eff.memory)) + scores / (bw * eff.memory)
+    seconds += chunks * (per_chunk + eff.step_overhead_s)
     return seconds, floor
+
+
+def unfused_score_bytes(facts: ModelFacts, work: Workload) -> float:
+    """Memory traffic of one prompt's attention scores when attention is not fused: every score a query computes
+    (heads x the tokens it attends to, summed over the prompt) is written, soft-maxed and read back in fp32."""
+    if work.fused_attention:
+        return 0.0
+    return facts.shape.heads * prefill_attended_tokens(facts, work.prompt) * C.UNFUSED_SCORE_BYTES
 
 
 def _prefill_flops(facts: ModelFacts, prompt: int) -> float:

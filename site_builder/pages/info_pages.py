@@ -129,6 +129,7 @@ def methodology_page(site: SiteData, base: str) -> dict[str, Any]:
             }
             for k, v in C.EFFICIENCY.items()
         ],
+        "unfused_bytes": C.UNFUSED_SCORE_BYTES,
         "stack_per_sequence": "; ".join(
             f"{engine} on {vendor}: {value * 1000:g} ms" for (engine, vendor), value in C.STACK_PER_SEQUENCE_S.items()
         ),
