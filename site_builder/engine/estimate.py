@@ -280,7 +280,8 @@ class _Step:
         bytes_step = bytes_read_per_step(self.facts, self.prec, self.setup, running, tokens, self.shards)
         flops = (decode * flops_per_token(self.facts, w.decode_context) + prefill_flops) / self.shards
         link = _link_s(self.setup, self.facts.shape.layers, tokens, self.facts.shape.hidden, self.pipeline)
-        per_sequence = decode * per_sequence_step_s(self.setup, self.engine)
+        # The first sequence's sampling and launches are in the per-step overhead; each further one adds its own.
+        per_sequence = max(decode - 1, 0) * per_sequence_step_s(self.setup, self.engine)
         return bytes_step, flops, link + C.EFFICIENCY[self.engine].step_overhead_s + per_sequence
 
     def time(self, decode: int, prefill: float, prefill_flops: float) -> float:
