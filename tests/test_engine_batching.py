@@ -95,3 +95,29 @@ def test_unfused_attention_adds_its_score_traffic_by_hand() -> None:
         times.append(s.prefill_time_s)
     scores = 32 * 32 * 8192 * 8193 / 2 * 16
     assert times[1] - times[0] == pytest.approx(scores / (1008e9 * C.EFFICIENCY["local"].memory), rel=1e-6)
+
+
+def test_calibration_categories_stay_within_their_bounds() -> None:
+    """Regression guard per issue-15 category: the mechanisms above brought these medians under 20%."""
+    import yaml
+    from test_engine_memory_speed import ROOT
+
+    from site_builder.engine.calibrate import compare_all
+    from site_builder.engine.errorbars import summarize_categories
+    from site_builder.records import BenchmarkRecord, FrameworkRecord
+
+    benches = [
+        BenchmarkRecord.model_validate(yaml.safe_load(p.read_text()))
+        for p in sorted((ROOT / "catalog" / "benchmarks").glob("*.yaml"))
+    ]
+    frameworks = {
+        p.stem: FrameworkRecord.model_validate(yaml.safe_load(p.read_text()))
+        for p in sorted((ROOT / "catalog" / "frameworks").glob("*.yaml"))
+    }
+    rows = {
+        r.category: r
+        for r in summarize_categories(compare_all(benches, MODELS, GPUS, frameworks), MODELS, GPUS, frameworks)
+    }
+    for category in ("batched servers", "local runtimes, one user", "AMD/Intel", "long context", "MoE decode"):
+        row = rows[category]
+        assert row.count >= 6 and row.median_ape is not None and row.median_ape < 0.20, (category, row)
