@@ -187,7 +187,8 @@ def fit_efficiency(
     gpus: dict[str, GpuRecord],
     frameworks: dict[str, FrameworkRecord],
 ) -> dict[str, C.Efficiency]:
-    """Grid search per framework class over (memory, compute, overhead); all factors stay <= 1."""
+    """Grid search per framework class over (memory, compute, overhead), then its per-sequence cost; all factors
+    stay <= 1."""
     best: dict[str, C.Efficiency] = dict(C.EFFICIENCY)
     grid_mem = (0.5, 0.6, 0.7, 0.8, 0.9)
     grid_comp = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
@@ -200,7 +201,12 @@ def fit_efficiency(
             with _efficiency(trial):
                 scores.append((_objective(compare_all(subset, models, gpus, frameworks)), mem, comp, over))
         _, mem, comp, over = min(scores)
-        best[engine] = C.Efficiency(mem, comp, over, best[engine].per_sequence_s)
+        # Then the per-sequence cost with those fixed (ties go to the smaller cost).
+        per_seq_scores = []
+        for per_seq in (0.0, 0.0001, 0.0005, 0.001, 0.002, 0.004, 0.008):
+            with _efficiency({**best, engine: C.Efficiency(mem, comp, over, per_seq)}):
+                per_seq_scores.append((_objective(compare_all(subset, models, gpus, frameworks)), per_seq))
+        best[engine] = C.Efficiency(mem, comp, over, min(per_seq_scores)[1])
     return best
 
 
@@ -271,7 +277,10 @@ def calibrate_command(args: argparse.Namespace) -> int:
     if args.fit:
         fitted = fit_efficiency(benches, models, gpus, fws)
         for engine, eff in fitted.items():
-            print(f"fitted {engine}: memory={eff.memory} compute={eff.compute} step_overhead_s={eff.step_overhead_s}")
+            print(
+                f"fitted {engine}: memory={eff.memory} compute={eff.compute} step_overhead_s={eff.step_overhead_s}"
+                f" per_sequence_s={eff.per_sequence_s}"
+            )
         for (engine, vendor), value in fit_stack_per_sequence(benches, models, gpus, fws).items():
             print(f"fitted per-sequence step cost, {engine} on {vendor}: {value * 1000:g} ms")
     return 0
