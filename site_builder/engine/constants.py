@@ -63,8 +63,9 @@ FIT_LABELS = {
 # - pcie: 43 us; an 8-byte all-reduce over 8 PCIe RTX 4090s takes 42.56 us (NVIDIA/nccl issue #1530), 8 RTX 3090s
 #   54.18 us (NVIDIA/nccl issue #1439).
 # - infinity-fabric: 25 us; RCCL's 8-byte all-reduce over one node of Infinity Fabric (16 MI250X dies) takes
-#   25.06 us (ROCm/rccl PR #929, "Before" table). It also brings the batch-1 decode of Llama 3.1 405B on eight
-#   MI300X (252 all-reduces a step) within 14-25% of the Oracle and dstack measurements, where 10 us left it 22-35% fast.
+#   25.06 us (ROCm/rccl PR #929, "Before" table). It also brings the batch-1 decode of Llama 3.1 405B on
+#   eight MI300X (252 all-reduces a step) within 14-25% of the Oracle and dstack measurements, where 10 us left
+#   it 22-35% fast.
 # - xe-link is a direct GPU-to-GPU link like NVLink and takes its figure; RoCE leaves through a NIC on PCIe and takes
 #   the PCIe figure. Neither is measured in the catalog's sources yet.
 ALLREDUCE_LATENCY_S: dict[str, float] = {
