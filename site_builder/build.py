@@ -218,12 +218,8 @@ def write_plumbing(site: SiteData, pages: list[Page], out: Path, absolute: str) 
 
 
 def write_static(out: Path) -> None:
-    import plotly
-
-    target = out / "static"
-    shutil.copytree(STATIC, target)
-    bundle = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
-    shutil.copyfile(bundle, target / "plotly.min.js")
+    # The vendored plotly.js bundle travels with its licence; the README is for maintainers only.
+    shutil.copytree(STATIC, out / "static", ignore=shutil.ignore_patterns("README.md"))
 
 
 def write_api(site: SiteData, out: Path) -> None:
