@@ -23,6 +23,7 @@ from site_builder.pages.model_page import deploy_slug, model_page
 from site_builder.pages.site import SiteData, compare_slug, compute_site
 from site_builder.problems import Report
 from site_builder.render import environment
+from site_builder.siteconfig import ConfigError, find_config, load_config
 from site_builder.validate import validate_catalog
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
@@ -181,6 +182,8 @@ class RenderSettings:
     catalog_date: str
     search: bool
     live_reload: bool = False  # the preview server's reload script
+    site_title: str = "Model Catalog"
+    repository: str = ""  # source repository URL for the footer; empty: none
 
 
 def render_pages(env: Environment, pages: list[Page], out: Path, settings: RenderSettings) -> int:
@@ -197,6 +200,8 @@ def render_pages(env: Environment, pages: list[Page], out: Path, settings: Rende
             "catalog_date": settings.catalog_date,
             "search_enabled": settings.search,
             "live_reload": settings.live_reload,
+            "site_title": settings.site_title,
+            "repository": settings.repository,
             "faq_jsonld": faq_jsonld(context) if page.template == "model.html" else "",
         }
         html = env.get_template(page.template).render(ctx)
@@ -208,13 +213,13 @@ def render_pages(env: Environment, pages: list[Page], out: Path, settings: Rende
     return written
 
 
-def write_plumbing(site: SiteData, pages: list[Page], out: Path, absolute: str) -> None:
+def write_plumbing(site: SiteData, pages: list[Page], out: Path, absolute: str, title: str = "Model Catalog") -> None:
     """JSON API, sitemap, robots.txt and feed: cheap, so always rewritten in full."""
-    write_api(site, out)
+    write_api(site, out, absolute)
     html = sorted(p.path.removesuffix("index.html") for p in pages if p.path != "404.html")
     write_text(out, "sitemap.xml", plumbing.sitemap([absolute + h for h in html]))
     write_text(out, "robots.txt", plumbing.robots(absolute + "sitemap.xml"))
-    write_text(out, "feed.xml", plumbing.feed(site, absolute))
+    write_text(out, "feed.xml", plumbing.feed(site, absolute, title))
 
 
 def write_static(out: Path) -> None:
@@ -222,10 +227,14 @@ def write_static(out: Path) -> None:
     shutil.copytree(STATIC, out / "static", ignore=shutil.ignore_patterns("README.md"))
 
 
-def write_api(site: SiteData, out: Path) -> None:
-    write_text(out, "api/v1/models.json", plumbing.dumps([plumbing.model_summary(md) for md in site.models.values()]))
+def write_api(site: SiteData, out: Path, absolute: str) -> None:
+    def url(mid: str) -> dict[str, str]:  # the model's page, absolute where the site config gives an origin
+        return {"url": f"{absolute}models/{mid}/"}
+
+    summaries = [{**plumbing.model_summary(md), **url(mid)} for mid, md in site.models.items()]
+    write_text(out, "api/v1/models.json", plumbing.dumps(summaries))
     for mid, md in site.models.items():
-        write_text(out, f"api/v1/models/{mid}.json", plumbing.dumps(plumbing.model_detail(md)))
+        write_text(out, f"api/v1/models/{mid}.json", plumbing.dumps({**plumbing.model_detail(md), **url(mid)}))
     write_text(out, "api/v1/gpus.json", plumbing.dumps([g.model_dump(mode="json") for g in site.gpus.values()]))
 
 
@@ -233,26 +242,33 @@ def build_site(
     catalog_dir: Path,
     out: Path,
     *,
-    base_url: str = "/",
+    base_url: str | None = None,
     strict: bool = False,
     search: bool = True,
     live_reload: bool = False,
 ) -> BuildResult:
+    """Build the site; `base_url` (None: site.toml's) overrides the configured base URL."""
     start = time.perf_counter()
     report = Report()
+    try:
+        config = load_config(find_config(catalog_dir))
+    except ConfigError as err:
+        report.extend(err.problems)
+        print(f"build failed: {report.summary()}; {out} left unchanged", file=sys.stderr)
+        return BuildResult(False, report)
     catalog = validate_catalog(catalog_dir, report)
     if report.fails(strict):
         print(f"build failed: {report.summary()}; {out} left unchanged", file=sys.stderr)
         return BuildResult(False, report)
     site = compute_site(catalog)
-    base, absolute = split_base(base_url)
+    base, absolute = split_base(config.base_url if base_url is None else base_url)
     pages = collect_pages(site, base)
     env = environment()
-    settings = RenderSettings(base, absolute, catalog_date(site), search, live_reload)
+    settings = RenderSettings(base, absolute, catalog_date(site), search, live_reload, config.title, config.repository)
     with staging_dir(out) as tmp:
         render_pages(env, pages, tmp, settings)
         write_static(tmp)
-        write_plumbing(site, pages, tmp, absolute)
+        write_plumbing(site, pages, tmp, absolute, config.title)
         if search:
             from site_builder.search import index_site
 
