@@ -7,19 +7,20 @@ import json
 from pathlib import Path
 from typing import Any
 
-from site_builder.catalog import Catalog
+from site_builder.catalog import Catalog, load_catalog
 from site_builder.cli import UsageError
 from site_builder.engine.estimate import Workload, cost, memory, speed
 from site_builder.engine.hardware import make_setup
 from site_builder.engine.plan import analyse, choose_framework, engine_class_for, facts_of
 from site_builder.engine.precision import KV_BYTES, PRECISIONS, supported_on
 from site_builder.problems import CatalogError, Report
-from site_builder.validate import validate_catalog
 
 
-def _catalog(path: str) -> Catalog:
+def _catalog(path: str, model: str) -> Catalog:
+    """Just the records a query reads (the model, every GPU and framework), schema-checked as in a build;
+    reading the whole catalog took most of a query's time. `check` validates the rest."""
     report = Report()
-    catalog = validate_catalog(Path(path), report)
+    catalog = load_catalog(Path(path), report, only={"models": {model}, "gpus": None, "frameworks": None})
     if report.errors:
         raise CatalogError(report)
     return catalog
@@ -30,7 +31,7 @@ def _num(v: float | None, digits: int = 3) -> float | None:
 
 
 def estimate(args: argparse.Namespace) -> dict[str, Any]:
-    cat = _catalog(args.catalog)
+    cat = _catalog(args.catalog, args.model)
     if args.model not in cat.models:
         raise UsageError(f"unknown model {args.model!r}")
     if args.gpu not in cat.gpus:
@@ -127,7 +128,7 @@ def estimate_json(args: argparse.Namespace) -> str:
 
 
 def recommend_json(args: argparse.Namespace) -> str:
-    cat = _catalog(args.catalog)
+    cat = _catalog(args.catalog, args.model)
     if args.model not in cat.models:
         raise UsageError(f"unknown model {args.model!r}")
     model = cat.models[args.model].record

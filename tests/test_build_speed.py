@@ -1,0 +1,35 @@
+"""What keeps builds and queries fast: no layout re-parse in builds, queries read only their records."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from site_builder.catalog import load_catalog
+from site_builder.problems import Report
+from site_builder.validate import FORMAT_RULE, validate_catalog
+
+
+def test_the_layout_check_runs_in_check_not_in_builds(catalog_copy: Path) -> None:
+    record = catalog_copy / "models" / "internlm-20b.yaml"
+    lines = record.read_text().splitlines(keepends=True)
+    record.write_text("".join([lines[1], lines[0], *lines[2:]]))  # same data, keys out of canonical order
+    checked, built = Report(), Report()
+    validate_catalog(catalog_copy, checked)
+    validate_catalog(catalog_copy, built, format_check=False)
+    assert [p.path for p in checked.problems if p.rule == FORMAT_RULE] == [str(record)]
+    assert not built.problems
+
+
+def test_a_query_reads_only_the_records_it_needs(catalog_copy: Path) -> None:
+    (catalog_copy / "providers" / "broken.yaml").write_text("id: [\n")
+    (catalog_copy / "models" / "zz-broken.yaml").write_text("id: [\n")
+    report = Report()
+    only: dict[str, set[str] | None] = {"models": {"internlm-20b", "no-such-model"}, "gpus": None, "frameworks": None}
+    catalog = load_catalog(catalog_copy, report, only=only)
+    assert not report.problems, "records the query does not read are not parsed"
+    assert list(catalog.models) == ["internlm-20b"]
+    assert set(catalog.gpus) == {p.stem for p in (catalog_copy / "gpus").glob("*.yaml")}
+    assert not catalog.providers and not catalog.benchmarks and not catalog.families
+    everything = Report()
+    load_catalog(catalog_copy, everything)
+    assert {Path(p.path).name for p in everything.errors} == {"broken.yaml", "zz-broken.yaml"}
