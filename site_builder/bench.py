@@ -102,6 +102,12 @@ class PeakMemory:
             self.peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
+def _cpu_seconds() -> float:
+    """User + system CPU time of this process and its finished workers: comparable on a busy machine."""
+    own, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
 def _gz(path: Path) -> int:
     return len(gzip.compress(path.read_bytes(), compresslevel=6, mtime=0))
 
@@ -126,7 +132,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="catalog-bench-") as tmp:
         cat, out = Path(tmp) / "catalog", Path(tmp) / "site"
         generate(cat, args.models, args.gpus)
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), _cpu_seconds()
         with PeakMemory() as mem:
             result = build_site(cat, out, search=False, jobs=args.jobs)
         seconds = time.perf_counter() - start
@@ -138,7 +144,8 @@ def main() -> int:
         print(
             f"models={args.models} gpus={args.gpus} pages={result.pages} seconds={seconds:.1f} "
             f"pages_per_s={result.pages / seconds:.1f} peak_pss_mib={mem.peak_kib / 1024:.0f} "
-            f"cores={len(os.sched_getaffinity(0))} load_before={load:.1f}\n"
+            f"cores={len(os.sched_getaffinity(0))} load_before={load:.1f} build_cpu_s={_cpu_seconds() - cpu:.1f}\n"
+            f"phases (wall s): {' '.join(f'{k}={v:.1f}' for k, v in result.phases.items())}\n"
             f"largest model page ({pages[-1].parent.name}): html={largest['html'] / 1024:.0f}KiB "
             f"html_gz={largest['html_gz'] / 1024:.0f}KiB "
             f"first_view_transfer_gz={largest['first_view_gz'] / 1024:.0f}KiB "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import multiprocessing
 import os
 import shutil
@@ -9,13 +10,14 @@ import sys
 import time
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache, partial
 from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment
 
+from site_builder.engine.plan import Analysis, analyse
 from site_builder.output import staging_dir, write_text
 from site_builder.pages import plumbing
 from site_builder.pages.detail_pages import compare_page, deploy_page, family_page
@@ -23,10 +25,12 @@ from site_builder.pages.gpu_page import gpu_page
 from site_builder.pages.info_pages import about_page, api_page, contribute_page, methodology_page
 from site_builder.pages.listing_pages import family_index_page, gpu_index_page, index_page
 from site_builder.pages.model_page import deploy_slug, model_page
-from site_builder.pages.site import SiteData, compare_slug, compute_site
+from site_builder.pages.site import AnalyseAll, SiteData, compare_slug, compute_site
 from site_builder.problems import Report
+from site_builder.records import FrameworkRecord, GpuRecord, ModelRecord
 from site_builder.render import environment
 from site_builder.siteconfig import ConfigError, find_config, load_config
+from site_builder.uptodate import MARKER, built_pages, fingerprint, marker_text
 from site_builder.validate import validate_catalog
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
@@ -38,6 +42,7 @@ class BuildResult:
     report: Report
     pages: int = 0
     seconds: float = 0.0
+    phases: dict[str, float] = field(default_factory=dict)  # wall seconds per step, for `make bench`
 
 
 @dataclass(frozen=True)
@@ -258,8 +263,15 @@ def render_parallel(env: Environment, pages: list[Page], out: Path, settings: Re
             results.put((0, f"{type(err).__name__}: {err}\n{traceback.format_exc()}"))
 
     workers = [ctx.Process(target=work, args=(pages[i::jobs],), daemon=True) for i in range(jobs)]
-    for w in workers:
-        w.start()
+    # Frozen objects are never scanned by the cyclic GC, so a worker does not copy every page of the
+    # parent's memory just to walk it (copy-on-write stays shared).
+    gc.collect()
+    gc.freeze()
+    try:
+        for w in workers:
+            w.start()
+    finally:
+        gc.unfreeze()
     while any(w.is_alive() for w in workers):
         _progress(min(counter.value, len(pages) - 1), len(pages))
         time.sleep(0.05)
@@ -302,6 +314,50 @@ def write_api(site: SiteData, out: Path, absolute: str) -> None:
     write_text(out, "api/v1/gpus.json", plumbing.dumps([g.model_dump(mode="json") for g in site.gpus.values()]))
 
 
+class _Lap:
+    """Records the wall time since the previous lap under a phase name."""
+
+    def __init__(self, phases: dict[str, float]) -> None:
+        self.phases, self.last = phases, time.perf_counter()
+
+    def __call__(self, name: str) -> None:
+        now = time.perf_counter()
+        self.phases[name] = round(self.phases.get(name, 0.0) + now - self.last, 3)
+        self.last = now
+
+
+_ENGINE_INPUTS: tuple[dict[str, ModelRecord], dict[str, GpuRecord], dict[str, FrameworkRecord]] | None = None
+
+
+def _analyse_one(mid: str) -> Analysis:
+    assert _ENGINE_INPUTS is not None  # set by analyse_parallel before the fork
+    models, gpus, frameworks = _ENGINE_INPUTS
+    return analyse(models[mid], gpus, frameworks)
+
+
+def analyse_parallel(jobs: int) -> AnalyseAll:
+    """compute_site's engine step over `jobs` forked processes: the engine is the build's largest cost.
+
+    Workers are forked before any analysis exists (small), receive model ids and send back pickled
+    analyses a few at a time, in order; the analyses are the same values a serial run computes.
+    """
+
+    def run(
+        models: dict[str, ModelRecord], gpus: dict[str, GpuRecord], frameworks: dict[str, FrameworkRecord]
+    ) -> dict[str, Analysis]:
+        global _ENGINE_INPUTS
+        if jobs <= 1 or len(models) < 2 * jobs:
+            return {mid: analyse(m, gpus, frameworks) for mid, m in models.items()}
+        _ENGINE_INPUTS = (models, gpus, frameworks)
+        try:
+            with multiprocessing.get_context("fork").Pool(jobs) as pool:
+                return dict(zip(models, pool.imap(_analyse_one, models, chunksize=4), strict=True))
+        finally:
+            _ENGINE_INPUTS = None
+
+    return run
+
+
 def build_site(
     catalog_dir: Path,
     out: Path,
@@ -322,27 +378,43 @@ def build_site(
         report.extend(err.problems)
         print(f"build failed: {report.summary()}; {out} left unchanged", file=sys.stderr)
         return BuildResult(False, report)
+    options = {"base_url": base_url or config.base_url, "strict": strict, "search": search, "live": live_reload}
+    key = fingerprint(catalog_dir, find_config(catalog_dir), options)
+    done = built_pages(out, key)
+    if done is not None:
+        print(f"{out} is up to date ({done} pages; nothing changed since it was built)", file=sys.stderr)
+        return BuildResult(True, report, done, time.perf_counter() - start)
+    phases: dict[str, float] = {}
+    lap = _Lap(phases)
     catalog = validate_catalog(catalog_dir, report, format_check=False)  # `check` runs it
+    lap("load")
     if report.fails(strict):
         print(f"build failed: {report.summary()}; {out} left unchanged", file=sys.stderr)
         return BuildResult(False, report)
-    site = compute_site(catalog)
+    jobs = default_jobs() if jobs is None else jobs
+    site = compute_site(catalog, analyses_of=analyse_parallel(jobs))
+    lap("compute")
     base, absolute = split_base(config.base_url if base_url is None else base_url)
     pages = collect_pages(site, base)
     env = environment()
     settings = RenderSettings(base, absolute, catalog_date(site), search, live_reload, config.title, config.repository)
     with staging_dir(out) as tmp:
-        render_parallel(env, pages, tmp, settings, default_jobs() if jobs is None else jobs)
+        render_parallel(env, pages, tmp, settings, jobs)
+        lap("render")
         write_static(tmp)
         write_plumbing(site, pages, tmp, absolute, config.title)
         if search:
             from site_builder.search import index_site
 
+            lap("plumbing")
             index_site(tmp)
+            lap("search")
+        write_text(tmp, MARKER, marker_text(key, len(pages)))
+    lap("plumbing" if "plumbing" not in phases else "swap")
     seconds = time.perf_counter() - start
     print(
         f"built {len(pages)} pages from {len(site.models)} models and {len(site.gpus)} GPUs into {out} "
         f"in {seconds:.1f}s — open {out.resolve() / 'index.html'} or run `make serve`",
         file=sys.stderr,
     )
-    return BuildResult(True, report, len(pages), seconds)
+    return BuildResult(True, report, len(pages), seconds, phases)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from site_builder.build import build_site
 from site_builder.catalog import load_catalog
 from site_builder.problems import Report
 from site_builder.validate import FORMAT_RULE, validate_catalog
@@ -33,3 +34,21 @@ def test_a_query_reads_only_the_records_it_needs(catalog_copy: Path) -> None:
     everything = Report()
     load_catalog(catalog_copy, everything)
     assert {Path(p.path).name for p in everything.errors} == {"broken.yaml", "zz-broken.yaml"}
+
+
+def test_a_build_with_unchanged_inputs_does_nothing_and_an_edit_rebuilds(tmp_path: Path, catalog_copy: Path) -> None:
+    out = tmp_path / "site"
+    first = build_site(catalog_copy, out, search=False)
+    assert first.ok and first.pages > 100
+    page = out / "models/internlm-20b/index.html"
+    inode, marker = out.stat().st_ino, (out / ".build-inputs").read_text()
+    again = build_site(catalog_copy, out, search=False)
+    assert again.ok and again.pages == first.pages
+    assert out.stat().st_ino == inode, "an up-to-date site is left in place, not rebuilt and swapped"
+    assert build_site(catalog_copy, out, search=False, base_url="/other/").ok
+    assert out.stat().st_ino != inode, "different options are different inputs"
+    record = catalog_copy / "models/internlm-20b.yaml"
+    record.write_text(record.read_text().replace("name: InternLM 20B", "name: InternLM 20B (edited)", 1))
+    assert build_site(catalog_copy, out, search=False).ok
+    assert "InternLM 20B (edited)" in page.read_text()
+    assert (out / ".build-inputs").read_text() != marker
