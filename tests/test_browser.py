@@ -123,8 +123,12 @@ def _open(page: Page, url: str) -> None:
     response = page.goto(url, wait_until="networkidle")
     assert response is not None and response.status == 200, f"{url}: {response and response.status}"
     if page.locator(".chart-box").count():
-        # plotly.js loads when a chart nears the viewport: bring each one into view, then back to the top.
-        page.evaluate("() => document.querySelectorAll('.chart-box').forEach(b => b.scrollIntoView())")
+        # plotly.js loads when the first chart nears the viewport, and each chart draws as it comes into
+        # view: scroll to each in turn, as a reader would, then back to the top.
+        boxes = page.locator(".chart-box")
+        for i in range(boxes.count()):
+            boxes.nth(i).scroll_into_view_if_needed()
+            page.wait_for_function("b => !!b.querySelector('svg.main-svg')", arg=boxes.nth(i).element_handle())
         page.wait_for_function(CHARTS_DRAWN)
         page.evaluate("() => window.scrollTo(0, 0)")
 
@@ -422,3 +426,20 @@ def test_preview_reloads_on_edit_and_shows_errors_over_the_page(
         assert page.locator("h1").inner_text() == "InternLM 20B Renamed"  # the last good page stays
     finally:
         server.shutdown()
+
+
+@pytest.mark.parametrize("model", SEED_MODELS)
+def test_plotly_loads_only_when_a_chart_scrolls_into_view(
+    phone: tuple[Page, PageWatch], origin: str, model: str
+) -> None:
+    page, watch = phone
+    requested: list[str] = []
+    page.on("request", lambda r: requested.append(r.url))
+    page.goto(f"{origin}/models/{model}/", wait_until="networkidle")
+    assert page.evaluate("() => document.querySelector('.chart-box').getBoundingClientRect().top") > 844
+    assert not [u for u in requested if "plotly" in u], "the chart bundle is fetched before any chart is in view"
+    first = page.locator(".chart-box").first
+    first.scroll_into_view_if_needed()
+    page.wait_for_function("b => !!b.querySelector('svg.main-svg')", arg=first.element_handle())
+    assert [u.rsplit("/", 1)[-1] for u in requested if "plotly" in u] == ["plotly-basic.min.js"]
+    assert watch.problems() == []
