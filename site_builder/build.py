@@ -17,7 +17,6 @@ from typing import Any
 
 from jinja2 import Environment
 
-from site_builder.engine.plan import Analysis, analyse
 from site_builder.output import staging_dir, write_text
 from site_builder.pages import plumbing
 from site_builder.pages.detail_pages import compare_page, deploy_page, family_page
@@ -25,9 +24,8 @@ from site_builder.pages.gpu_page import gpu_page
 from site_builder.pages.info_pages import about_page, api_page, contribute_page, methodology_page
 from site_builder.pages.listing_pages import family_index_page, gpu_index_page, index_page
 from site_builder.pages.model_page import deploy_slug, model_page
-from site_builder.pages.site import AnalyseAll, SiteData, compare_slug, compute_site
+from site_builder.pages.site import SiteData, compare_slug, compute_site
 from site_builder.problems import Report
-from site_builder.records import FrameworkRecord, GpuRecord, ModelRecord
 from site_builder.render import environment
 from site_builder.siteconfig import ConfigError, find_config, load_config
 from site_builder.uptodate import MARKER, built_pages, fingerprint, marker_text
@@ -326,38 +324,6 @@ class _Lap:
         self.last = now
 
 
-_ENGINE_INPUTS: tuple[dict[str, ModelRecord], dict[str, GpuRecord], dict[str, FrameworkRecord]] | None = None
-
-
-def _analyse_one(mid: str) -> Analysis:
-    assert _ENGINE_INPUTS is not None  # set by analyse_parallel before the fork
-    models, gpus, frameworks = _ENGINE_INPUTS
-    return analyse(models[mid], gpus, frameworks)
-
-
-def analyse_parallel(jobs: int) -> AnalyseAll:
-    """compute_site's engine step over `jobs` forked processes: the engine is the build's largest cost.
-
-    Workers are forked before any analysis exists (small), receive model ids and send back pickled
-    analyses a few at a time, in order; the analyses are the same values a serial run computes.
-    """
-
-    def run(
-        models: dict[str, ModelRecord], gpus: dict[str, GpuRecord], frameworks: dict[str, FrameworkRecord]
-    ) -> dict[str, Analysis]:
-        global _ENGINE_INPUTS
-        if jobs <= 1 or len(models) < 2 * jobs:
-            return {mid: analyse(m, gpus, frameworks) for mid, m in models.items()}
-        _ENGINE_INPUTS = (models, gpus, frameworks)
-        try:
-            with multiprocessing.get_context("fork").Pool(jobs) as pool:
-                return dict(zip(models, pool.imap(_analyse_one, models, chunksize=4), strict=True))
-        finally:
-            _ENGINE_INPUTS = None
-
-    return run
-
-
 def build_site(
     catalog_dir: Path,
     out: Path,
@@ -392,7 +358,7 @@ def build_site(
         print(f"build failed: {report.summary()}; {out} left unchanged", file=sys.stderr)
         return BuildResult(False, report)
     jobs = default_jobs() if jobs is None else jobs
-    site = compute_site(catalog, analyses_of=analyse_parallel(jobs))
+    site = compute_site(catalog)
     lap("compute")
     base, absolute = split_base(config.base_url if base_url is None else base_url)
     pages = collect_pages(site, base)

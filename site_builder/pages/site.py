@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from site_builder.catalog import Catalog
@@ -13,8 +12,6 @@ from site_builder.engine.quality import QualityIndex, quality_index
 from site_builder.engine.similar import Similar, similar_models
 from site_builder.records import BenchmarkRecord, FamilyRecord, FrameworkRecord, GpuRecord, ModelRecord
 from site_builder.records.provider import ApiPrice, ProviderRecord
-
-AnalyseAll = Callable[[dict[str, ModelRecord], dict[str, GpuRecord], dict[str, FrameworkRecord]], dict[str, Analysis]]
 
 
 @dataclass(frozen=True)
@@ -66,10 +63,9 @@ def compare_slug(a: str, b: str) -> str:
     return f"{x}-vs-{y}"
 
 
-def compute_site(catalog: Catalog, previous: SiteData | None = None, analyses_of: AnalyseAll | None = None) -> SiteData:
+def compute_site(catalog: Catalog, previous: SiteData | None = None) -> SiteData:
     """Run the engine over the catalog. With `previous` (the preview server's last build), a model whose
-    record, GPUs and frameworks are all unchanged keeps its analysis instead of being recomputed;
-    `analyses_of` computes the models' analyses in one go (the build spreads them over processes)."""
+    record, GPUs and frameworks are all unchanged keeps its analysis instead of being recomputed."""
     gpus = {k: v.record for k, v in sorted(catalog.gpus.items())}
     frameworks = {k: v.record for k, v in sorted(catalog.frameworks.items())}
     models = {k: v.record for k, v in sorted(catalog.models.items())}
@@ -91,14 +87,7 @@ def compute_site(catalog: Catalog, previous: SiteData | None = None, analyses_of
     analyses = {}
     for mid, m in models.items():
         old = previous.models.get(mid) if previous is not None and reusable else None
-        if old is not None and old.record == m:
-            analyses[mid] = old.analysis
-    todo = {mid: m for mid, m in models.items() if mid not in analyses}
-    if analyses_of is not None:
-        analyses.update(analyses_of(todo, gpus, frameworks))
-    else:
-        analyses.update({mid: analyse(m, gpus, frameworks) for mid, m in todo.items()})
-    analyses = {mid: analyses[mid] for mid in models}
+        analyses[mid] = old.analysis if old is not None and old.record == m else analyse(m, gpus, frameworks)
     qualities = {mid: quality_index(m) for mid, m in models.items()}
     triples = {mid: (m, analyses[mid].facts, qualities[mid]) for mid, m in models.items()}
     site = SiteData(catalog=catalog, comparisons=comparisons)
