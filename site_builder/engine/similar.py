@@ -65,10 +65,13 @@ def similar_models(
     models: dict[str, tuple[ModelRecord, ModelFacts, QualityIndex | None]],
 ) -> tuple[Similar, ...]:
     a, fa, qa = models[model.id]
-    scored = []
-    for mid, (b, fb, qb) in sorted(models.items()):
-        if mid == model.id:
-            continue
-        scored.append(Similar(b, similarity(a, fa, b, fb), relations(a, fa, qa, b, fb, qb)))
-    scored.sort(key=lambda s: (-s.score, s.model.id))
-    return tuple(scored[:SIMILAR_COUNT])
+    # Every pair is scored, but only the few kept are described: over a large catalog the descriptions of
+    # pairs nobody sees were most of the build's similarity work. Ids are unique, so the order is total.
+    scored = sorted(
+        ((-similarity(a, fa, b, fb), mid) for mid, (b, fb, _) in models.items() if mid != model.id),
+    )[:SIMILAR_COUNT]
+    kept = []
+    for negative, mid in scored:
+        b, fb, qb = models[mid]
+        kept.append(Similar(b, -negative, relations(a, fa, qa, b, fb, qb)))
+    return tuple(kept)
