@@ -57,14 +57,16 @@ def test_a_build_with_unchanged_inputs_does_nothing_and_an_edit_rebuilds(tmp_pat
 def test_similar_models_are_the_top_scores_of_every_pair() -> None:
     from site_builder.engine.plan import facts_of
     from site_builder.engine.quality import quality_index
-    from site_builder.engine.similar import SIMILAR_COUNT, relations, similar_models, similarity
+    from site_builder.engine.similar import SIMILAR_COUNT, relations, similar_all, similar_models, similarity
 
     catalog = load_catalog(Path("catalog"), Report(), only={"models": None})
     models = {mid: (m.record, facts_of(m.record), quality_index(m.record)) for mid, m in catalog.models.items()}
     assert len(models) > SIMILAR_COUNT
+    every_model = similar_all(models)
     for mid, (a, fa, qa) in models.items():
         # The definition, spelt out: score every other model, best first, ties by id; describe the kept ones.
         every = [(similarity(a, fa, b, fb), oid, b, fb, qb) for oid, (b, fb, qb) in models.items() if oid != mid]
         every.sort(key=lambda t: (-t[0], t[1]))
         expected = [(oid, score, relations(a, fa, qa, b, fb, qb)) for score, oid, b, fb, qb in every[:SIMILAR_COUNT]]
         assert [(s.model.id, s.score, s.relations) for s in similar_models(a, models)] == expected
+        assert every_model[mid] == similar_models(a, models)
