@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import multiprocessing
 import os
+import resource
 import shutil
 import sys
 import time
@@ -228,11 +229,21 @@ def render_pages(
     return written
 
 
+MEMORY_BUDGET = 1 << 30  # bytes the whole build may hold: parent plus render workers
+
+
 def default_jobs() -> int:
-    """Worker processes for rendering: one per core this process may use; 1 where fork is unavailable."""
+    """Render processes: one per core this process may use, as many as the memory budget allows.
+
+    A forked worker ends up copying most of the computed site it reads (reference counts write to every
+    object), so each costs about the parent's size: a large catalog renders in fewer processes, or in one.
+    1 where fork is unavailable.
+    """
     if "fork" not in multiprocessing.get_all_start_methods():
         return 1
-    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1)
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    resident = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # KiB on Linux
+    return max(1, min(cores, MEMORY_BUDGET // max(resident, 1) - 1))
 
 
 def render_parallel(env: Environment, pages: list[Page], out: Path, settings: RenderSettings, jobs: int) -> int:
@@ -335,7 +346,7 @@ def build_site(
     jobs: int | None = None,
 ) -> BuildResult:
     """Build the site; `base_url` (None: site.toml's) overrides the configured base URL; `jobs` render
-    processes (None: one per core)."""
+    processes (None: one per core within the memory budget)."""
     start = time.perf_counter()
     report = Report()
     try:
@@ -357,7 +368,6 @@ def build_site(
     if report.fails(strict):
         print(f"build failed: {report.summary()}; {out} left unchanged", file=sys.stderr)
         return BuildResult(False, report)
-    jobs = default_jobs() if jobs is None else jobs
     site = compute_site(catalog)
     lap("compute")
     base, absolute = split_base(config.base_url if base_url is None else base_url)
@@ -365,7 +375,7 @@ def build_site(
     env = environment()
     settings = RenderSettings(base, absolute, catalog_date(site), search, live_reload, config.title, config.repository)
     with staging_dir(out) as tmp:
-        render_parallel(env, pages, tmp, settings, jobs)
+        render_parallel(env, pages, tmp, settings, default_jobs() if jobs is None else jobs)
         lap("render")
         write_static(tmp)
         write_plumbing(site, pages, tmp, absolute, config.title)
