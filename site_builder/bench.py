@@ -58,10 +58,11 @@ class PeakMemory:
     """Peak proportional set size (PSS) of this process and its render workers together, sampled.
 
     RSS would count the pages forked workers share with the parent once per process; PSS splits them.
+    Reading smaps_rollup walks the process's page tables (system time), so samples are half a second apart.
     Where /proc has no smaps_rollup, falls back to this process's peak RSS.
     """
 
-    def __init__(self, interval: float = 0.1) -> None:
+    def __init__(self, interval: float = 0.5) -> None:
         self.peak_kib = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, args=(interval,), daemon=True)
