@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 DEV_STAMP := $(VENV)/.installed-dev
 
-.PHONY: site test check lint serve bench calibrate schema fmt clean browser-deps
+.PHONY: site test check lint serve bench audit calibrate schema fmt clean browser-deps
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,15 @@ serve: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m site_builder.bench
+
+# Lighthouse (mobile) on both seed model pages, the index and a GPU page; fails below performance 95,
+# accessibility, best practices and SEO 100. The pinned Lighthouse goes into node_modules (axe-core is
+# installed alongside, since npm prunes packages a --no-save install does not name).
+LIGHTHOUSE_VERSION := 12.8.2
+audit: $(STAMP)
+	@test "$$(node -p "require('./node_modules/lighthouse/package.json').version" 2>/dev/null)" = "$(LIGHTHOUSE_VERSION)" \
+	  || npm install --no-save --no-audit --no-fund --silent lighthouse@$(LIGHTHOUSE_VERSION) axe-core@4
+	CHROME_PATH=$${CHROME_PATH:-/usr/bin/chromium} $(BIN)/python -m site_builder.audit
 
 calibrate: $(STAMP)
 	$(BIN)/site-builder calibrate --catalog catalog

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import gc
+import multiprocessing
+import os
+import resource
 import shutil
 import sys
 import time
+import traceback
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache, partial
 from pathlib import Path
 from typing import Any
@@ -23,6 +28,8 @@ from site_builder.pages.model_page import deploy_slug, model_page
 from site_builder.pages.site import SiteData, compare_slug, compute_site
 from site_builder.problems import Report
 from site_builder.render import environment
+from site_builder.siteconfig import ConfigError, find_config, load_config
+from site_builder.uptodate import MARKER, built_pages, fingerprint, marker_text
 from site_builder.validate import validate_catalog
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
@@ -34,6 +41,7 @@ class BuildResult:
     report: Report
     pages: int = 0
     seconds: float = 0.0
+    phases: dict[str, float] = field(default_factory=dict)  # wall seconds per step, for `make bench`
 
 
 @dataclass(frozen=True)
@@ -182,87 +190,205 @@ class RenderSettings:
     catalog_date: str
     search: bool
     live_reload: bool = False  # the preview server's reload script
+    site_title: str = "Model Catalog"
+    repository: str = ""  # source repository URL for the footer; empty: none
 
 
-def render_pages(env: Environment, pages: list[Page], out: Path, settings: RenderSettings) -> int:
-    """Render pages into `out`; return how many files changed (unchanged bytes are not rewritten)."""
+def _render_one(env: Environment, page: Page, settings: RenderSettings) -> str:
     from site_builder.pages.faq import faq_jsonld
 
+    context = page.make()
+    ctx = {
+        "page": context,
+        "base": settings.base,
+        "canonical": settings.absolute + page.path.removesuffix("index.html"),
+        "catalog_date": settings.catalog_date,
+        "search_enabled": settings.search,
+        "live_reload": settings.live_reload,
+        "site_title": settings.site_title,
+        "repository": settings.repository,
+        "faq_jsonld": faq_jsonld(context) if page.template == "model.html" else "",
+    }
+    return env.get_template(page.template).render(ctx)
+
+
+def render_pages(
+    env: Environment, pages: list[Page], out: Path, settings: RenderSettings, done: Callable[[], None] | None = None
+) -> int:
+    """Render pages into `out`; return how many files changed (unchanged bytes are not rewritten)."""
     written = 0
     for i, page in enumerate(pages, 1):
-        context = page.make()
-        ctx = {
-            "page": context,
-            "base": settings.base,
-            "canonical": settings.absolute + page.path.removesuffix("index.html"),
-            "catalog_date": settings.catalog_date,
-            "search_enabled": settings.search,
-            "live_reload": settings.live_reload,
-            "faq_jsonld": faq_jsonld(context) if page.template == "model.html" else "",
-        }
-        html = env.get_template(page.template).render(ctx)
+        html = _render_one(env, page, settings)
         target = out / page.path
         if not target.is_file() or target.read_text(encoding="utf-8") != html:
             write_text(out, page.path, html)
             written += 1
-        _progress(i, len(pages))
+        if done is None:
+            _progress(i, len(pages))
+        else:
+            done()
     return written
 
 
-def write_plumbing(site: SiteData, pages: list[Page], out: Path, absolute: str) -> None:
+MEMORY_BUDGET = 1 << 30  # bytes the whole build may hold: parent plus render workers
+
+
+def default_jobs() -> int:
+    """Render processes: one per core this process may use, as many as the memory budget allows.
+
+    A forked worker ends up copying most of the computed site it reads (reference counts write to every
+    object), so each costs about the parent's size: a large catalog renders in fewer processes, or in one.
+    1 where fork is unavailable.
+    """
+    if "fork" not in multiprocessing.get_all_start_methods():
+        return 1
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    resident = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # KiB on Linux
+    return max(1, min(cores, MEMORY_BUDGET // max(resident, 1) - 1))
+
+
+def render_parallel(env: Environment, pages: list[Page], out: Path, settings: RenderSettings, jobs: int) -> int:
+    """render_pages across `jobs` forked workers, each taking every jobs-th page and writing its own files.
+
+    Forked workers share the computed site with the parent (nothing is pickled); every page is rendered by
+    the same code from the same data, so the output is byte-identical to a serial build. A worker's error
+    is raised here, so the staging directory is discarded as for a serial failure.
+    """
+    if jobs <= 1 or len(pages) < 2 * jobs:
+        return render_pages(env, pages, out, settings)
+    for name in {p.template for p in pages}:
+        env.get_template(name)  # compile once, before the fork
+    ctx = multiprocessing.get_context("fork")
+    counter = ctx.Value("i", 0)
+    results = ctx.SimpleQueue()
+
+    def tick() -> None:
+        with counter.get_lock():
+            counter.value += 1
+
+    def work(share: list[Page]) -> None:
+        try:
+            results.put((render_pages(env, share, out, settings, tick), None))
+        except BaseException as err:  # reported to the parent, which raises it
+            results.put((0, f"{type(err).__name__}: {err}\n{traceback.format_exc()}"))
+
+    workers = [ctx.Process(target=work, args=(pages[i::jobs],), daemon=True) for i in range(jobs)]
+    # Frozen objects are never scanned by the cyclic GC, so a worker does not copy every page of the
+    # parent's memory just to walk it (copy-on-write stays shared).
+    gc.collect()
+    gc.freeze()
+    try:
+        for w in workers:
+            w.start()
+    finally:
+        gc.unfreeze()
+    while any(w.is_alive() for w in workers):
+        _progress(min(counter.value, len(pages) - 1), len(pages))
+        time.sleep(0.05)
+    for w in workers:
+        w.join()
+    outcomes = []
+    while not results.empty():
+        outcomes.append(results.get())
+    if len(outcomes) < jobs:  # killed (out of memory, a signal) before it could report
+        raise RuntimeError(f"a render worker died: exit codes {[w.exitcode for w in workers]}")
+    _progress(len(pages), len(pages))
+    errors = [err for _, err in outcomes if err]
+    if errors:
+        raise RuntimeError("rendering failed in a worker process:\n" + errors[0])
+    return sum(n for n, _ in outcomes)
+
+
+def write_plumbing(site: SiteData, pages: list[Page], out: Path, absolute: str, title: str = "Model Catalog") -> None:
     """JSON API, sitemap, robots.txt and feed: cheap, so always rewritten in full."""
-    write_api(site, out)
+    write_api(site, out, absolute)
     html = sorted(p.path.removesuffix("index.html") for p in pages if p.path != "404.html")
     write_text(out, "sitemap.xml", plumbing.sitemap([absolute + h for h in html]))
     write_text(out, "robots.txt", plumbing.robots(absolute + "sitemap.xml"))
-    write_text(out, "feed.xml", plumbing.feed(site, absolute))
+    write_text(out, "feed.xml", plumbing.feed(site, absolute, title))
 
 
 def write_static(out: Path) -> None:
-    import plotly
-
-    target = out / "static"
-    shutil.copytree(STATIC, target)
-    bundle = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
-    shutil.copyfile(bundle, target / "plotly.min.js")
+    # The vendored plotly.js bundle travels with its licence; the README is for maintainers only.
+    shutil.copytree(STATIC, out / "static", ignore=shutil.ignore_patterns("README.md"))
 
 
-def write_api(site: SiteData, out: Path) -> None:
-    write_text(out, "api/v1/models.json", plumbing.dumps([plumbing.model_summary(md) for md in site.models.values()]))
+def write_api(site: SiteData, out: Path, absolute: str) -> None:
+    def url(mid: str) -> dict[str, str]:  # the model's page, absolute where the site config gives an origin
+        return {"url": f"{absolute}models/{mid}/"}
+
+    summaries = [{**plumbing.model_summary(md), **url(mid)} for mid, md in site.models.items()]
+    write_text(out, "api/v1/models.json", plumbing.dumps(summaries))
     for mid, md in site.models.items():
-        write_text(out, f"api/v1/models/{mid}.json", plumbing.dumps(plumbing.model_detail(md)))
+        write_text(out, f"api/v1/models/{mid}.json", plumbing.dumps({**plumbing.model_detail(md), **url(mid)}))
     write_text(out, "api/v1/gpus.json", plumbing.dumps([g.model_dump(mode="json") for g in site.gpus.values()]))
+
+
+class _Lap:
+    """Records the wall time since the previous lap under a phase name."""
+
+    def __init__(self, phases: dict[str, float]) -> None:
+        self.phases, self.last = phases, time.perf_counter()
+
+    def __call__(self, name: str) -> None:
+        now = time.perf_counter()
+        self.phases[name] = round(self.phases.get(name, 0.0) + now - self.last, 3)
+        self.last = now
 
 
 def build_site(
     catalog_dir: Path,
     out: Path,
     *,
-    base_url: str = "/",
+    base_url: str | None = None,
     strict: bool = False,
     search: bool = True,
     live_reload: bool = False,
+    jobs: int | None = None,
 ) -> BuildResult:
+    """Build the site; `base_url` (None: site.toml's) overrides the configured base URL; `jobs` render
+    processes (None: one per core within the memory budget)."""
     start = time.perf_counter()
     check_output_dir(out, catalog_dir)  # before anything else: a refused --out is never touched
     report = Report()
-    catalog = validate_catalog(catalog_dir, report)
+    try:
+        config = load_config(find_config(catalog_dir))
+    except ConfigError as err:
+        report.extend(err.problems)
+        print(f"build failed: {report.summary()}; {out} left unchanged", file=sys.stderr)
+        return BuildResult(False, report)
+    options = {"base_url": base_url or config.base_url, "strict": strict, "search": search, "live": live_reload}
+    key = fingerprint(catalog_dir, find_config(catalog_dir), options)
+    done = built_pages(out, key)
+    if done is not None:
+        print(f"{out} is up to date ({done} pages; nothing changed since it was built)", file=sys.stderr)
+        return BuildResult(True, report, done, time.perf_counter() - start)
+    phases: dict[str, float] = {}
+    lap = _Lap(phases)
+    catalog = validate_catalog(catalog_dir, report, format_check=False)  # `check` runs it
+    lap("load")
     if report.fails(strict):
         print(f"build failed: {report.summary()}; {out} left unchanged", file=sys.stderr)
         return BuildResult(False, report)
     site = compute_site(catalog)
-    base, absolute = split_base(base_url)
+    lap("compute")
+    base, absolute = split_base(config.base_url if base_url is None else base_url)
     pages = collect_pages(site, base)
     env = environment()
-    settings = RenderSettings(base, absolute, catalog_date(site), search, live_reload)
+    settings = RenderSettings(base, absolute, catalog_date(site), search, live_reload, config.title, config.repository)
     with staging_dir(out) as tmp:
-        render_pages(env, pages, tmp, settings)
+        render_parallel(env, pages, tmp, settings, default_jobs() if jobs is None else jobs)
+        lap("render")
         write_static(tmp)
-        write_plumbing(site, pages, tmp, absolute)
+        write_plumbing(site, pages, tmp, absolute, config.title)
         if search:
             from site_builder.search import index_site
 
+            lap("plumbing")
             index_site(tmp)
+            lap("search")
+        write_text(tmp, MARKER, marker_text(key, len(pages)))
+    lap("plumbing" if "plumbing" not in phases else "swap")
     seconds = time.perf_counter() - start
     # The preview server says where it serves; only a plain build points at the files and `make serve`.
     hint = "" if live_reload else f" — open {out.resolve() / 'index.html'} or run `make serve`"
@@ -271,4 +397,4 @@ def build_site(
         f"in {seconds:.1f}s{hint}",
         file=sys.stderr,
     )
-    return BuildResult(True, report, len(pages), seconds)
+    return BuildResult(True, report, len(pages), seconds, phases)

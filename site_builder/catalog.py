@@ -257,18 +257,35 @@ def _add(report: Report | None, path: Path, message: str) -> None:
 ESSENTIAL = ("models", "gpus")
 
 
-def load_catalog(root: Path, report: Report, on_file: Callable[[Path], None] | None = None) -> Catalog:
-    """Read and validate every record; problems go to `report`, valid records into the catalog."""
+def _wanted_files(root: Path, kind: Kind[Any], ids: set[str]) -> list[Path]:
+    """The files of just these records (a record's file is named after its id), where they exist."""
+    return [path for rid in sorted(ids) if (path := root / kind.folder / f"{rid}{kind.suffix}").is_file()]
+
+
+def load_catalog(
+    root: Path,
+    report: Report,
+    on_file: Callable[[Path], None] | None = None,
+    only: dict[str, set[str] | None] | None = None,
+) -> Catalog:
+    """Read and validate every record; problems go to `report`, valid records into the catalog.
+
+    `only` is the fast path for a query that needs a few records: the kinds to read, each with the ids
+    to read (None: all of that kind); other kinds stay empty.
+    """
     catalog = Catalog(root=root)
     if not root.is_dir():
         report.add(Problem(display_path(root), 1, 1, "", "catalog directory does not exist"))
         return catalog
     for name, kind in KINDS.items():
+        if only is not None and name not in only:
+            continue
         table = catalog.table(name)
-        paths = iter_record_files(root, kind, report)
+        ids = only.get(name) if only is not None else None
+        paths = iter_record_files(root, kind, report) if ids is None else _wanted_files(root, kind, ids)
         if (root / name).is_file():
             catalog.unusable.add(name)
-        elif not paths and name in ESSENTIAL:
+        elif not paths and name in ESSENTIAL and ids is None:
             _add(report, root / name, f"the catalog has no {name} records (is --catalog {root} right?)")
             catalog.unusable.add(name)
         for path in paths:

@@ -111,7 +111,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("build", help="build the site into --out, atomically")
     p.add_argument("--catalog", default="catalog")
     p.add_argument("--out", default="_site")
-    p.add_argument("--base-url", default="/", help="URL path or absolute URL the site is served from")
+    p.add_argument(
+        "--base-url",
+        default=None,
+        help="URL path or absolute URL the site is served from (default: site.toml's base_url)",
+    )
     p.add_argument("--strict", action="store_true", help="fail on warnings too")
     p.add_argument("--no-search", action="store_true", help="skip the Pagefind search index")
     p.set_defaults(handler=cmd_build)

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from site_builder.catalog import Catalog
+from site_builder.catalog import Catalog, load_catalog
 from site_builder.cli import UsageError
 from site_builder.engine.budget import kv_capacity
 from site_builder.engine.calibrate import compare_all
@@ -20,12 +20,13 @@ from site_builder.engine.plan import analyse, choose_framework, engine_class_for
 from site_builder.engine.precision import KV_BYTES, PRECISIONS, supported_on
 from site_builder.problems import CatalogError, Report
 from site_builder.records import ModelRecord
-from site_builder.validate import validate_catalog
 
 
-def _catalog(path: str) -> Catalog:
+def _catalog(path: str, model: str) -> Catalog:
+    """Just the records a query reads (the model, every GPU and framework), schema-checked as in a build;
+    reading the whole catalog took most of a query's time. `check` validates the rest."""
     report = Report()
-    catalog = validate_catalog(Path(path), report)
+    catalog = load_catalog(Path(path), report, only={"models": {model}, "gpus": None, "frameworks": None})
     if report.errors:
         raise CatalogError(report)
     return catalog
@@ -58,7 +59,7 @@ def tensor_parallel_check(model: ModelRecord, n: int) -> None:
 
 
 def estimate(args: argparse.Namespace) -> dict[str, Any]:
-    cat = _catalog(args.catalog)
+    cat = _catalog(args.catalog, args.model)
     if args.model not in cat.models:
         raise UsageError(f"unknown model {args.model!r}")
     if args.gpu not in cat.gpus:
@@ -185,7 +186,7 @@ def estimate_json(args: argparse.Namespace) -> str:
 
 
 def recommend_json(args: argparse.Namespace) -> str:
-    cat = _catalog(args.catalog)
+    cat = _catalog(args.catalog, args.model)
     if args.model not in cat.models:
         raise UsageError(f"unknown model {args.model!r}")
     model = cat.models[args.model].record

@@ -90,7 +90,8 @@ class Preview:
         self.base, self.absolute = split_base("/")
 
     def full(self) -> None:
-        result = build_site(self.catalog, self.out, search=False, live_reload=True)
+        # The preview serves locally with root-relative URLs, as its incremental renders do.
+        result = build_site(self.catalog, self.out, base_url="/", search=False, live_reload=True)
         self._report(result.report, result.ok)
 
     def incremental(self, changed: set[Path]) -> int:

@@ -21,9 +21,10 @@ def _digest(root: Path) -> dict[str, str]:
 
 
 def test_two_builds_are_byte_identical(tmp_path: Path) -> None:
+    """Also across process counts: a serial build and one rendered by three forked workers."""
     a, b = tmp_path / "a", tmp_path / "b"
-    assert build_site(Path("catalog"), a, search=False).ok
-    assert build_site(Path("catalog"), b, search=False).ok
+    assert build_site(Path("catalog"), a, search=False, jobs=1).ok
+    assert build_site(Path("catalog"), b, search=False, jobs=3).ok
     assert _digest(a) == _digest(b)
     assert (a / "models" / "internlm-20b" / "index.html").is_file()
     assert (a / "models" / "internvl2-26b" / "index.html").is_file()
@@ -63,6 +64,7 @@ def test_render_error_midway_keeps_old_site(tmp_path: Path, monkeypatch: object)
 
     out = tmp_path / "site"
     assert build_site(Path("catalog"), out, search=False).ok
+    (out / ".build-inputs").unlink()  # same inputs would make the second build a no-op
     before = _digest(out)
 
     def explode(*_: object) -> None:
@@ -163,3 +165,29 @@ def test_pages_are_replaced_by_rename_never_truncated_in_place(tmp_path: Path) -
         assert reader.read() == "old page"
     assert (tmp_path / "a" / "index.html").read_text() == "new page"
     assert [p.name for p in (tmp_path / "a").iterdir()] == ["index.html"]
+
+
+def test_error_in_a_render_worker_fails_the_build_and_keeps_old_site(tmp_path: Path) -> None:
+    import pytest
+
+    from site_builder import build as build_mod
+
+    out = tmp_path / "site"
+    out.mkdir()
+    (out / "old.html").write_text("old")
+    real = build_mod._render_one
+
+    def explode_on_one_page(env: object, page: build_mod.Page, settings: object) -> str:
+        if page.path == "gpus/h100-sxm/index.html":
+            raise OSError("disk full")
+        return real(env, page, settings)  # type: ignore[arg-type]
+
+    mp = pytest.MonkeyPatch()
+    mp.setattr(build_mod, "_render_one", explode_on_one_page)
+    try:
+        with pytest.raises(RuntimeError, match="OSError: disk full"):
+            build_site(Path("catalog"), out, search=False, jobs=2)
+    finally:
+        mp.undo()
+    assert [p.name for p in out.iterdir()] == ["old.html"]
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".site.")]

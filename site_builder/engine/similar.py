@@ -20,17 +20,35 @@ class Similar:
     relations: tuple[str, ...]
 
 
-def similarity(a: ModelRecord, fa: ModelFacts, b: ModelRecord, fb: ModelFacts) -> float:
+@dataclass(frozen=True)
+class _Features:
+    """What the similarity reads of one model, extracted once per model rather than once per pair."""
+
+    active: int
+    moe: bool
+    context: int
+    caps: frozenset[str]
+    family: str
+
+
+def _features(m: ModelRecord, f: ModelFacts) -> _Features:
+    return _Features(f.params.active, f.shape.is_moe, m.context_window, frozenset(m.capabilities), m.family)
+
+
+def _score(x: _Features, y: _Features) -> float:
     w = SIMILARITY_WEIGHTS
-    size = max(0.0, 1 - abs(math.log2(fa.params.active / fb.params.active)) / 3)
-    arch = 1.0 if fa.shape.is_moe == fb.shape.is_moe else 0.0
-    ctx = max(0.0, 1 - abs(math.log2(a.context_window / b.context_window)) / 4)
-    caps_a, caps_b = set(a.capabilities), set(b.capabilities)
-    caps = len(caps_a & caps_b) / len(caps_a | caps_b) if caps_a | caps_b else 1.0
-    fam = 1.0 if a.family == b.family else 0.0
+    size = max(0.0, 1 - abs(math.log2(x.active / y.active)) / 3)
+    arch = 1.0 if x.moe == y.moe else 0.0
+    ctx = max(0.0, 1 - abs(math.log2(x.context / y.context)) / 4)
+    caps = len(x.caps & y.caps) / len(x.caps | y.caps) if x.caps | y.caps else 1.0
+    fam = 1.0 if x.family == y.family else 0.0
     return (
         w["size"] * size + w["architecture"] * arch + w["context"] * ctx + w["capabilities"] * caps + w["family"] * fam
     )
+
+
+def similarity(a: ModelRecord, fa: ModelFacts, b: ModelRecord, fb: ModelFacts) -> float:
+    return _score(_features(a, fa), _features(b, fb))
 
 
 def relations(
@@ -60,15 +78,27 @@ def relations(
     return tuple(out) or ("same size class",)
 
 
-def similar_models(
-    model: ModelRecord,
-    models: dict[str, tuple[ModelRecord, ModelFacts, QualityIndex | None]],
-) -> tuple[Similar, ...]:
-    a, fa, qa = models[model.id]
-    scored = []
-    for mid, (b, fb, qb) in sorted(models.items()):
-        if mid == model.id:
-            continue
-        scored.append(Similar(b, similarity(a, fa, b, fb), relations(a, fa, qa, b, fb, qb)))
-    scored.sort(key=lambda s: (-s.score, s.model.id))
-    return tuple(scored[:SIMILAR_COUNT])
+Catalog = dict[str, tuple[ModelRecord, ModelFacts, QualityIndex | None]]
+
+
+def _top(mid: str, models: Catalog, feats: dict[str, _Features]) -> tuple[Similar, ...]:
+    a, fa, qa = models[mid]
+    mine = feats[mid]
+    # Every pair is scored, but only the few kept are described: over a large catalog the descriptions of
+    # pairs nobody sees were most of the build's similarity work. Ids are unique, so the order is total.
+    scored = sorted((-_score(mine, theirs), oid) for oid, theirs in feats.items() if oid != mid)[:SIMILAR_COUNT]
+    kept = []
+    for negative, oid in scored:
+        b, fb, qb = models[oid]
+        kept.append(Similar(b, -negative, relations(a, fa, qa, b, fb, qb)))
+    return tuple(kept)
+
+
+def similar_models(model: ModelRecord, models: Catalog) -> tuple[Similar, ...]:
+    return _top(model.id, models, {mid: _features(m, f) for mid, (m, f, _) in models.items()})
+
+
+def similar_all(models: Catalog) -> dict[str, tuple[Similar, ...]]:
+    """similar_models for every model of the catalog, reading each model's features once."""
+    feats = {mid: _features(m, f) for mid, (m, f, _) in models.items()}
+    return {mid: _top(mid, models, feats) for mid in models}

@@ -1,6 +1,8 @@
 """Plotly figures as plain data (no Python-side figure validation per page), with deterministic div ids.
 
-The page embeds the JSON; static/charts.js draws it with the site's own plotly.js bundle.
+The page embeds the JSON; static/charts.js draws it with the vendored plotly.js basic bundle (bar, scatter
+and pie traces only: a chart needing another trace type needs a bigger bundle, see static/vendor/README.md).
+Each chart also carries its data as a table, shown without JavaScript.
 """
 
 from __future__ import annotations
@@ -9,8 +11,6 @@ from typing import Any
 
 from site_builder.render import script_json
 
-# Fit-level colours, no-fit to excellent; the same values as the --fit-* variables in static/site.css.
-FIT_COLOURS = ["#5f646d", "#b83b3b", "#e0893a", "#e6c84a", "#8cc17a", "#267a4c"]
 PALETTE = ["#3b6fd8", "#e0803a", "#4ca37a", "#b04fc0", "#c94a4a", "#8a8f98"]
 LAYOUT: dict[str, Any] = {
     "margin": {"l": 60, "r": 20, "t": 30, "b": 60},
@@ -27,10 +27,54 @@ def chart(div_id: str, title: str, data: list[dict[str, Any]], layout: dict[str,
     spec = {"data": data, "layout": merged, "config": {"displayModeBar": False, "responsive": True}}
     text = script_json(spec, separators=(",", ":"))
     # The box reserves the chart's height before plotly.js loads, so nothing shifts when it draws. Taller
-    # charts than the two reserved sizes (the heatmap, in a closed <details>) get theirs from charts.js.
+    # charts than the two reserved sizes get theirs from charts.js.
     height = merged["height"]
     box = "chart-box" if height <= 340 else "chart-box tall" if height <= 420 else "chart-box sized-by-script"
-    return {"id": div_id, "title": title, "json": text, "box_class": box}
+    return {"id": div_id, "title": title, "json": text, "box_class": box, "table": data_table(data, merged)}
+
+
+def _axis_title(layout: dict[str, Any], axis: str, default: str) -> str:
+    title = layout.get(axis, {}).get("title", {})
+    return str(title.get("text") or default) if isinstance(title, dict) else str(title or default)
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:,.2f}".rstrip("0").rstrip(".")
+    return "" if value is None else str(value)
+
+
+def data_table(data: list[dict[str, Any]], layout: dict[str, Any]) -> dict[str, Any]:
+    """The chart's numbers as a table (header + rows of strings), so the content never depends on JavaScript.
+
+    Bars become one row per category with a column per trace; scatter traces with point labels one row per
+    point. Line-only traces (reference lines) are drawn decoration, not data, and are left out.
+    """
+    x_title, y_title = _axis_title(layout, "xaxis", "Item"), _axis_title(layout, "yaxis", "Value")
+    bars = [t for t in data if t.get("type") == "bar"]
+    if bars:
+        labels: list[Any] = []
+        for t in bars:
+            labels += [x for x in t["x"] if x not in labels]
+        values = [dict(zip(t["x"], t["y"], strict=True)) for t in bars]
+        head = [x_title] + [str(t.get("name") or y_title) for t in bars]
+        rows = [[_cell(x)] + [_cell(v.get(x)) for v in values] for x in labels]
+        notes = bars[0].get("hovertext")
+        if len(bars) == 1 and notes:  # the hover text states each bar's assumptions
+            head.append("Assumptions")
+            rows = [[*row, str(note)] for row, note in zip(rows, notes, strict=True)]
+        unit = f" ({y_title})" if len(bars) > 1 and y_title != "Value" else ""
+        return {"head": head, "rows": rows, "unit": unit}
+    rows = []
+    for t in data:
+        if t.get("mode") == "lines":
+            continue
+        names = t.get("text") or [""] * len(t["x"])
+        rows += [
+            [str(t.get("name") or ""), str(n), _cell(x), _cell(y)]
+            for n, x, y in zip(names, t["x"], t["y"], strict=True)
+        ]
+    return {"head": ["Series", "Point", x_title, y_title], "rows": rows, "unit": ""}
 
 
 def bar(div_id: str, title: str, labels: list[str], values: list[float], axis: str, hover: list[str]) -> dict[str, Any]:
@@ -93,35 +137,10 @@ def stacked(
             }
             for i, cap in enumerate(capacity)
         ]
-    return chart(div_id, title, data, layout)
-
-
-def _stepped(colours: list[str]) -> list[list[float | str]]:
-    """A colour scale with one flat band per level, so levels 0..n-1 map to exactly their colour."""
-    n = len(colours)
-    scale: list[list[float | str]] = []
-    for i, colour in enumerate(colours):
-        scale += [[i / n, colour], [(i + 1) / n, colour]]
-    return scale
-
-
-def heatmap(
-    div_id: str, title: str, rows: list[str], cols: list[str], z: list[list[float | None]], text: list[list[str]]
-) -> dict[str, Any]:
-    data = [
-        {
-            "type": "heatmap",
-            "x": cols,
-            "y": rows,
-            "z": z,
-            "text": text,
-            "hoverinfo": "text+x+y",
-            "zmin": 0,
-            "zmax": 5,
-            "showscale": False,
-            "colorscale": _stepped(FIT_COLOURS),
-        }
-    ]
-    return chart(
-        div_id, title, data, {"height": max(300, 22 * len(rows) + 80), "margin": {"l": 140, "r": 20, "t": 30, "b": 40}}
-    )
+    spec = chart(div_id, title, data, layout)
+    if capacity is not None:
+        spec["table"]["head"].append("Usable")
+        spec["table"]["rows"] = [
+            [*row, _cell(round(cap, 2))] for row, cap in zip(spec["table"]["rows"], capacity, strict=True)
+        ]
+    return spec

@@ -293,14 +293,6 @@ def matrix_view(md: ModelData, base: str) -> dict[str, Any]:
         rank[key] = (vendor, max(best, year))
     ordered = sorted(groups.items(), key=lambda kv: (rank[kv[0]][0], -rank[kv[0]][1], kv[0]))
     w = md.analysis.fit_workload
-    z: list[list[float | None]] = []
-    text: list[list[str]] = []
-    labels: list[str] = []
-    for _, rows in ordered:
-        for r in rows:
-            labels.append(r["label"])
-            z.append([float(FIT_ORDER.index(c["level"])) if c["level"] in FIT_ORDER else None for c in r["cells"]])
-            text.append([c["label"] for c in r["cells"]])
     cols = [PRECISIONS[p].label for p in MATRIX_PRECISIONS]
     return {
         "columns": cols,
@@ -310,9 +302,6 @@ def matrix_view(md: ModelData, base: str) -> dict[str, Any]:
         "gpu_count": len(md.analysis.matrix),
         "workload": f"one sequence of {w.context:,} tokens, 16-bit KV cache",
         "legend": [{"level": lv, "label": C.FIT_LABELS[lv]} for lv in FIT_ORDER],
-        "chart": charts.heatmap(
-            f"chart-matrix-{md.record.id}", "Fit level by GPU and precision", labels[::-1], cols, z[::-1], text[::-1]
-        ),
     }
 
 

@@ -92,7 +92,7 @@ def robots(sitemap_url: str) -> str:
     return f"User-agent: *\nAllow: /\nSitemap: {sitemap_url}\n"
 
 
-def feed(site: SiteData, absolute: str) -> str:
+def feed(site: SiteData, absolute: str, title: str = "Model Catalog") -> str:
     """Atom feed of catalog additions, dated by each model's release date (never the build time)."""
     entries = sorted(
         (md for md in site.models.values() if md.record.release_date),
@@ -102,10 +102,10 @@ def feed(site: SiteData, absolute: str) -> str:
     updated = f"{entries[0].record.release_date}T00:00:00Z" if entries else "1970-01-01T00:00:00Z"
     parts = [
         '<?xml version="1.0" encoding="utf-8"?>\n<feed xmlns="http://www.w3.org/2005/Atom">\n',
-        "  <title>Model Catalog: models added</title>\n",
+        f"  <title>{escape(title)}: models added</title>\n",
         f'  <link href="{escape(absolute)}feed.xml" rel="self"/>\n  <link href="{escape(absolute)}"/>\n',
         f"  <id>{escape(absolute)}</id>\n  <updated>{updated}</updated>\n",
-        "  <author><name>Model Catalog maintainers</name></author>\n",
+        f"  <author><name>{escape(title)} maintainers</name></author>\n",
     ]
     for md in entries[:50]:
         m = md.record

@@ -11,7 +11,7 @@ from site_builder.engine.errorbars import ErrorBars, error_bars
 from site_builder.engine.memory import ModelFacts
 from site_builder.engine.plan import Analysis, Candidate, analyse
 from site_builder.engine.quality import QualityIndex, quality_index
-from site_builder.engine.similar import Similar, similar_models
+from site_builder.engine.similar import Similar, similar_all
 from site_builder.records import BenchmarkRecord, FamilyRecord, FrameworkRecord, GpuRecord, ModelRecord
 from site_builder.records.provider import ApiPrice, ProviderRecord
 
@@ -97,13 +97,14 @@ def compute_site(catalog: Catalog, previous: SiteData | None = None) -> SiteData
         analyses[mid] = old.analysis if old is not None and old.record == m else analyse(m, gpus, frameworks)
     qualities = {mid: quality_index(m) for mid, m in models.items()}
     triples = {mid: (m, analyses[mid].facts, qualities[mid]) for mid, m in models.items()}
+    similar = similar_all(triples)
     site = SiteData(catalog=catalog, comparisons=comparisons)
     for mid, m in models.items():
         site.models[mid] = ModelData(
             record=m,
             analysis=analyses[mid],
             quality=qualities[mid],
-            similar=similar_models(m, triples),
+            similar=similar[mid],
             benchmarks=tuple(by_model.get(mid, [])),
             api_prices=tuple(sorted(prices.get(mid, []), key=lambda t: t[1].output_usd_per_mtok)),
         )
