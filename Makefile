@@ -35,6 +35,7 @@ test: $(DEV_STAMP) browser-deps
 
 lint: $(DEV_STAMP)
 	$(BIN)/ruff check site_builder tests
+	$(BIN)/ruff format --check site_builder tests
 	$(BIN)/mypy
 
 serve: $(STAMP)
