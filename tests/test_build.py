@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from site_builder.build import build_site
+from site_builder.output import MARKER, MARKER_TEXT
 
 
 def _digest(root: Path) -> dict[str, str]:
@@ -175,6 +176,7 @@ def test_error_in_a_render_worker_fails_the_build_and_keeps_old_site(tmp_path: P
     out = tmp_path / "site"
     out.mkdir()
     (out / "old.html").write_text("old")
+    (out / MARKER).write_text(MARKER_TEXT)  # a previous build, which only a good build may replace
     real = build_mod._render_one
 
     def explode_on_one_page(env: object, page: build_mod.Page, settings: object) -> str:
@@ -189,5 +191,5 @@ def test_error_in_a_render_worker_fails_the_build_and_keeps_old_site(tmp_path: P
             build_site(Path("catalog"), out, search=False, jobs=2)
     finally:
         mp.undo()
-    assert [p.name for p in out.iterdir()] == ["old.html"]
+    assert sorted(p.name for p in out.iterdir()) == sorted([MARKER, "old.html"])
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".site.")]

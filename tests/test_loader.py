@@ -206,11 +206,11 @@ CASES: list[tuple[str, str | bytes, int, str, str]] = [
         "at least 1 item",
     ),
     (
-        "models/emptylicense.yaml",
-        re.sub(r"\nlicense:\n(  .*\n)+", "\nlicense:\n", model("emptylicense", "", ""), count=1),
-        line_of("license:"),
+        "models/nolicense.yaml",
+        re.sub(r"\nlicense:\n(  .*\n)+", "\n", model("nolicense", "", ""), count=1),
+        2,
         "license",
-        "required field is empty",
+        "required field is missing",
     ),
     (
         "gpus/infmemory.yaml",

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 import yaml
+from record_support import with_facts
 
 from site_builder.engine.params import count_params
 from site_builder.hfimport import import_hf_config
@@ -61,7 +62,7 @@ def test_qwen2_7b_instruct_by_hand() -> None:
 def ministral_3() -> ModelRecord:
     cfg = json.loads((CONFIGS / "mistralai--Ministral-3-3B-2512.json").read_text("utf-8"))
     text = import_hf_config(cfg, "ministral-3-3b", None, "mistralai/Ministral-3-3B-Instruct-2512-BF16")
-    return ModelRecord.model_validate(yaml.safe_load(text))
+    return ModelRecord.model_validate(with_facts(yaml.safe_load(text)))
 
 
 def test_ministral_3_is_a_mistral_with_its_pixtral_tower_counted() -> None:

@@ -7,6 +7,7 @@ the same payloads, checked page by page: no script but the site's own, no on* at
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 import shutil
@@ -285,6 +286,12 @@ def _hostile_catalog(root: Path) -> Path:
     model["license"]["name"] = "<script>alert('l1')</script>"
     model["license"]["url"] = HOSTILE_URL
     model["scores"][0]["setting"] = "<img src=x onerror=alert('s1')>"
+    # Newest in the catalog, so the Atom feed (the latest releases) carries the hostile entry too.
+    latest = max(
+        yaml.safe_load(p.read_text(encoding="utf-8")).get("release_date") or dt.date.min
+        for p in (target / "models").glob("*.yaml")
+    )
+    model["release_date"] = latest
     model["sources"].append(
         {"url": HOSTILE_URL, "title": "<script>alert('src1')</script>", "supports": ["description"]}
     )

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from site_builder.build import build_site
+from site_builder.output import MARKER, MARKER_TEXT
 from site_builder.siteconfig import ConfigError, SiteConfig, find_config, load_config
 
 BASE = "https://models.example.net/catalog/"
@@ -47,6 +48,7 @@ def test_a_bad_config_fails_the_build_and_keeps_the_old_site(tmp_path: Path, cat
     out = tmp_path / "out"
     out.mkdir()
     (out / "keep.txt").write_text("old")
+    (out / MARKER).write_text(MARKER_TEXT)  # a previous build, which only a good build may replace
     result = build_site(catalog_copy, out, search=False)
     assert not result.ok and result.report.errors[0].field == "base_url"
     assert (out / "keep.txt").read_text() == "old"
