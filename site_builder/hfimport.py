@@ -97,6 +97,8 @@ FAMILY_BY_MODEL_TYPE = {
     "kimi_linear": "kimi",
     "kimi_k2": "kimi",
     "minimax_m2": "minimax",
+    "minimax_text_01": "minimax",
+    "minimax_m1": "minimax",
     "nemotron_h": "nemotron",
     "granitemoehybrid": "granite",
     "falcon_h1": "falcon",

@@ -1,9 +1,9 @@
 """Importer support for linear-attention and state-space hybrids: the `linear_attention` block of a record.
 
 Each supported model type spells the same few quantities differently (Qwen's `linear_*` keys, Kimi's
-`linear_attn_config`, Mamba-2's `mamba_*` / `ssm_*` keys); this module maps them onto one block. A config that
-signals a token mixer this engine does not model raises an error naming the field, so a count is never
-silently wrong.
+`linear_attn_config`, Mamba-2's `mamba_*` / `ssm_*` keys, MiniMax's `attn_type_list`); this module maps them
+onto one block. A config that signals a token mixer this engine does not model raises an error naming the field,
+so a count is never silently wrong.
 """
 
 from __future__ import annotations
@@ -20,6 +20,9 @@ class UnsupportedArchitecture(ValueError):
 
 GATED_DELTANET_TYPES = frozenset({"qwen3_next", "qwen3_5_moe", "qwen3_5_moe_text", "qwen3_5", "qwen3_5_text"})
 MAMBA_TYPES = frozenset({"nemotron_h", "granitemoehybrid", "falcon_h1"})
+# MiniMax-Text-01 and MiniMax-M1 (remote code): `attn_type_list` marks each layer 0 (lightning) or 1 (softmax).
+LIGHTNING_TYPES = frozenset({"minimax_text_01", "minimax_m1"})
+LIGHTNING_LAYER_KINDS = {0: "linear", 1: "attention"}
 
 # Keys that announce a token mixer; a config carrying one outside the model types handled here is refused.
 MIXER_KEYS = (
@@ -53,7 +56,7 @@ def _require(cfg: Config, *keys: str) -> list[Any]:
     return [cfg[key] for key in keys]
 
 
-def _mixers_from_names(names: Any, table: Mapping[str, str], field: str, layers: int) -> list[str]:
+def _mixers_from_names(names: Any, table: Mapping[Any, str], field: str, layers: int) -> list[str]:
     if not isinstance(names, list) or len(names) != layers:
         raise UnsupportedArchitecture(f"config.json `{field}` must list one entry for each of the {layers} layers")
     unknown = sorted({str(n) for n in names if n not in table})
@@ -204,6 +207,24 @@ def falcon_h1(cfg: Config, layers: int) -> dict[str, Any]:
     return block
 
 
+def lightning(cfg: Config, layers: int) -> dict[str, Any]:
+    """MiniMax-Text-01 / M1: a lightning layer has as many heads, each as wide, as the softmax layers' queries."""
+    if cfg.get("shared_intermediate_size"):
+        # A shared MLP plus its h->1 coefficient gate sit beside the experts when this is set; no release sets it.
+        raise UnsupportedArchitecture("config.json field `shared_intermediate_size` (minimax) is not supported yet")
+    heads, hidden = _require(cfg, "num_attention_heads", "hidden_size")
+    head_dim = cfg.get("head_dim") or int(hidden) // int(heads)
+    return {
+        "kind": "lightning",
+        "layer_mixers": _mixers_from_names(cfg.get("attn_type_list"), LIGHTNING_LAYER_KINDS, "attn_type_list", layers),
+        "num_heads": heads,
+        "key_head_dim": head_dim,
+        "value_head_dim": head_dim,
+        "conv_kernel": 0,
+        "state_dtype_bytes": _state_bytes(cfg),
+    }
+
+
 def linear_attention_block(cfg: Config, model_type: str, layers: int) -> dict[str, Any] | None:
     """The record's `linear_attention` block, or None for a config with softmax attention only."""
     if model_type in GATED_DELTANET_TYPES:
@@ -216,6 +237,8 @@ def linear_attention_block(cfg: Config, model_type: str, layers: int) -> dict[st
         return granite_hybrid(cfg, layers)
     if model_type == "falcon_h1":
         return falcon_h1(cfg, layers)
+    if model_type in LIGHTNING_TYPES:
+        return lightning(cfg, layers)
     refuse_unknown_mixers(cfg, model_type)
     return None
 
@@ -231,8 +254,8 @@ def refuse_unknown_mixers(cfg: Config, model_type: str) -> None:
     kinds = cfg.get("attn_type_list")
     if isinstance(kinds, list) and any(k != 1 for k in kinds):
         raise UnsupportedArchitecture(
-            "config.json field `attn_type_list` marks lightning (linear) attention layers (0), which the engine "
-            "does not model yet"
+            f"config.json field `attn_type_list` marks lightning (linear) attention layers (0), which the engine "
+            f"models only for model_type minimax_text_01 and minimax_m1, not {model_type!r}"
         )
     layer_types = cfg.get("layer_types")
     if isinstance(layer_types, list) and any(t in ("linear_attention", "mamba") for t in layer_types):

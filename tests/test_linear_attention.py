@@ -316,7 +316,7 @@ def base_config(**extra: Any) -> dict[str, Any]:
     ("extra", "field"),
     [
         ({"model_type": "jamba", "mamba_d_state": 16}, "mamba_d_state"),
-        ({"model_type": "minimax_text_01", "attn_type_list": [0, 0, 0, 1]}, "attn_type_list"),
+        ({"model_type": "minimax_m2", "attn_type_list": [0, 0, 0, 1]}, "attn_type_list"),
         ({"model_type": "mystery", "layer_types": ["linear_attention"] * 4}, "layer_types"),
         ({"model_type": "mystery", "linear_attn_config": {"num_heads": 4}}, "linear_attn_config"),
     ],

@@ -59,7 +59,7 @@ class ModelFacts:
         layers = sum(layer_mixer(self.arch, i) in ("linear", "parallel") for i in range(self.shape.layers))
         recurrent = la.num_heads * la.key_head_dim * la.value_head_dim * la.state_dtype_bytes
         channels = 2 * (la.num_key_heads or la.num_heads) * la.key_head_dim + la.num_heads * la.value_head_dim
-        conv = channels * (la.conv_kernel - 1) * SIXTEEN_BIT
+        conv = channels * max(la.conv_kernel - 1, 0) * SIXTEEN_BIT  # lightning attention: no convolution
         return layers * (recurrent + conv)
 
 

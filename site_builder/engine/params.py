@@ -6,8 +6,8 @@ Conventions (shown on the methodology page):
   experts, the LM head, and NOT the input-embedding table (a token reads one row of it), nor MTP modules
   (used only for speculative decoding), nor a vision tower (it encodes images once per image, not once per token).
   With tied embeddings the table is the LM head and counts.
-- Linear-attention and state-space layers (Gated DeltaNet, Kimi delta attention, Mamba-2) count every
-  projection, convolution, gate, A_log/dt/D vector and gated norm, all active; an MTP layer is a
+- Linear-attention and state-space layers (Gated DeltaNet, Kimi delta attention, lightning attention, Mamba-2)
+  count every projection, convolution, gate, A_log/dt/D vector and gated norm, all active; an MTP layer is a
   full-attention layer, with its own embedding and LM head copies unless it shares the main ones (Qwen).
 - Layers are counted one by one: a full-attention layer among sliding ones may have its own KV heads and head
   width (Gemma 4), and a DeepSeek-sparse-attention layer adds its lightning indexer where it owns one.
@@ -229,6 +229,10 @@ def linear_mixer_params(la: LinearAttention, hidden: int) -> int:
         # dt_bias and A_log per value head, a per-head gated norm, out_proj.
         norm = dv if la.gated_norm else 0
         return hidden * (2 * key_dim + 2 * value_dim) + hidden * 2 * nv + conv + 2 * nv + norm + value_dim * hidden
+    if la.kind == "lightning":
+        # qkv_proj (q, k and v in one matrix), output_gate (hidden -> inner width), an RMSNorm over the inner
+        # width, out_proj. The per-head decay rates are fixed by the head index (buffers, not weights).
+        return hidden * (2 * key_dim + value_dim) + hidden * value_dim + value_dim + value_dim * hidden
     if la.kind == "kimi_delta":
         # q/k/v_proj, their three short convolutions, low-rank forget-gate (f_a, f_b) and output-gate (g_a, g_b)
         # projections of rank head_dim, b_proj (beta per head), A_log per head, dt_bias per key channel,

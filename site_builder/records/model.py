@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from site_builder.records.common import PrecisionId, Record, Slug, Sourced, Url
 
@@ -44,12 +44,14 @@ class LinearAttention(Record):
 
     The dimensions share one vocabulary across kinds: the recurrent state of one layer holds
     `num_heads x key_head_dim x value_head_dim` numbers (for Mamba-2, heads x d_state x head_dim), and a
-    short causal convolution keeps the last `conv_kernel - 1` inputs of its channels.
+    short causal convolution keeps the last `conv_kernel - 1` inputs of its channels (lightning attention has
+    none: conv_kernel 0).
     """
 
-    kind: Literal["gated_deltanet", "kimi_delta", "mamba2"] = Field(
+    kind: Literal["gated_deltanet", "kimi_delta", "mamba2", "lightning"] = Field(
         description="gated_deltanet: Gated DeltaNet (Qwen3-Next, Qwen3.5); kimi_delta: Kimi delta attention "
-        "(Kimi Linear); mamba2: Mamba-2 SSM (Nemotron-H, Granite 4.0 hybrids, Falcon-H1)."
+        "(Kimi Linear); mamba2: Mamba-2 SSM (Nemotron-H, Granite 4.0 hybrids, Falcon-H1); lightning: "
+        "lightning attention, linear attention with a fixed per-head decay (MiniMax-Text-01, MiniMax-M1)."
     )
     layer_mixers: list[MixerKind] = Field(
         description="Per decoder layer, its token mixer: linear (this block's kind), attention (softmax "
@@ -67,7 +69,11 @@ class LinearAttention(Record):
     )
     key_head_dim: int = Field(gt=0, description="Key width per head; Mamba-2: the state size d_state.")
     value_head_dim: int = Field(gt=0, description="Value width per head; Mamba-2: the head dim.")
-    conv_kernel: int = Field(gt=0, description="Width of the short causal depthwise convolution.", examples=[4])
+    conv_kernel: int = Field(
+        ge=0,
+        description="Width of the short causal depthwise convolution; 0 for lightning attention, which has none.",
+        examples=[4],
+    )
     conv_bias: bool = Field(default=False, description="The convolution carries a bias (Mamba-2 conv_bias).")
     proj_bias: bool = Field(default=False, description="In and out projections carry a bias (Mamba-2).")
     gated_norm: bool = Field(
@@ -86,6 +92,13 @@ class LinearAttention(Record):
     mtp_shares_embeddings: bool = Field(
         default=False, description="MTP layers reuse the main embedding and LM head instead of storing copies."
     )
+
+    @model_validator(mode="after")
+    def _conv_matches_kind(self) -> LinearAttention:
+        # Only lightning attention goes without the short convolution; a 0 elsewhere is a typo, not a design.
+        if (self.kind == "lightning") != (self.conv_kernel == 0):
+            raise ValueError("conv_kernel must be 0 for kind lightning and at least 1 for every other kind")
+        return self
 
 
 class Architecture(Record):
