@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from site_builder.records.model import Architecture, ModelRecord
+
 # Release date, licence, description and serving frameworks are required in catalog records; tests that build a
 # record from a config (or by hand) only exercise the architecture, so these stand in.
 PLACEHOLDER_FACTS: dict[str, Any] = {
@@ -17,3 +19,24 @@ PLACEHOLDER_FACTS: dict[str, Any] = {
 def with_facts(data: dict[str, Any]) -> dict[str, Any]:
     """`data` with the placeholder facts wherever it leaves them out or empty (as an import leaves them)."""
     return data | {key: value for key, value in PLACEHOLDER_FACTS.items() if not data.get(key)}
+
+
+def record_of(arch: Architecture, vision_params: int | None = None) -> ModelRecord:
+    """A catalog-valid model record around `arch` (and a vision tower of that many parameters)."""
+    vision = {"name": "tower", "params": vision_params} if vision_params else None
+    return ModelRecord.model_validate(
+        with_facts(
+            {
+                "id": "m",
+                "name": "M",
+                "hf_repo": "org/m",
+                "organization": "Org",
+                "family": "f",
+                "context_window": arch.max_position_embeddings,
+                "precisions": ["bf16"],
+                "architecture": arch.model_dump(exclude_none=True),
+                "vision": vision,
+                "sources": [{"url": "https://example.org/config.json", "title": "test config"}],
+            }
+        )
+    )

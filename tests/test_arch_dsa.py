@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 import yaml
-from record_support import with_facts
+from record_support import record_of
 
 from site_builder.engine import memory
 from site_builder.engine.memory import ModelFacts, kv_bytes, kv_bytes_per_token, kv_share_per_gpu
@@ -28,24 +28,8 @@ def config(name: str) -> dict[str, Any]:
     return data
 
 
-def record(arch: Architecture, vision_params: int | None = None) -> ModelRecord:
-    vision = {"name": "tower", "params": vision_params} if vision_params else None
-    return ModelRecord.model_validate(
-        with_facts(
-            {
-                "id": "m",
-                "name": "M",
-                "hf_repo": "org/m",
-                "organization": "Org",
-                "family": "f",
-                "context_window": arch.max_position_embeddings,
-                "precisions": ["bf16"],
-                "architecture": arch.model_dump(),
-                "vision": vision,
-                "sources": [{"url": "https://example.org/config.json", "title": "test config"}],
-            }
-        )
-    )
+def record(arch: Architecture, vision: int | None = None) -> ModelRecord:
+    return record_of(arch, vision)
 
 
 def facts_of(arch: Architecture) -> ModelFacts:
@@ -147,7 +131,7 @@ def test_gemma_4_31b_matches_the_checkpoint_element_count() -> None:
     global_ = 2 * h * 32 * 512 + h * 4 * 512 + 2 * 512  # q, o; k only (values reuse it); q/k norms
     per_layer = 3 * h * ffn + 4 * h + 1  # MLP, four norms, layer_scalar
     language = vocab * h + 50 * local + 10 * global_ + 60 * per_layer + h
-    counted = count_params(record(arch, vision_params=gemma4_vision_by_hand()))
+    counted = count_params(record(arch, vision=gemma4_vision_by_hand()))
     assert counted.total - counted.vision == language
     assert counted.total == 31_273_088_876
 
@@ -253,7 +237,7 @@ def glm45v_vision_by_hand() -> int:
 def test_glm_4_5v_matches_the_checkpoint_element_count() -> None:
     arch = imported("zai-org--GLM-4.5V")
     assert arch.qkv_bias is True and arch.attention_bias is False
-    counted = count_params(record(arch, vision_params=glm45v_vision_by_hand()))
+    counted = count_params(record(arch, vision=glm45v_vision_by_hand()))
     assert counted.total == 107_710_933_120
 
 

@@ -13,14 +13,14 @@ from typing import Any
 
 import pytest
 import yaml
-from record_support import with_facts
+from record_support import record_of
 
 from site_builder.engine.memory import ModelFacts, kv_bytes, kv_bytes_per_token, weight_bytes
 from site_builder.engine.params import count_params, linear_mixer_params, shape_of
 from site_builder.engine.precision import PRECISIONS
 from site_builder.hfimport import HfConfigError, architecture_from_config, native_precision
 from site_builder.records import Architecture, ModelRecord
-from site_builder.records.model import LinearAttention, VisionTower
+from site_builder.records.model import LinearAttention
 
 DATA = Path(__file__).resolve().parent / "data" / "hf-configs-linear"
 CATALOG = Path(__file__).resolve().parents[1] / "catalog" / "models"
@@ -32,22 +32,7 @@ def config(name: str) -> dict[str, Any]:
 
 
 def model(arch: Architecture, vision: int | None = None) -> ModelRecord:
-    return ModelRecord.model_validate(
-        with_facts(
-            {
-                "id": "m",
-                "name": "M",
-                "hf_repo": "org/m",
-                "organization": "Org",
-                "family": "f",
-                "context_window": arch.max_position_embeddings,
-                "precisions": ["bf16"],
-                "architecture": arch.model_dump(exclude_none=True),
-                "vision": VisionTower(name="v", params=vision).model_dump() if vision else None,
-                "sources": [{"url": "https://example.org/", "supports": ["architecture"]}],
-            }
-        )
-    )
+    return record_of(arch, vision)
 
 
 def imported(name: str, vision: int | None = None) -> ModelRecord:
