@@ -332,7 +332,8 @@ function memory(ctx, setup, work, engine) {
 // estimate._max_context
 function maxContext(ctx, work, gpus, free) {
   const { shared, model } = ctx;
-  const fits = (c) => kvBytes(model, shared, work.kvPrecision, c, work.concurrency) * kvSharePerGpu(model, gpus, c) <= free;
+  const fits = (c) =>
+    kvBytes(model, shared, work.kvPrecision, c, work.concurrency) * kvSharePerGpu(model, gpus, c) <= free;
   if (free <= 0 || !fits(1)) return 0;
   let lo = 1;
   let hi = model.context_window;
@@ -636,13 +637,16 @@ function selfUsdPerRequest(usdPerHour, outputTokensPerS, output) {
 function throughputOptimal(ctx, setup, work, engine, maxConc) {
   if (maxConc < 1 || work.output < 1) return null;
   const bits = maxConc.toString(2).length;
-  const trials = [...new Set(Array.from({ length: bits + 1 }, (_, i) => Math.min(2 ** i, maxConc)))].sort((a, b) => a - b);
+  const powers = Array.from({ length: bits + 1 }, (_, i) => Math.min(2 ** i, maxConc));
+  const trials = [...new Set(powers)].sort((a, b) => a - b);
   let best = null;
   for (const n of trials) {
     const trial = workload(work.context, n, work.prompt, work.output, work.kvPrecision);
     const spd = speed(ctx, setup, trial, engine, maxConc);
     if (spd === null || !spd.outputTokensPerS) continue;
-    if (best === null || spd.outputTokensPerS > (best.speed.outputTokensPerS || 0)) best = { concurrency: n, speed: spd };
+    if (best === null || spd.outputTokensPerS > (best.speed.outputTokensPerS || 0)) {
+      best = { concurrency: n, speed: spd };
+    }
   }
   return best;
 }
@@ -663,8 +667,13 @@ function errorKeys(shared, engine, hardware) {
   return out;
 }
 
-function optionalInt(v) {
-  return v === undefined || v === null || v === "" ? null : Number(v);
+// argparse's type=int for an optional flag: absent is null; anything but a whole number is refused as argparse does.
+function optionalInt(flag, v) {
+  if (v === undefined || v === null || v === "") return null;
+  if (typeof v === "number" ? Number.isInteger(v) : /^\s*[+-]?\d+(_\d+)*\s*$/.test(String(v))) {
+    return Number(String(v).replace(/_/g, ""));
+  }
+  throw new EstimateError(`argument --${flag}: invalid int value: ${repr(v)}`);
 }
 
 // Python's int() of a --concurrency string: optional sign, digits (underscores between), surrounding spaces.
@@ -691,6 +700,11 @@ function tensorParallelCheck(model, n) {
  */
 export function estimate(shared, model, inputs) {
   const C = shared.constants;
+  // argparse refuses a bad number before estimate runs
+  const nGpus = optionalInt("gpus", inputs.gpus) ?? 1;
+  const contextIn = optionalInt("context", inputs.context);
+  const promptIn = optionalInt("prompt", inputs.prompt);
+  const outputIn = optionalInt("output", inputs.output);
   const modelId = inputs.model ?? (model ? model.id : null);
   if (model === null || model === undefined || (inputs.model !== undefined && inputs.model !== model.id)) {
     throw new EstimateError(`unknown model ${repr(modelId)}`);
@@ -705,7 +719,6 @@ export function estimate(shared, model, inputs) {
   if (!(kvp in shared.kv_bytes)) {
     throw new EstimateError(`unknown KV precision ${repr(kvp)} (one of ${shared.kv_precision_order.join(", ")})`);
   }
-  const nGpus = optionalInt(inputs.gpus) ?? 1;
   if (nGpus < 1) throw new EstimateError("--gpus must be at least 1");
   const gpu = shared.gpus[gid];
   const prec = shared.precisions[pid];
@@ -722,24 +735,26 @@ export function estimate(shared, model, inputs) {
         "have to guess one",
     );
   }
-  const promptIn = optionalInt(inputs.prompt);
-  const outputIn = optionalInt(inputs.output);
   const prompt = promptIn ?? 512;
   const output = outputIn ?? 256;
-  const context = optionalInt(inputs.context) ?? prompt + output;
+  const context = contextIn ?? prompt + output;
   if (context < 1 || prompt < 0 || output < 0) {
     throw new EstimateError("--context must be positive; --prompt and --output not negative");
   }
   if (context < prompt + output) {
     const defaults = promptIn === null && outputIn === null ? " (the defaults)" : "";
-    throw new EstimateError(`--context ${context} is shorter than --prompt + --output (${prompt} + ${output}${defaults})`);
+    throw new EstimateError(
+      `--context ${context} is shorter than --prompt + --output (${prompt} + ${output}${defaults})`,
+    );
   }
   if (context > model.context_window) {
     throw new EstimateError(`--context ${context} exceeds the model's context window (${model.context_window})`);
   }
   let fw;
   if (inputs.framework) {
-    if (!(inputs.framework in shared.frameworks)) throw new EstimateError(`unknown framework ${repr(inputs.framework)}`);
+    if (!(inputs.framework in shared.frameworks)) {
+      throw new EstimateError(`unknown framework ${repr(inputs.framework)}`);
+    }
     fw = { id: inputs.framework, ...shared.frameworks[inputs.framework] };
   } else {
     fw = chooseFramework(shared, model, pid, setup.base);
@@ -772,7 +787,10 @@ export function estimate(shared, model, inputs) {
       6,
     ),
     full_load_concurrency: full ? full.concurrency : null,
-    cost_per_request_full_load_usd: num(hourly && fullTps && output ? selfUsdPerRequest(hourly, fullTps, output) : null, 6),
+    cost_per_request_full_load_usd: num(
+      hourly && fullTps && output ? selfUsdPerRequest(hourly, fullTps, output) : null,
+      6,
+    ),
     ...errorKeys(shared, engine, setup.base.hardware_class),
     model: model.id,
     gpu: gid,
