@@ -577,7 +577,8 @@ function cost(C, setup, spd) {
 
 // budget.budget_for
 function budgetFor(C, frameworkId, engine) {
-  const fid = frameworkId !== null && frameworkId in C.ENGINE_BUDGETS ? frameworkId : C.CLASS_BUDGET[engine];
+  const known = frameworkId !== null && Object.hasOwn(C.ENGINE_BUDGETS, frameworkId);
+  const fid = known ? frameworkId : C.CLASS_BUDGET[engine];
   return [fid, C.ENGINE_BUDGETS[fid]];
 }
 
@@ -710,13 +711,13 @@ export function estimate(shared, model, inputs) {
     throw new EstimateError(`unknown model ${repr(modelId)}`);
   }
   const gid = inputs.gpu;
-  if (!(gid in shared.gpus)) throw new EstimateError(`unknown GPU ${repr(gid)}`);
+  if (!Object.hasOwn(shared.gpus, gid)) throw new EstimateError(`unknown GPU ${repr(gid)}`);
   const pid = inputs.precision || model.native_precision;
-  if (!(pid in shared.precisions)) {
+  if (!Object.hasOwn(shared.precisions, pid)) {
     throw new EstimateError(`unknown precision ${repr(pid)} (one of ${shared.precision_order.join(", ")})`);
   }
   const kvp = inputs["kv-precision"] ?? inputs.kv_precision ?? "fp16";
-  if (!(kvp in shared.kv_bytes)) {
+  if (!Object.hasOwn(shared.kv_bytes, kvp)) {
     throw new EstimateError(`unknown KV precision ${repr(kvp)} (one of ${shared.kv_precision_order.join(", ")})`);
   }
   if (nGpus < 1) throw new EstimateError("--gpus must be at least 1");
@@ -752,7 +753,7 @@ export function estimate(shared, model, inputs) {
   }
   let fw;
   if (inputs.framework) {
-    if (!(inputs.framework in shared.frameworks)) {
+    if (!Object.hasOwn(shared.frameworks, inputs.framework)) {
       throw new EstimateError(`unknown framework ${repr(inputs.framework)}`);
     }
     fw = { id: inputs.framework, ...shared.frameworks[inputs.framework] };

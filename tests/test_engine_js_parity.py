@@ -51,7 +51,8 @@ def _node() -> str:
 
 
 def _case(rng: random.Random, model: str, gpus: list[str], frameworks: list[str], cat: Catalog) -> dict[str, Any]:
-    """One setup with the flags of `estimate`; mostly valid, some refused (bad split, short context, unknown ids)."""
+    """One setup with the flags of `estimate`; mostly valid, some refused (bad split, short context, unknown ids,
+    including names every JavaScript object inherits)."""
     gpu = rng.choice(gpus)
     bundle = cat.gpus[gpu].record.bundle
     per = bundle.count if bundle else 1
@@ -66,16 +67,22 @@ def _case(rng: random.Random, model: str, gpus: list[str], frameworks: list[str]
     elif roll < 0.55:
         context = max(prompt + output - rng.randint(1, 64), 1)  # shorter than prompt + output: refused
     case: dict[str, Any] = {
-        "model": model if rng.random() > 0.01 else "no-such-model",
-        "gpu": gpu if rng.random() > 0.01 else "no-such-gpu",
+        "model": model if rng.random() > 0.01 else rng.choice(("no-such-model", "__proto__")),
+        "gpu": gpu if rng.random() > 0.01 else rng.choice(("no-such-gpu", "constructor")),
         "gpus": count,
-        "precision": rng.choice([None, None, None, *PRECISIONS]) if rng.random() > 0.01 else "no-such-format",
-        "kv-precision": rng.choice([*KV_BYTES, "fp16", "fp16"]) if rng.random() > 0.01 else "fp6",
+        "precision": rng.choice([None, None, None, *PRECISIONS])
+        if rng.random() > 0.01
+        else rng.choice(("no-such-format", "toString")),
+        "kv-precision": rng.choice([*KV_BYTES, "fp16", "fp16"])
+        if rng.random() > 0.01
+        else rng.choice(("fp6", "hasOwnProperty")),
         "context": context,
         "concurrency": rng.choice(["max", "1", "1", str(rng.randint(1, 512)), str(rng.randint(1, 64))]),
         "prompt": prompt if rng.random() < 0.9 else None,
         "output": output if rng.random() < 0.9 else None,
-        "framework": rng.choice([None, None, None, *frameworks]) if rng.random() > 0.01 else "no-such-framework",
+        "framework": rng.choice([None, None, None, *frameworks])
+        if rng.random() > 0.01
+        else rng.choice(("no-such-framework", "__proto__")),
     }
     return case
 
