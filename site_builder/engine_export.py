@@ -186,6 +186,7 @@ def shared_data(gpus: dict[str, GpuRecord], frameworks: dict[str, FrameworkRecor
         "precisions": {
             pid: {
                 "label": p.label,
+                "bits_per_weight": p.bits_per_weight,
                 "compute": p.compute,
                 "native_compute_needed": p.native_compute_needed,
                 "family": p.family,

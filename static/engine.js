@@ -45,7 +45,7 @@ export function pyRound(x, digits) {
 }
 
 // commands._num
-function num(v, digits = 3) {
+function roundAsPrinted(v, digits = 3) {
   return v === null || v === undefined ? null : pyRound(v, digits);
 }
 
@@ -697,9 +697,11 @@ function tensorParallelCheck(model, n) {
  * commands.estimate: one setup's memory, fit, speed and cost, with the keys of `site-builder estimate --json`.
  * inputs: {model, gpu, gpus, precision, "kv-precision", context, concurrency (number or "max"), prompt, output,
  * framework}, named as the CLI flags (kv_precision is accepted too). `model` is the model's exported data, or null
- * when the id is not in the catalog.
+ * when the id is not in the catalog. options.rounded = false leaves the floats unrounded (for data-value
+ * attributes); the default rounds them as the JSON output does.
  */
-export function estimate(shared, model, inputs) {
+export function estimate(shared, model, inputs, options = {}) {
+  const num = options.rounded === false ? (v) => (v === undefined ? null : v) : roundAsPrinted;
   const C = shared.constants;
   // argparse refuses a bad number before estimate runs
   const nGpus = optionalInt("gpus", inputs.gpus) ?? 1;

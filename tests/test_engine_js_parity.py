@@ -186,4 +186,8 @@ def test_engine_js_matches_estimate(catalog: Catalog, tmp_path: Path, monkeypatc
                 problems.append(f"{case}: {key} missing from engine.js")
             elif not _equal(key, value, js["ok"][key]):
                 problems.append(f"{case}: {key}: python {value!r}, engine.js {js['ok'][key]!r}")
+            elif isinstance(value, float) and not _equal(key, value, round(js["raw"][key], DIGITS.get(key, 3))):
+                problems.append(f"{case}: {key}: python {value!r}, engine.js unrounded {js['raw'][key]!r}")
+    unrounded = [r["raw"]["itl_ms"] for r in got if "raw" in r and r["raw"]["itl_ms"] is not None]
+    assert any(v != round(v, 3) for v in unrounded)  # rounded=False really leaves the digits
     assert not problems, f"{len(problems)} differences:\n" + "\n".join(problems[:40])

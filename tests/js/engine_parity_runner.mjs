@@ -1,5 +1,6 @@
 // Runs static/engine.js over a JSON file of setups in one node process, for tests/test_engine_js_parity.py.
-// Usage: node engine_parity_runner.mjs <engine data dir> <cases.json>; prints one JSON array, {ok} or {error} per case.
+// Usage: node engine_parity_runner.mjs <engine data dir> <cases.json>; prints one JSON array, {ok, raw} (rounded and
+// unrounded) or {error} per case.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -23,7 +24,8 @@ function modelData(id) {
 const out = [];
 for (const inputs of JSON.parse(readFileSync(casesFile, "utf8"))) {
   try {
-    out.push({ ok: estimate(shared, modelData(inputs.model), inputs) });
+    const data = modelData(inputs.model);
+    out.push({ ok: estimate(shared, data, inputs), raw: estimate(shared, data, inputs, { rounded: false }) });
   } catch (err) {
     if (!(err instanceof EstimateError)) throw err;
     out.push({ error: err.message });
