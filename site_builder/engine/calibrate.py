@@ -36,6 +36,7 @@ SPEED_METRICS = (
     "ttft_ms",
     "itl_ms",
     "tpot_ms",
+    "e2e_latency_ms",
 )
 MEMORY_METRICS = ("model_weights_gib", "model_weights_gib_per_gpu", "activation_peak_gib", "non_torch_memory_gib")
 CAPACITY_METRICS = ("kv_cache_capacity_tokens",)
@@ -83,7 +84,8 @@ def predict(
         probe = memory(facts, prec, setup, one, engine)
         fit = kv_capacity(facts, setup, one, probe, bench.framework, engine).sequences if probe else 1
         conc = max(1, min(fit, MAX_OFFLINE_BATCH))
-    work = Workload(max(prompt + output, 1), conc, prompt, output, kv)
+    fused = w.flash_attention is not False
+    work = Workload(max(prompt + output, 1), conc, prompt, output, kv, fused)
     m = bench.metric
     if m in CAPACITY_METRICS:
         mem = memory(facts, prec, setup, work, engine)
@@ -102,7 +104,7 @@ def predict(
         }[m]
         return value / GIB
     if m == "prefill_tok_s":
-        work = Workload(prompt, 1, prompt, 0, kv)
+        work = Workload(prompt, 1, prompt, 0, kv, fused)
     spd = speed(facts, prec, setup, work, engine)
     if spd is None:
         return None
@@ -116,6 +118,9 @@ def predict(
         return spd.ttft_ms
     if m == "aggregate_output_tok_s":
         return spd.output_tokens_per_s
+    if m == "e2e_latency_ms":
+        # A static batch (benchmark_latency): every request ends when the batch's last decode step does.
+        return conc * output / spd.output_tokens_per_s * 1000 if spd.output_tokens_per_s and output else None
     if m == "aggregate_output_tok_s_per_gpu":
         return spd.output_tokens_per_s / setup.count if spd.output_tokens_per_s else None
     return None
@@ -182,7 +187,8 @@ def fit_efficiency(
     gpus: dict[str, GpuRecord],
     frameworks: dict[str, FrameworkRecord],
 ) -> dict[str, C.Efficiency]:
-    """Grid search per framework class over (memory, compute, overhead); all factors stay <= 1."""
+    """Grid search per framework class over (memory, compute, overhead), then its per-sequence cost; all factors
+    stay <= 1."""
     best: dict[str, C.Efficiency] = dict(C.EFFICIENCY)
     grid_mem = (0.5, 0.6, 0.7, 0.8, 0.9)
     grid_comp = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
@@ -195,7 +201,40 @@ def fit_efficiency(
             with _efficiency(trial):
                 scores.append((_objective(compare_all(subset, models, gpus, frameworks)), mem, comp, over))
         _, mem, comp, over = min(scores)
-        best[engine] = C.Efficiency(mem, comp, over)
+        # Then the per-sequence cost with those fixed (ties go to the smaller cost).
+        per_seq_scores = []
+        for per_seq in (0.0, 0.0001, 0.0005, 0.001, 0.002, 0.004, 0.008):
+            with _efficiency({**best, engine: C.Efficiency(mem, comp, over, per_seq)}):
+                per_seq_scores.append((_objective(compare_all(subset, models, gpus, frameworks)), per_seq))
+        best[engine] = C.Efficiency(mem, comp, over, min(per_seq_scores)[1])
+    return best
+
+
+def fit_stack_per_sequence(
+    benchmarks: list[BenchmarkRecord],
+    models: dict[str, ModelRecord],
+    gpus: dict[str, GpuRecord],
+    frameworks: dict[str, FrameworkRecord],
+) -> dict[tuple[str, str], float]:
+    """Grid search of each vendor stack's per-sequence step cost on that vendor's batched-server records."""
+    best = dict(C.STACK_PER_SEQUENCE_S)
+    saved = dict(C.STACK_PER_SEQUENCE_S)
+    try:
+        for engine, vendor in saved:
+            subset = [
+                b
+                for b in benchmarks
+                if engine_class_of(b, frameworks) == engine and (g := gpus.get(b.gpu or "")) and g.vendor == vendor
+            ]
+            scores = []
+            for value in (0.0, 0.0001, 0.0002, 0.0003, 0.0004, 0.0005, 0.0006, 0.0008, 0.001):
+                C.STACK_PER_SEQUENCE_S[(engine, vendor)] = value
+                scores.append((_objective(compare_all(subset, models, gpus, frameworks)), value))
+            best[(engine, vendor)] = min(scores)[1]
+            C.STACK_PER_SEQUENCE_S[(engine, vendor)] = saved[(engine, vendor)]
+    finally:
+        C.STACK_PER_SEQUENCE_S.clear()
+        C.STACK_PER_SEQUENCE_S.update(saved)
     return best
 
 
@@ -238,5 +277,10 @@ def calibrate_command(args: argparse.Namespace) -> int:
     if args.fit:
         fitted = fit_efficiency(benches, models, gpus, fws)
         for engine, eff in fitted.items():
-            print(f"fitted {engine}: memory={eff.memory} compute={eff.compute} step_overhead_s={eff.step_overhead_s}")
+            print(
+                f"fitted {engine}: memory={eff.memory} compute={eff.compute} step_overhead_s={eff.step_overhead_s}"
+                f" per_sequence_s={eff.per_sequence_s}"
+            )
+        for (engine, vendor), value in fit_stack_per_sequence(benches, models, gpus, fws).items():
+            print(f"fitted per-sequence step cost, {engine} on {vendor}: {value * 1000:g} ms")
     return 0

@@ -62,11 +62,15 @@ FIT_LABELS = {
 #   (NVIDIA/nccl issue #1259).
 # - pcie: 43 us; an 8-byte all-reduce over 8 PCIe RTX 4090s takes 42.56 us (NVIDIA/nccl issue #1530), 8 RTX 3090s
 #   54.18 us (NVIDIA/nccl issue #1439).
-# - infinity-fabric and xe-link are direct GPU-to-GPU links like NVLink and take its figure; RoCE leaves through a
-#   NIC on PCIe and takes the PCIe figure. Neither is measured in the catalog's sources yet.
+# - infinity-fabric: 25 us; RCCL's 8-byte all-reduce over one node of Infinity Fabric (16 MI250X dies) takes
+#   25.06 us (ROCm/rccl PR #929, "Before" table). It also brings the batch-1 decode of Llama 3.1 405B on
+#   eight MI300X (252 all-reduces a step) within 14-25% of the Oracle and dstack measurements, where 10 us left
+#   it 22-35% fast.
+# - xe-link is a direct GPU-to-GPU link like NVLink and takes its figure; RoCE leaves through a NIC on PCIe and takes
+#   the PCIe figure. Neither is measured in the catalog's sources yet.
 ALLREDUCE_LATENCY_S: dict[str, float] = {
     "nvlink": 10e-6,
-    "infinity-fabric": 10e-6,
+    "infinity-fabric": 25e-6,
     "xe-link": 10e-6,
     "pcie": 43e-6,
     "roce": 43e-6,
@@ -89,14 +93,41 @@ class Efficiency:
     memory: float  # share of peak memory bandwidth reached by a decode step
     compute: float  # share of peak dense tensor throughput reached by prefill and large batches
     step_overhead_s: float  # fixed per-step cost: scheduling, sampling, kernel launches
+    # Cost each running sequence adds to a decode step beyond its bytes and FLOPs: sampling its token,
+    # scheduling it, its block table and its slice of the attention kernels. It is why aggregate throughput
+    # flattens as the batch grows even where weights and compute would still have room.
+    per_sequence_s: float = 0.0
 
 
 EFFICIENCY: dict[str, Efficiency] = {
-    # Fitted by `site-builder calibrate --fit` (grid: memory 0.5-0.9, compute 0.3-0.9, overhead 0.5-8 ms)
-    # to the median error of the speed metrics of the catalog's measured records.
+    # Fitted by `site-builder calibrate --fit` (grid: memory 0.5-0.9, compute 0.3-0.9, overhead 0.5-8 ms, then the
+    # per-sequence cost 0-8 ms) to the median error of the speed metrics of the catalog's measured records, refitted
+    # once the MI300X sweeps, the batch latencies and unfused attention were in. Two fitted values are not taken:
+    # batched servers' 0.80 / 8 ms per step (10.4% against 11.3% on the NVIDIA records, all under load) would put
+    # one user of an 8B model on an H100 at 12 ms a token, three times what CUDA-graph servers measure, so they
+    # keep 0.70 / 4 ms; and llama.cpp's 8 ms per added sequence comes from its one multi-user source (a TurboQuant
+    # fork on a hybrid model), so local runtimes keep 0 until stock llama.cpp sweeps are recorded.
     "batched-server": Efficiency(memory=0.70, compute=0.50, step_overhead_s=0.004),
-    "local": Efficiency(memory=0.80, compute=0.90, step_overhead_s=0.001),
+    "local": Efficiency(memory=0.80, compute=0.70, step_overhead_s=0.001),
 }
+
+# Attention without a fused (flash) kernel writes its scores out: llama.cpp's unfused path multiplies K by Q into an
+# fp32 score matrix (one write), soft-maxes it in place (a read and a write) and multiplies it by V (a read), so each
+# score a prefill computes costs 4 passes x 4 bytes of memory traffic. llama-bench ran unfused by default until 2025
+# ("-fa, --flash-attn <0|1> (default: 0)", ggml-org/llama.cpp examples/llama-bench/README.md); batched servers and
+# today's llama.cpp builds fuse it, and the engine assumes fused attention unless a workload says otherwise.
+UNFUSED_SCORE_BYTES = 4 * 4
+
+
+# Extra per-sequence step cost of a serving stack on one vendor's GPUs, on top of the class's own (keyed by engine
+# class and GPU vendor). The measured batch sweeps of Llama 3.1 405B on eight MI300X (ROCm vLLM's
+# benchmark_latency, Oracle, 2024; ROCm vLLM 0.6.3 and TGI serving sweeps, dstack, 2024) grow the decode step
+# 4-8x from batch 1 to 256 while weights, KV and datasheet FLOPs grow it less than 2x: the 2024 ROCm kernels and
+# schedulers pay a large cost per running sequence. Fitted by `calibrate --fit` on the AMD records.
+STACK_PER_SEQUENCE_S: dict[tuple[str, str], float] = {
+    ("batched-server", "amd"): 0.0003,
+}
+
 
 # --- Reference workloads ---------------------------------------------------------------------------------
 FIT_CONTEXT = 8192  # context used by the compatibility matrix (or the model's window if smaller)

@@ -35,6 +35,7 @@ class Workload:
     prompt: int
     output: int
     kv_precision: str = "fp16"
+    fused_attention: bool = True  # flash attention; False: the scores go through memory (llama-bench before 2025)
 
     @property
     def decode_context(self) -> int:
@@ -235,6 +236,13 @@ def _link_s(setup: Setup, layers: int, tokens: float, hidden: int, pipeline: boo
     return _allreduce_s(setup, layers, tokens, hidden)
 
 
+def per_sequence_step_s(setup: Setup, engine: EngineClass) -> float:
+    """Seconds each running sequence adds to a decode step beyond its bytes and FLOPs (sampling, scheduling, its
+    attention launch), for this engine class on this vendor's GPUs."""
+    extra = C.STACK_PER_SEQUENCE_S.get((engine, setup.base.vendor), 0.0)
+    return C.EFFICIENCY[engine].per_sequence_s + extra
+
+
 def step_token_budget(setup: Setup, engine: EngineClass) -> int:
     """Tokens one scheduler step carries: the engine's chunked-prefill budget for this GPU's memory."""
     if engine == "local":
@@ -272,7 +280,9 @@ class _Step:
         bytes_step = bytes_read_per_step(self.facts, self.prec, self.setup, running, tokens, self.shards)
         flops = (decode * flops_per_token(self.facts, w.decode_context) + prefill_flops) / self.shards
         link = _link_s(self.setup, self.facts.shape.layers, tokens, self.facts.shape.hidden, self.pipeline)
-        return bytes_step, flops, link + C.EFFICIENCY[self.engine].step_overhead_s
+        # The first sequence's sampling and launches are in the per-step overhead; each further one adds its own.
+        per_sequence = max(decode - 1, 0) * per_sequence_step_s(self.setup, self.engine)
+        return bytes_step, flops, link + C.EFFICIENCY[self.engine].step_overhead_s + per_sequence
 
     def time(self, decode: int, prefill: float, prefill_flops: float) -> float:
         eff = C.EFFICIENCY[self.engine]
@@ -405,10 +415,21 @@ def _prefill(
     per_chunk_tokens = tokens / chunks
     weights = bytes_read_per_step(facts, prec, setup, Workload(0, 1, 0, 0, work.kv_precision), per_chunk_tokens, shards)
     pbytes = chunks * weights
-    floor = max(flops / peak, pbytes / bw)
+    # Unfused attention's score traffic runs in its own memory-bound kernels between the matmuls: it adds, not overlaps.
+    scores = requests * unfused_score_bytes(facts, work) / shards
+    floor = max(flops / peak, (pbytes + scores) / bw)
     per_chunk = _link_s(setup, facts.shape.layers, per_chunk_tokens, facts.shape.hidden, pipeline)
-    seconds = max(flops / (peak * eff.compute), pbytes / (bw * eff.memory)) + chunks * (per_chunk + eff.step_overhead_s)
+    seconds = max(flops / (peak * eff.compute), pbytes / (bw * eff.memory)) + scores / (bw * eff.memory)
+    seconds += chunks * (per_chunk + eff.step_overhead_s)
     return seconds, floor
+
+
+def unfused_score_bytes(facts: ModelFacts, work: Workload) -> float:
+    """Memory traffic of one prompt's attention scores when attention is not fused: every score a query computes
+    (heads x the tokens it attends to, summed over the prompt) is written, soft-maxed and read back in fp32."""
+    if work.fused_attention:
+        return 0.0
+    return facts.shape.heads * prefill_attended_tokens(facts, work.prompt) * C.UNFUSED_SCORE_BYTES
 
 
 def _prefill_flops(facts: ModelFacts, prompt: int) -> float:

@@ -125,9 +125,14 @@ def methodology_page(site: SiteData, base: str) -> dict[str, Any]:
                 "memory": f"{v.memory:.2f}",
                 "compute": f"{v.compute:.2f}",
                 "overhead": f"{v.step_overhead_s * 1000:g} ms",
+                "per_sequence": f"{v.per_sequence_s * 1000:g} ms",
             }
             for k, v in C.EFFICIENCY.items()
         ],
+        "unfused_bytes": C.UNFUSED_SCORE_BYTES,
+        "stack_per_sequence": "; ".join(
+            f"{engine} on {vendor}: {value * 1000:g} ms" for (engine, vendor), value in C.STACK_PER_SEQUENCE_S.items()
+        ),
         "fit_levels": [{"label": C.FIT_LABELS[k], "limit": f"≤ {v:.0%}"} for k, v in C.FIT_LEVELS]
         + [{"label": C.FIT_LABELS["no-fit"], "limit": "> 100%"}],
         "score_weights": [

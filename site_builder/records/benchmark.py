@@ -32,6 +32,9 @@ class Workload(Record):
     prompt_tokens: int | None = Field(default=None, ge=0)
     output_tokens: int | None = Field(default=None, ge=0)
     kv_precision: str | None = Field(default=None, description="KV-cache dtype when the source states it.")
+    flash_attention: bool | None = Field(
+        default=None, description="Whether the run fused attention (flash attention); absent when the source is silent."
+    )
     notes: str | None = None
 
 
