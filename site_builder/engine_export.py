@@ -217,9 +217,17 @@ def _constants() -> dict[str, Any]:
         "FIT_LEVELS": [list(level) for level in C.FIT_LEVELS],
         "ALLREDUCE_LATENCY_S": C.ALLREDUCE_LATENCY_S,
         "EFFICIENCY": {
-            k: {"memory": e.memory, "compute": e.compute, "step_overhead_s": e.step_overhead_s}
+            k: {
+                "memory": e.memory,
+                "compute": e.compute,
+                "step_overhead_s": e.step_overhead_s,
+                "per_sequence_s": e.per_sequence_s,
+            }
             for k, e in C.EFFICIENCY.items()
         },
+        # engine class -> GPU vendor -> extra seconds per running sequence
+        "STACK_PER_SEQUENCE_S": _by_engine_and_vendor(C.STACK_PER_SEQUENCE_S),
+        "UNFUSED_SCORE_BYTES": C.UNFUSED_SCORE_BYTES,
         "STEP_TOKEN_BUDGETS": [[_finite(limit), tokens] for limit, tokens in C.STEP_TOKEN_BUDGETS],
         "LOCAL_STEP_TOKENS": C.LOCAL_STEP_TOKENS,
         "MAX_PREFILL_LOAD": C.MAX_PREFILL_LOAD,
@@ -230,6 +238,13 @@ def _constants() -> dict[str, Any]:
         "SGLANG_RESERVED_GIB": [[_finite(below), fixed, per] for below, fixed, per in C.SGLANG_RESERVED_GIB],
         "SPARSE_COMPRESS_RATIO": SPARSE_COMPRESS_RATIO,
     }
+
+
+def _by_engine_and_vendor(table: dict[tuple[str, str], float]) -> dict[str, dict[str, float]]:
+    out: dict[str, dict[str, float]] = {}
+    for (engine, vendor), seconds in sorted(table.items()):
+        out.setdefault(engine, {})[vendor] = seconds
+    return out
 
 
 def write_engine_data(

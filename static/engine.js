@@ -287,9 +287,11 @@ function kvReadBytes(model, shared, kvp, context, concurrency) {
 
 // ---- estimate.py -------------------------------------------------------------------------------------------
 
-function workload(context, concurrency, prompt, output, kvPrecision) {
-  // estimate.Workload; decode_context is the prompt plus half the output
-  return { context, concurrency, prompt, output, kvPrecision, decodeContext: prompt + Math.floor(output / 2) };
+function workload(context, concurrency, prompt, output, kvPrecision, fusedAttention = true) {
+  // estimate.Workload; decode_context is the prompt plus half the output. estimate always runs fused (flash)
+  // attention; the unfused path is there for the calibration's old llama-bench records.
+  const decodeContext = prompt + Math.floor(output / 2);
+  return { context, concurrency, prompt, output, kvPrecision, fusedAttention, decodeContext };
 }
 
 // estimate.fit_level
@@ -427,6 +429,12 @@ function linkS(C, setup, layers, tokens, hidden, pipeline) {
   return allreduceS(C, setup, layers, tokens, hidden);
 }
 
+// estimate.per_sequence_step_s
+function perSequenceStepS(C, setup, engine) {
+  const extra = (C.STACK_PER_SEQUENCE_S[engine] || {})[setup.base.vendor] || 0.0;
+  return C.EFFICIENCY[engine].per_sequence_s + extra;
+}
+
 // estimate.step_token_budget
 function stepTokenBudget(C, setup, engine) {
   if (engine === "local") return C.LOCAL_STEP_TOKENS;
@@ -453,7 +461,9 @@ class Step {
     const bytesStep = bytesReadPerStep(this.ctx, this.setup, running, tokens, this.shards);
     const flops = (decode * flopsPerToken(this.ctx, w.decodeContext) + prefillFlops) / this.shards;
     const l = linkS(this.C, this.setup, s.layers, tokens, s.hidden, this.pipeline);
-    return [bytesStep, flops, l + this.C.EFFICIENCY[this.engine].step_overhead_s];
+    // The first sequence's sampling and launches are in the per-step overhead; each further one adds its own.
+    const perSequence = Math.max(decode - 1, 0) * perSequenceStepS(this.C, this.setup, this.engine);
+    return [bytesStep, flops, l + this.C.EFFICIENCY[this.engine].step_overhead_s + perSequence];
   }
 
   // _Step.time
@@ -550,8 +560,19 @@ function prefill(ctx, setup, work, requests, shards, pipeline, engine, bw, peak)
   const perChunkTokens = tokens / chunks;
   const weights = bytesReadPerStep(ctx, setup, workload(0, 1, 0, 0, work.kvPrecision), perChunkTokens, shards);
   const pbytes = chunks * weights;
+  // Unfused attention's score traffic runs in its own memory-bound kernels: it adds, not overlaps.
+  const scores = (requests * unfusedScoreBytes(ctx, work)) / shards;
   const perChunk = linkS(C, setup, s.layers, perChunkTokens, s.hidden, pipeline);
-  return Math.max(flops / (peak * eff.compute), pbytes / (bw * eff.memory)) + chunks * (perChunk + eff.step_overhead_s);
+  let seconds = Math.max(flops / (peak * eff.compute), pbytes / (bw * eff.memory)) + scores / (bw * eff.memory);
+  seconds += chunks * (perChunk + eff.step_overhead_s);
+  return seconds;
+}
+
+// estimate.unfused_score_bytes
+function unfusedScoreBytes(ctx, work) {
+  if (work.fusedAttention) return 0.0;
+  const C = ctx.shared.constants;
+  return ctx.model.shape.heads * prefillAttendedTokens(ctx.model, work.prompt) * C.UNFUSED_SCORE_BYTES;
 }
 
 // estimate._prefill_flops
