@@ -18,6 +18,7 @@ from typing import Any
 
 from jinja2 import Environment
 
+from site_builder.engine_export import write_engine_data
 from site_builder.output import check_output_dir, staging_dir, write_text
 from site_builder.pages import plumbing
 from site_builder.pages.detail_pages import compare_page, deploy_page, family_page
@@ -322,6 +323,8 @@ def write_api(site: SiteData, out: Path, absolute: str) -> None:
     for mid, md in site.models.items():
         write_text(out, f"api/v1/models/{mid}.json", plumbing.dumps({**plumbing.model_detail(md), **url(mid)}))
     write_text(out, "api/v1/gpus.json", plumbing.dumps([g.model_dump(mode="json") for g in site.gpus.values()]))
+    models = {mid: (md.record, md.facts) for mid, md in site.models.items()}
+    write_engine_data(out, models, site.gpus, site.frameworks, site.error_bars)
 
 
 class _Lap:

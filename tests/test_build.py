@@ -30,6 +30,8 @@ def test_two_builds_are_byte_identical(tmp_path: Path) -> None:
     assert (a / "models" / "internlm-20b" / "index.html").is_file()
     assert (a / "models" / "internvl2-26b" / "index.html").is_file()
     assert (a / ".site-builder-output").is_file()  # marked, so the next build may replace it
+    assert (a / "api" / "v1" / "engine" / "shared.json").is_file()  # engine.js's inputs, byte-identical too
+    assert (a / "api" / "v1" / "engine" / "models" / "internlm-20b.json").is_file()
 
 
 def test_failed_build_leaves_previous_site_untouched(tmp_path: Path, catalog_copy: Path) -> None:
