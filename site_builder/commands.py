@@ -23,10 +23,21 @@ from site_builder.records import ModelRecord
 
 
 def _catalog(path: str, model: str) -> Catalog:
-    """Just the records a query reads (the model, every GPU and framework), schema-checked as in a build;
-    reading the whole catalog took most of a query's time. `check` validates the rest."""
+    """Just the records a query reads, schema-checked as in a build: the model, every GPU, framework, provider and
+    benchmark, and the models the benchmarks measured (the error bars come from all of those, exactly as on the
+    site). Reading the whole catalog took most of a query's time; `check` validates the rest."""
+    root = Path(path)
+    first = load_catalog(root, Report(), only={"benchmarks": None})
+    measured = {b.record.model for b in first.benchmarks.values() if b.record.model}
+    wanted: dict[str, set[str] | None] = {
+        "models": {model} | measured,
+        "gpus": None,
+        "frameworks": None,
+        "providers": None,
+        "benchmarks": None,
+    }
     report = Report()
-    catalog = load_catalog(Path(path), report, only={"models": {model}, "gpus": None, "frameworks": None})
+    catalog = load_catalog(root, report, only=wanted)
     if report.errors:
         raise CatalogError(report)
     return catalog

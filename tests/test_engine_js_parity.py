@@ -26,6 +26,8 @@ from site_builder.engine.errorbars import SPEED_KEYS, error_bars
 from site_builder.engine.plan import facts_of
 from site_builder.engine.precision import KV_BYTES, PRECISIONS
 from site_builder.engine_export import write_engine_data
+from site_builder.problems import Report
+from site_builder.validate import validate_catalog
 
 ROOT = Path(__file__).resolve().parent.parent
 CATALOG = ROOT / "catalog"
@@ -125,7 +127,7 @@ def _export(cat: Catalog, out: Path) -> None:
 
 @pytest.fixture(scope="module")
 def catalog() -> Catalog:
-    return commands._catalog(str(CATALOG))
+    return validate_catalog(CATALOG, Report())
 
 
 def test_export_is_deterministic_and_small(catalog: Catalog, tmp_path: Path) -> None:
@@ -151,7 +153,7 @@ def test_engine_js_matches_estimate(catalog: Catalog, tmp_path: Path, monkeypatc
     # The same estimate function, spared reloading the catalog and re-running the calibration for each setup.
     error_keys = commands._error_keys
     cache: dict[tuple[str, str], dict[str, Any]] = {}
-    monkeypatch.setattr(commands, "_catalog", lambda path: cat)
+    monkeypatch.setattr(commands, "_catalog", lambda path, model: cat)
     monkeypatch.setattr(
         commands, "_error_keys", lambda c, e, h: cache.get((e, h)) or cache.setdefault((e, h), error_keys(c, e, h))
     )
@@ -191,3 +193,27 @@ def test_engine_js_matches_estimate(catalog: Catalog, tmp_path: Path, monkeypatc
     unrounded = [r["raw"]["itl_ms"] for r in got if "raw" in r and r["raw"]["itl_ms"] is not None]
     assert any(v != round(v, 3) for v in unrounded)  # rounded=False really leaves the digits
     assert not problems, f"{len(problems)} differences:\n" + "\n".join(problems[:40])
+
+
+def test_the_cli_reads_what_the_full_catalog_would_give(catalog: Catalog, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The CLI loads only the records a query needs; its answer, error bars included, must be the full catalog's
+    (the figure the site and engine.js show)."""
+    defaults: dict[str, Any] = {
+        "gpus": 1,
+        "precision": None,
+        "kv-precision": "fp16",
+        "context": None,
+        "concurrency": "1",
+        "prompt": None,
+        "output": None,
+        "framework": None,
+    }
+    cases = [
+        defaults
+        | {"model": "internlm-20b", "gpu": "h100-sxm", "precision": "fp8", "concurrency": "8", "context": 4096},
+        defaults | {"model": "qwen3-30b-a3b", "gpu": "rtx-4090", "precision": "q4_k_m"},
+        defaults | {"model": "llama-3.1-70b", "gpu": "mi300x", "gpus": 2, "concurrency": "max"},
+    ]
+    fast = [_python(case) for case in cases]
+    monkeypatch.setattr(commands, "_catalog", lambda path, model: catalog)
+    assert fast == [_python(case) for case in cases]
