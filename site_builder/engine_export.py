@@ -17,7 +17,7 @@ from typing import Any
 from site_builder.engine import constants as C
 from site_builder.engine.errorbars import SPEED_KEYS, ErrorBars, hardware_class
 from site_builder.engine.hardware import make_setup
-from site_builder.engine.memory import ModelFacts, _layer_windows, replicated_bytes, weight_bytes
+from site_builder.engine.memory import ModelFacts, layer_windows, replicated_bytes, weight_bytes
 from site_builder.engine.params import SPARSE_COMPRESS_RATIO, compress_ratio, has_indexer, layer_attention_dims
 from site_builder.engine.plan import FRAMEWORK_PREFERENCE
 from site_builder.engine.precision import KV_BYTES, PRECISIONS
@@ -58,7 +58,7 @@ def _kv_share_layers(facts: ModelFacts) -> list[list[Any]] | None:
         return None
     if a.num_global_key_value_heads is None and a.global_head_dim is None and a.sliding_num_key_value_heads is None:
         return None
-    windows = _layer_windows(a)
+    windows = layer_windows(a)
     rows = []
     for i in range(s.layers - (a.num_kv_shared_layers or 0)):
         d = layer_attention_dims(a, s, i)
@@ -72,7 +72,7 @@ def _attended_layers(facts: ModelFacts) -> list[list[Any]] | None:
     a = facts.arch
     if a.compress_ratios is None and not a.index_n_heads:
         return None
-    windows = _layer_windows(a)
+    windows = layer_windows(a)
     topk = a.index_topk or 0
     rows = []
     for i in range(facts.shape.layers):

@@ -19,7 +19,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from site_builder import hfimport_extra
+from site_builder import hfimport_attention
 from site_builder.hfimport_hybrid import UnsupportedArchitecture, linear_attention_block
 from site_builder.records import Architecture, ModelRecord
 from site_builder.records.common import SLUG_RE
@@ -102,6 +102,15 @@ FAMILY_BY_MODEL_TYPE = {
     "nemotron_h": "nemotron",
     "granitemoehybrid": "granite",
     "falcon_h1": "falcon",
+    "gemma": "gemma",
+    "gemma2": "gemma",
+    "gemma3": "gemma",
+    "gemma3_text": "gemma",
+    "gemma4": "gemma",
+    "gemma4_text": "gemma",
+    "mimo_v2": "mimo",
+    "deepseek_vl_v2": "deepseek",
+    "laguna": "laguna",
 }
 # Ministral 3's decoder is Mistral's with position-dependent attention scaling, which adds no weights.
 FAMILY_BY_MODEL_TYPE["ministral3"] = "mistral"
@@ -128,6 +137,8 @@ ORGANIZATION_BY_HF_ORG = {
     "ibm-granite": "IBM",
     "tiiuae": "Technology Innovation Institute",
     "zai-org": "Z.ai",
+    "xiaomimimo": "Xiaomi",
+    "poolside": "Poolside",
 }
 
 # Model types whose MLP is up-projection, activation, down-projection (2 matrices) rather than gated.
@@ -521,18 +532,7 @@ def with_class_defaults(cfg: Config) -> Config:
 
 
 # Decoders whose tensors the importer's rules account for, each checked against a real checkpoint's count.
-KNOWN_MODEL_TYPES = frozenset(FAMILY_BY_MODEL_TYPE) | {
-    "gemma",
-    "gemma2",
-    "gemma3",
-    "gemma3_text",
-    "gemma4",
-    "gemma4_text",
-    "mimo_v2",
-    "laguna",
-    "deepseek_vl_v2",
-    "gpt_neox",
-}
+KNOWN_MODEL_TYPES = frozenset(FAMILY_BY_MODEL_TYPE) | {"gpt_neox"}
 
 
 def architecture_from_config(config: Config) -> Architecture:
@@ -577,7 +577,7 @@ def collect_fields(cfg: Config, model_type: str) -> dict[str, Any]:
         chunked_attention_fields(cfg),
         hybrid_fields(cfg, model_type),
         attention_variant_fields(cfg, model_type),
-        hfimport_extra.extra_fields(cfg, model_type),
+        hfimport_attention.extra_fields(cfg, model_type),
     ):
         fields.update(part)
     fields["rope_scaling"] = rope_scaling(cfg)
@@ -658,15 +658,12 @@ def name_from_id(model_id: str) -> str:
 
 def organization_for(hf_repo: str) -> str:
     org = hf_repo.split("/", 1)[0]
-    return (ORGANIZATION_BY_HF_ORG | hfimport_extra.ORGANIZATION_BY_HF_ORG).get(org.lower(), org)
+    return ORGANIZATION_BY_HF_ORG.get(org.lower(), org)
 
 
 def family_for(model_type: str) -> str:
-    families = FAMILY_BY_MODEL_TYPE | hfimport_extra.FAMILY_BY_MODEL_TYPE
-    if model_type in families:
-        return families[model_type]
-    if model_type.startswith("gemma"):
-        return "gemma"
+    if model_type in FAMILY_BY_MODEL_TYPE:
+        return FAMILY_BY_MODEL_TYPE[model_type]
     # An unknown type becomes its own family id; `site-builder check` then asks for the family article.
     slug = re.sub(r"[^a-z0-9]+", "-", model_type.lower()).strip("-")
     return slug or "unknown"

@@ -1,10 +1,27 @@
-"""Model records for engine and importer tests: the facts a config.json cannot state, filled with placeholders."""
+"""Records for engine and importer tests: catalog records read as plain models, and the facts a config.json cannot
+state, filled with placeholders."""
 
 from __future__ import annotations
 
-from typing import Any
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+from pydantic import BaseModel
 
 from site_builder.records.model import Architecture, ModelRecord
+
+CATALOG = Path(__file__).resolve().parent.parent / "catalog"
+R = TypeVar("R", bound=BaseModel)
+
+
+def catalog_records(folder: str, kind: type[R]) -> dict[str, R]:
+    """Every record of one folder of the shipped catalog, by file name, validated as `kind`."""
+    return {
+        p.stem: kind.model_validate(yaml.safe_load(p.read_text(encoding="utf-8")))
+        for p in sorted((CATALOG / folder).glob("*.yaml"))
+    }
+
 
 # Release date, licence, description and serving frameworks are required in catalog records; tests that build a
 # record from a config (or by hand) only exercise the architecture, so these stand in.

@@ -99,21 +99,14 @@ def test_unfused_attention_adds_its_score_traffic_by_hand() -> None:
 
 def test_calibration_categories_stay_within_their_bounds() -> None:
     """Regression guard per issue-15 category: the mechanisms above brought these medians under 20%."""
-    import yaml
-    from test_engine_memory_speed import ROOT
+    from record_support import catalog_records
 
     from site_builder.engine.calibrate import compare_all
     from site_builder.engine.errorbars import summarize_categories
     from site_builder.records import BenchmarkRecord, FrameworkRecord
 
-    benches = [
-        BenchmarkRecord.model_validate(yaml.safe_load(p.read_text()))
-        for p in sorted((ROOT / "catalog" / "benchmarks").glob("*.yaml"))
-    ]
-    frameworks = {
-        p.stem: FrameworkRecord.model_validate(yaml.safe_load(p.read_text()))
-        for p in sorted((ROOT / "catalog" / "frameworks").glob("*.yaml"))
-    }
+    benches = list(catalog_records("benchmarks", BenchmarkRecord).values())
+    frameworks = catalog_records("frameworks", FrameworkRecord)
     rows = {
         r.category: r
         for r in summarize_categories(compare_all(benches, MODELS, GPUS, frameworks), MODELS, GPUS, frameworks)

@@ -239,17 +239,13 @@ def test_layer_split_does_not_speed_up_single_stream_decode() -> None:
 
 def test_engine_tracks_measurements() -> None:
     """Regression guard on calibration: median error per speed metric against the measured records."""
+    from record_support import catalog_records
+
     from site_builder.engine.calibrate import compare_all, summarize
     from site_builder.records import BenchmarkRecord, FrameworkRecord
 
-    benches = [
-        BenchmarkRecord.model_validate(yaml.safe_load(p.read_text()))
-        for p in sorted((ROOT / "catalog" / "benchmarks").glob("*.yaml"))
-    ]
-    frameworks = {
-        p.stem: FrameworkRecord.model_validate(yaml.safe_load(p.read_text()))
-        for p in sorted((ROOT / "catalog" / "frameworks").glob("*.yaml"))
-    }
+    benches = list(catalog_records("benchmarks", BenchmarkRecord).values())
+    frameworks = catalog_records("frameworks", FrameworkRecord)
     comps = compare_all(benches, MODELS, GPUS, frameworks)
     # Long-context decode (an 8K window filled) is its own category: attention there is under-modelled (see the
     # methodology's calibration table), so it gets a looser guard than the short-context records.

@@ -96,7 +96,7 @@ def weight_bytes_per_gpu(facts: ModelFacts, prec: Precision, gpus: int) -> int:
     return math.ceil((whole - rep) / gpus) + rep
 
 
-def _layer_windows(arch: Architecture) -> list[int | None]:
+def layer_windows(arch: Architecture) -> list[int | None]:
     """Per layer, the most tokens its KV cache holds (None: the whole context)."""
     if arch.layer_types:
         caps = {"sliding_attention": arch.sliding_window, "chunked_attention": arch.attention_chunk_size}
@@ -126,7 +126,7 @@ def _layer_caches(arch: Architecture, shape: Shape) -> list[tuple[int | None, fl
     caches one indexer key per token, over the whole context. The last `num_kv_shared_layers` layers read an
     earlier layer's cache and add none.
     """
-    windows = _layer_windows(arch)
+    windows = layer_windows(arch)
     own = shape.layers - (arch.num_kv_shared_layers or 0)
     caches: list[tuple[int | None, float]] = []
     for i in range(own):
@@ -173,7 +173,7 @@ def kv_share_per_gpu(facts: ModelFacts, gpus: int, context: int | None = None) -
         return math.ceil(s.kv_heads / gpus) / s.kv_heads  # every layer has the same heads
     tokens_at = context or facts.context_window
     held = whole = 0.0
-    windows = _layer_windows(a)
+    windows = layer_windows(a)
     for i in range(s.layers - (a.num_kv_shared_layers or 0)):
         d = layer_attention_dims(a, s, i)
         window = windows[i]
@@ -217,7 +217,7 @@ def _capped_sum(n: int, cap: float) -> float:
 def _attended_layers(facts: ModelFacts) -> list[tuple[int | None, int, float]]:
     """Per layer (window, top-k or 0, compression ratio or 0): how a query at position t picks what it attends to."""
     a = facts.arch
-    windows = _layer_windows(a)
+    windows = layer_windows(a)
     topk = a.index_topk or 0
     out: list[tuple[int | None, int, float]] = []
     for i in range(facts.shape.layers):

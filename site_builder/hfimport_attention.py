@@ -1,4 +1,4 @@
-"""Importer additions kept apart from the core mapping: MiMo-V2, Poolside Laguna, DeepSeek-OCR's language model,
+"""Importer rules for per-layer attention shapes: MiMo-V2, Poolside Laguna, DeepSeek-OCR's language model,
 and refusals of per-layer layouts the engine does not model (so such a config fails with the field's name instead
 of importing with a wrong count)."""
 
@@ -11,8 +11,6 @@ from site_builder.hfimport_hybrid import UnsupportedArchitecture
 
 Config = Mapping[str, Any]
 
-FAMILY_BY_MODEL_TYPE = {"mimo_v2": "mimo", "deepseek_vl_v2": "deepseek", "laguna": "laguna"}
-ORGANIZATION_BY_HF_ORG = {"xiaomimimo": "Xiaomi", "poolside": "Poolside"}
 
 # MiMo-V2 spells the sliding-window layers' attention shape separately. The engine lets their KV-head count differ
 # (MiMo-V2.5: 8 against 4) but not these.
