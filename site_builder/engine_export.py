@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -240,7 +240,7 @@ def _constants() -> dict[str, Any]:
     }
 
 
-def _by_engine_and_vendor(table: dict[tuple[str, str], float]) -> dict[str, dict[str, float]]:
+def _by_engine_and_vendor(table: Mapping[tuple[str, str], float]) -> dict[str, dict[str, float]]:
     out: dict[str, dict[str, float]] = {}
     for (engine, vendor), seconds in sorted(table.items()):
         out.setdefault(engine, {})[vendor] = seconds

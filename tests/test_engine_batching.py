@@ -2,19 +2,30 @@
 
 from __future__ import annotations
 
+import dataclasses
+from types import MappingProxyType
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_engine_memory_speed import GPUS, MODELS
 
 from site_builder.engine import constants as C
+from site_builder.engine.calibrate import with_efficiency, with_stack_per_sequence
 from site_builder.engine.estimate import Workload, per_sequence_step_s, speed
 from site_builder.engine.hardware import make_setup
 from site_builder.engine.plan import facts_of
 from site_builder.engine.precision import PRECISIONS
 
 
-def _step(gpu: str, batch: int, count: int = 1, model: str = "llama-3.1-8b", prec: str = "bf16") -> float:
+def _step(
+    gpu: str,
+    batch: int,
+    count: int = 1,
+    model: str = "llama-3.1-8b",
+    prec: str = "bf16",
+    assume: C.Assumptions = C.DEFAULT_ASSUMPTIONS,
+) -> float:
     # One-token contexts: the batch's KV reads are a rounding error, so what grows with the batch is its own cost.
     s = speed(
         facts_of(MODELS[model]),
@@ -22,30 +33,45 @@ def _step(gpu: str, batch: int, count: int = 1, model: str = "llama-3.1-8b", pre
         make_setup(GPUS[gpu], GPUS, count),
         Workload(1, batch, 0, 1),
         "batched-server",
+        assume=assume,
     )
     assert s is not None
     return s.step_time_s
 
 
-def test_each_running_sequence_adds_its_own_cost_by_hand(monkeypatch: pytest.MonkeyPatch) -> None:
-    # With 1 ms per sequence and no vendor term, 128 more sequences add 128 ms to a memory-bound step.
-    eff = C.EFFICIENCY["batched-server"]
-    monkeypatch.setitem(
-        C.EFFICIENCY, "batched-server", C.Efficiency(eff.memory, eff.compute, eff.step_overhead_s, 1e-3)
+def _server_per_sequence(assume: C.Assumptions, seconds: float) -> C.Assumptions:
+    eff = assume.efficiency["batched-server"]
+    return with_efficiency(
+        assume, "batched-server", C.Efficiency(eff.memory, eff.compute, eff.step_overhead_s, seconds)
     )
-    monkeypatch.setattr(C, "STACK_PER_SEQUENCE_S", {})
-    base = _step("h100-sxm", 1)
-    assert _step("h100-sxm", 129) - base == pytest.approx(0.128, rel=0.01)
 
 
-def test_a_vendor_stack_term_applies_only_to_its_vendor(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_each_running_sequence_adds_its_own_cost_by_hand() -> None:
+    # With 1 ms per sequence and no vendor term, 128 more sequences add 128 ms to a memory-bound step.
+    assume = _server_per_sequence(
+        dataclasses.replace(C.DEFAULT_ASSUMPTIONS, stack_per_sequence_s=MappingProxyType({})), 1e-3
+    )
+    base = _step("h100-sxm", 1, assume=assume)
+    assert _step("h100-sxm", 129, assume=assume) - base == pytest.approx(0.128, rel=0.01)
+
+
+def test_a_vendor_stack_term_applies_only_to_its_vendor() -> None:
     # A 2 ms AMD term: 64 more sequences cost 128 ms more on an MI300X and nothing more on an H100.
-    monkeypatch.setattr(C, "STACK_PER_SEQUENCE_S", {("batched-server", "amd"): 2e-3})
-    eff = C.EFFICIENCY["batched-server"]
-    monkeypatch.setitem(C.EFFICIENCY, "batched-server", C.Efficiency(eff.memory, eff.compute, eff.step_overhead_s, 0))
-    assert _step("mi300x", 65) - _step("mi300x", 1) == pytest.approx(0.128, rel=0.01)
-    assert _step("h100-sxm", 65) - _step("h100-sxm", 1) < 0.002
-    assert per_sequence_step_s(make_setup(GPUS["mi300x"], GPUS), "local") == C.EFFICIENCY["local"].per_sequence_s
+    assume = _server_per_sequence(with_stack_per_sequence(C.DEFAULT_ASSUMPTIONS, ("batched-server", "amd"), 2e-3), 0.0)
+    assert _step("mi300x", 65, assume=assume) - _step("mi300x", 1, assume=assume) == pytest.approx(0.128, rel=0.01)
+    assert _step("h100-sxm", 65, assume=assume) - _step("h100-sxm", 1, assume=assume) < 0.002
+    local = per_sequence_step_s(make_setup(GPUS["mi300x"], GPUS), "local", assume)
+    assert local == assume.efficiency["local"].per_sequence_s
+
+
+def test_trial_assumptions_leave_the_defaults_alone() -> None:
+    # Calibration builds trial values; the module's defaults (what every page uses) never change under it.
+    before = dict(C.DEFAULT_ASSUMPTIONS.efficiency)
+    trial = _server_per_sequence(C.DEFAULT_ASSUMPTIONS, 5e-3)
+    assert trial.efficiency["batched-server"].per_sequence_s == 5e-3
+    assert dict(C.DEFAULT_ASSUMPTIONS.efficiency) == before
+    with pytest.raises(TypeError):
+        C.DEFAULT_ASSUMPTIONS.efficiency["local"] = trial.efficiency["local"]  # type: ignore[index]
 
 
 def test_mi300x_batch_sweep_grows_like_the_published_one() -> None:

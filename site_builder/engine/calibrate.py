@@ -2,18 +2,18 @@
 
 `make calibrate` prints, per metric, the median and worst absolute percentage error. With --fit it also
 searches a small grid of the efficiency factors (a few physical, documented factors; never one per
-record) and prints the best set, which a maintainer copies into constants.EFFICIENCY.
+record) and prints the best set, which a maintainer copies into constants (the DEFAULT_ASSUMPTIONS value).
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import itertools
 import statistics
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from types import MappingProxyType
 
 from site_builder.engine import constants as C
 from site_builder.engine.budget import kv_capacity
@@ -30,6 +30,7 @@ MAX_OFFLINE_BATCH = 2048
 
 SPEED_METRICS = (
     "decode_tok_s",
+    "aggregate_decode_tok_s",
     "prefill_tok_s",
     "aggregate_output_tok_s",
     "aggregate_output_tok_s_per_gpu",
@@ -60,6 +61,7 @@ def predict(
     gpus: dict[str, GpuRecord],
     frameworks: dict[str, FrameworkRecord],
     facts_cache: dict[str, ModelFacts] | None = None,
+    assume: C.Assumptions = C.DEFAULT_ASSUMPTIONS,
 ) -> float | None:
     """The engine's value for the metric of a benchmark record, or None when the record lacks what it needs."""
     if bench.metric not in PREDICTED_METRICS or not bench.model or not bench.gpu or not bench.precision:
@@ -105,11 +107,14 @@ def predict(
         return value / GIB
     if m == "prefill_tok_s":
         work = Workload(prompt, 1, prompt, 0, kv, fused)
-    spd = speed(facts, prec, setup, work, engine)
+    spd = speed(facts, prec, setup, work, engine, assume=assume)
     if spd is None:
         return None
     if m == "decode_tok_s":
         return spd.decode_tokens_per_s / conc
+    if m == "aggregate_decode_tok_s":
+        # Every running sequence's decode steps, prefill excluded (llama-batched-bench's S_TG).
+        return spd.decode_tokens_per_s
     if m == "prefill_tok_s":
         return prompt / spd.prefill_time_s if spd.prefill_time_s else None
     if m in ("itl_ms", "tpot_ms"):
@@ -131,11 +136,12 @@ def compare_all(
     models: dict[str, ModelRecord],
     gpus: dict[str, GpuRecord],
     frameworks: dict[str, FrameworkRecord],
+    assume: C.Assumptions = C.DEFAULT_ASSUMPTIONS,
 ) -> list[Comparison]:
     cache = {mid: facts_of(m) for mid, m in models.items()}
     out = []
     for b in sorted(benchmarks, key=lambda r: r.id):
-        p = predict(b, models, gpus, frameworks, cache)
+        p = predict(b, models, gpus, frameworks, cache, assume)
         if p is not None and p > 0:
             out.append(Comparison(b, p))
     return out
@@ -165,15 +171,16 @@ def summarize(comparisons: list[Comparison]) -> list[MetricError]:
     return rows
 
 
-@contextmanager
-def _efficiency(values: dict[str, C.Efficiency]) -> Iterator[None]:
-    saved = dict(C.EFFICIENCY)
-    C.EFFICIENCY.update(values)
-    try:
-        yield
-    finally:
-        C.EFFICIENCY.clear()
-        C.EFFICIENCY.update(saved)
+def with_efficiency(assume: C.Assumptions, engine: str, eff: C.Efficiency) -> C.Assumptions:
+    """A trial value: `assume` with one engine class's efficiency replaced."""
+    return dataclasses.replace(assume, efficiency=MappingProxyType({**assume.efficiency, engine: eff}))
+
+
+def with_stack_per_sequence(assume: C.Assumptions, key: tuple[str, str], value: float) -> C.Assumptions:
+    """A trial value: `assume` with one (engine class, vendor) per-sequence cost replaced."""
+    return dataclasses.replace(
+        assume, stack_per_sequence_s=MappingProxyType({**assume.stack_per_sequence_s, key: value})
+    )
 
 
 def _objective(comparisons: list[Comparison]) -> float:
@@ -186,10 +193,11 @@ def fit_efficiency(
     models: dict[str, ModelRecord],
     gpus: dict[str, GpuRecord],
     frameworks: dict[str, FrameworkRecord],
-) -> dict[str, C.Efficiency]:
+    start: C.Assumptions = C.DEFAULT_ASSUMPTIONS,
+) -> C.Assumptions:
     """Grid search per framework class over (memory, compute, overhead), then its per-sequence cost; all factors
     stay <= 1."""
-    best: dict[str, C.Efficiency] = dict(C.EFFICIENCY)
+    best = start
     grid_mem = (0.5, 0.6, 0.7, 0.8, 0.9)
     grid_comp = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
     grid_over = (0.0005, 0.001, 0.002, 0.004, 0.008)
@@ -197,16 +205,15 @@ def fit_efficiency(
         subset = [b for b in benchmarks if engine_class_of(b, frameworks) == engine]
         scores = []
         for mem, comp, over in itertools.product(grid_mem, grid_comp, grid_over):
-            trial = {**best, engine: C.Efficiency(mem, comp, over)}
-            with _efficiency(trial):
-                scores.append((_objective(compare_all(subset, models, gpus, frameworks)), mem, comp, over))
+            trial = with_efficiency(best, engine, C.Efficiency(mem, comp, over))
+            scores.append((_objective(compare_all(subset, models, gpus, frameworks, trial)), mem, comp, over))
         _, mem, comp, over = min(scores)
         # Then the per-sequence cost with those fixed (ties go to the smaller cost).
         per_seq_scores = []
         for per_seq in (0.0, 0.0001, 0.0005, 0.001, 0.002, 0.004, 0.008):
-            with _efficiency({**best, engine: C.Efficiency(mem, comp, over, per_seq)}):
-                per_seq_scores.append((_objective(compare_all(subset, models, gpus, frameworks)), per_seq))
-        best[engine] = C.Efficiency(mem, comp, over, min(per_seq_scores)[1])
+            trial = with_efficiency(best, engine, C.Efficiency(mem, comp, over, per_seq))
+            per_seq_scores.append((_objective(compare_all(subset, models, gpus, frameworks, trial)), per_seq))
+        best = with_efficiency(best, engine, C.Efficiency(mem, comp, over, min(per_seq_scores)[1]))
     return best
 
 
@@ -215,26 +222,21 @@ def fit_stack_per_sequence(
     models: dict[str, ModelRecord],
     gpus: dict[str, GpuRecord],
     frameworks: dict[str, FrameworkRecord],
+    start: C.Assumptions = C.DEFAULT_ASSUMPTIONS,
 ) -> dict[tuple[str, str], float]:
     """Grid search of each vendor stack's per-sequence step cost on that vendor's batched-server records."""
-    best = dict(C.STACK_PER_SEQUENCE_S)
-    saved = dict(C.STACK_PER_SEQUENCE_S)
-    try:
-        for engine, vendor in saved:
-            subset = [
-                b
-                for b in benchmarks
-                if engine_class_of(b, frameworks) == engine and (g := gpus.get(b.gpu or "")) and g.vendor == vendor
-            ]
-            scores = []
-            for value in (0.0, 0.0001, 0.0002, 0.0003, 0.0004, 0.0005, 0.0006, 0.0008, 0.001):
-                C.STACK_PER_SEQUENCE_S[(engine, vendor)] = value
-                scores.append((_objective(compare_all(subset, models, gpus, frameworks)), value))
-            best[(engine, vendor)] = min(scores)[1]
-            C.STACK_PER_SEQUENCE_S[(engine, vendor)] = saved[(engine, vendor)]
-    finally:
-        C.STACK_PER_SEQUENCE_S.clear()
-        C.STACK_PER_SEQUENCE_S.update(saved)
+    best = dict(start.stack_per_sequence_s)
+    for engine, vendor in start.stack_per_sequence_s:
+        subset = [
+            b
+            for b in benchmarks
+            if engine_class_of(b, frameworks) == engine and (g := gpus.get(b.gpu or "")) and g.vendor == vendor
+        ]
+        scores = []
+        for value in (0.0, 0.0001, 0.0002, 0.0003, 0.0004, 0.0005, 0.0006, 0.0008, 0.001):
+            trial = with_stack_per_sequence(start, (engine, vendor), value)
+            scores.append((_objective(compare_all(subset, models, gpus, frameworks, trial)), value))
+        best[(engine, vendor)] = min(scores)[1]
     return best
 
 
@@ -276,7 +278,7 @@ def calibrate_command(args: argparse.Namespace) -> int:
         print(f"{cat.category:34} {cat.count:>3} {cat.median_ape:>12.1%} {cat.worst_ape:>12.1%}  {cat.worst_id}")
     if args.fit:
         fitted = fit_efficiency(benches, models, gpus, fws)
-        for engine, eff in fitted.items():
+        for engine, eff in fitted.efficiency.items():
             print(
                 f"fitted {engine}: memory={eff.memory} compute={eff.compute} step_overhead_s={eff.step_overhead_s}"
                 f" per_sequence_s={eff.per_sequence_s}"

@@ -5,7 +5,9 @@ The methodology page is generated from this module, so the page cannot drift fro
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 
 GIB = 1024**3
 HOURS_PER_MONTH = 730
@@ -99,7 +101,7 @@ class Efficiency:
     per_sequence_s: float = 0.0
 
 
-EFFICIENCY: dict[str, Efficiency] = {
+_EFFICIENCY: dict[str, Efficiency] = {
     # Fitted by `site-builder calibrate --fit` (grid: memory 0.5-0.9, compute 0.3-0.9, overhead 0.5-8 ms, then the
     # per-sequence cost 0-8 ms) to the median error of the speed metrics of the catalog's measured records, refitted
     # once the MI300X sweeps, the batch latencies and unfused attention were in. Two fitted values are not taken:
@@ -124,9 +126,27 @@ UNFUSED_SCORE_BYTES = 4 * 4
 # benchmark_latency, Oracle, 2024; ROCm vLLM 0.6.3 and TGI serving sweeps, dstack, 2024) grow the decode step
 # 4-8x from batch 1 to 256 while weights, KV and datasheet FLOPs grow it less than 2x: the 2024 ROCm kernels and
 # schedulers pay a large cost per running sequence. Fitted by `calibrate --fit` on the AMD records.
-STACK_PER_SEQUENCE_S: dict[tuple[str, str], float] = {
+_STACK_PER_SEQUENCE_S: dict[tuple[str, str], float] = {
     ("batched-server", "amd"): 0.0003,
 }
+
+
+@dataclass(frozen=True)
+class Assumptions:
+    """The engine's fitted constants as one immutable value, passed to the speed functions.
+
+    `make calibrate` fits them by building trial values with `dataclasses.replace` and predicting with each; nothing
+    module-wide is ever patched, so a trial cannot leak into another estimate.
+    """
+
+    efficiency: Mapping[str, Efficiency]  # by engine class
+    stack_per_sequence_s: Mapping[tuple[str, str], float]  # by (engine class, GPU vendor)
+
+
+DEFAULT_ASSUMPTIONS = Assumptions(MappingProxyType(_EFFICIENCY), MappingProxyType(_STACK_PER_SEQUENCE_S))
+# Read-only views of the defaults, for the methodology page and the browser engine's export.
+EFFICIENCY = DEFAULT_ASSUMPTIONS.efficiency
+STACK_PER_SEQUENCE_S = DEFAULT_ASSUMPTIONS.stack_per_sequence_s
 
 
 # --- Reference workloads ---------------------------------------------------------------------------------

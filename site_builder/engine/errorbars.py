@@ -12,7 +12,7 @@ from site_builder.records import BenchmarkRecord, FrameworkRecord, GpuRecord, Mo
 # The estimate's speed keys and the benchmark metrics that measure them. TTFT pools prefill speed: both are one
 # prompt's prefill (TTFT = prompt / prefill speed), so they share their error.
 SPEED_KEYS: dict[str, tuple[str, ...]] = {
-    "decode_tokens_per_s": ("decode_tok_s",),
+    "decode_tokens_per_s": ("decode_tok_s", "aggregate_decode_tok_s"),
     "output_tokens_per_s": ("aggregate_output_tok_s", "aggregate_output_tok_s_per_gpu"),
     "itl_ms": ("itl_ms", "tpot_ms"),
     "ttft_ms": ("ttft_ms", "prefill_tok_s"),
@@ -32,7 +32,7 @@ CATEGORIES = (
 )
 LONG_CONTEXT_TOKENS = 8192  # a prompt or an answer that fills an 8K window: attention is no longer a rounding error
 # A batch latency with outputs much longer than prompts is decode steps, so it measures decode too.
-DECODE_METRICS = ("decode_tok_s", "itl_ms", "tpot_ms", "e2e_latency_ms")
+DECODE_METRICS = ("decode_tok_s", "aggregate_decode_tok_s", "itl_ms", "tpot_ms", "e2e_latency_ms")
 
 
 def hardware_class(gpu: GpuRecord) -> str:

@@ -236,11 +236,11 @@ def _link_s(setup: Setup, layers: int, tokens: float, hidden: int, pipeline: boo
     return _allreduce_s(setup, layers, tokens, hidden)
 
 
-def per_sequence_step_s(setup: Setup, engine: EngineClass) -> float:
+def per_sequence_step_s(setup: Setup, engine: EngineClass, assume: C.Assumptions = C.DEFAULT_ASSUMPTIONS) -> float:
     """Seconds each running sequence adds to a decode step beyond its bytes and FLOPs (sampling, scheduling, its
     attention launch), for this engine class on this vendor's GPUs."""
-    extra = C.STACK_PER_SEQUENCE_S.get((engine, setup.base.vendor), 0.0)
-    return C.EFFICIENCY[engine].per_sequence_s + extra
+    extra = assume.stack_per_sequence_s.get((engine, setup.base.vendor), 0.0)
+    return assume.efficiency[engine].per_sequence_s + extra
 
 
 def step_token_budget(setup: Setup, engine: EngineClass) -> int:
@@ -263,6 +263,11 @@ class _Step:
     engine: EngineClass
     bw: float
     peak: float | None
+    assume: C.Assumptions = C.DEFAULT_ASSUMPTIONS
+
+    @property
+    def eff(self) -> C.Efficiency:
+        return self.assume.efficiency[self.engine]
 
     @property
     def pipeline(self) -> bool:
@@ -281,11 +286,11 @@ class _Step:
         flops = (decode * flops_per_token(self.facts, w.decode_context) + prefill_flops) / self.shards
         link = _link_s(self.setup, self.facts.shape.layers, tokens, self.facts.shape.hidden, self.pipeline)
         # The first sequence's sampling and launches are in the per-step overhead; each further one adds its own.
-        per_sequence = max(decode - 1, 0) * per_sequence_step_s(self.setup, self.engine)
-        return bytes_step, flops, link + C.EFFICIENCY[self.engine].step_overhead_s + per_sequence
+        per_sequence = max(decode - 1, 0) * per_sequence_step_s(self.setup, self.engine, self.assume)
+        return bytes_step, flops, link + self.eff.step_overhead_s + per_sequence
 
     def time(self, decode: int, prefill: float, prefill_flops: float) -> float:
-        eff = C.EFFICIENCY[self.engine]
+        eff = self.eff
         bytes_step, flops, fixed = self.parts(decode, prefill, prefill_flops)
         comp = flops / (self.peak * eff.compute) if self.peak else 0.0
         return max(bytes_step / (self.bw * eff.memory), comp) + fixed
@@ -298,6 +303,7 @@ def speed(
     work: Workload,
     engine: EngineClass,
     slots: int | None = None,
+    assume: C.Assumptions = C.DEFAULT_ASSUMPTIONS,
 ) -> SpeedResult | None:
     """Decode, prefill and latency at the workload's concurrency.
 
@@ -311,8 +317,8 @@ def speed(
     rate = compute_rate_for(prec, setup.base)
     peak = setup.peak_flops(rate) if rate else None
     b = max(1, min(work.concurrency, slots)) if slots else work.concurrency
-    stepper = _Step(facts, prec, setup, work, engine, bw, peak)
-    eff = C.EFFICIENCY[engine]
+    stepper = _Step(facts, prec, setup, work, engine, bw, peak, assume)
+    eff = stepper.eff
 
     bytes_step, flops_step, _ = stepper.parts(b, 0, 0.0)
     mem_t = bytes_step / (bw * eff.memory)
@@ -324,8 +330,8 @@ def speed(
     prefill_floor: float | None = None
     batch_prefill_t: float | None = None
     if peak and work.prompt > 0:
-        prefill_t, prefill_floor = _prefill(facts, prec, setup, work, 1, shards, pipeline, engine, bw, peak)
-        batch_prefill_t, _ = _prefill(facts, prec, setup, work, b, shards, pipeline, engine, bw, peak)
+        prefill_t, prefill_floor = _prefill(facts, prec, setup, work, 1, shards, pipeline, engine, bw, peak, eff)
+        batch_prefill_t, _ = _prefill(facts, prec, setup, work, b, shards, pipeline, engine, bw, peak, eff)
     elif work.prompt == 0:
         prefill_t = prefill_floor = batch_prefill_t = 0.0
 
@@ -401,12 +407,12 @@ def _prefill(
     engine: EngineClass,
     bw: float,
     peak: float,
+    eff: C.Efficiency,
 ) -> tuple[float, float]:
     """Time (and physical floor) to prefill `requests` prompts, batched in chunks of the framework's batch.
 
     Each chunk streams the weights once; FLOPs scale with every prompt token.
     """
-    eff = C.EFFICIENCY[engine]
     tokens = requests * work.prompt
     chunk = step_token_budget(setup, engine)
     chunks = math.ceil(tokens / chunk)

@@ -10,6 +10,7 @@ from site_builder.records.common import PrecisionId, Record, Slug, Url
 
 Metric = Literal[
     "decode_tok_s",
+    "aggregate_decode_tok_s",
     "prefill_tok_s",
     "aggregate_output_tok_s",
     "aggregate_output_tok_s_per_gpu",
