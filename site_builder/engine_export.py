@@ -222,6 +222,7 @@ def _constants() -> dict[str, Any]:
                 "compute": e.compute,
                 "step_overhead_s": e.step_overhead_s,
                 "per_sequence_s": e.per_sequence_s,
+                "moe_token_layer_s": e.moe_token_layer_s,
             }
             for k, e in C.EFFICIENCY.items()
         },

@@ -463,7 +463,9 @@ class Step {
     const l = linkS(this.C, this.setup, s.layers, tokens, s.hidden, this.pipeline);
     // The first sequence's sampling and launches are in the per-step overhead; each further one adds its own.
     const perSequence = Math.max(decode - 1, 0) * perSequenceStepS(this.C, this.setup, this.engine);
-    return [bytesStep, flops, l + this.C.EFFICIENCY[this.engine].step_overhead_s + perSequence];
+    const eff = this.C.EFFICIENCY[this.engine];
+    const routing = decode * (s.layers - s.dense_layers) * eff.moe_token_layer_s;
+    return [bytesStep, flops, l + eff.step_overhead_s + perSequence + routing];
   }
 
   // _Step.time

@@ -87,7 +87,7 @@ def predict(
         fit = kv_capacity(facts, setup, one, probe, bench.framework, engine).sequences if probe else 1
         conc = max(1, min(fit, MAX_OFFLINE_BATCH))
     fused = w.flash_attention is not False
-    work = Workload(max(prompt + output, 1), conc, prompt, output, kv, fused)
+    work = Workload(max(prompt + output, 1), conc, prompt, output, kv, fused, w.identical_sequences is True)
     m = bench.metric
     if m in CAPACITY_METRICS:
         mem = memory(facts, prec, setup, work, engine)
@@ -195,8 +195,8 @@ def fit_efficiency(
     frameworks: dict[str, FrameworkRecord],
     start: C.Assumptions = C.DEFAULT_ASSUMPTIONS,
 ) -> C.Assumptions:
-    """Grid search per framework class over (memory, compute, overhead), then its per-sequence cost; all factors
-    stay <= 1."""
+    """Grid search per framework class over (memory, compute, overhead), then its per-sequence and MoE routing costs;
+    all factors stay <= 1."""
     best = start
     grid_mem = (0.5, 0.6, 0.7, 0.8, 0.9)
     grid_comp = (0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
@@ -208,13 +208,40 @@ def fit_efficiency(
             trial = with_efficiency(best, engine, C.Efficiency(mem, comp, over))
             scores.append((_objective(compare_all(subset, models, gpus, frameworks, trial)), mem, comp, over))
         _, mem, comp, over = min(scores)
-        # Then the per-sequence cost with those fixed (ties go to the smaller cost).
-        per_seq_scores = []
-        for per_seq in (0.0, 0.0001, 0.0005, 0.001, 0.002, 0.004, 0.008):
-            trial = with_efficiency(best, engine, C.Efficiency(mem, comp, over, per_seq))
-            per_seq_scores.append((_objective(compare_all(subset, models, gpus, frameworks, trial)), per_seq))
-        best = with_efficiency(best, engine, C.Efficiency(mem, comp, over, min(per_seq_scores)[1]))
+        best = with_efficiency(best, engine, C.Efficiency(mem, comp, over))
+        best = fit_batch_costs(subset, models, gpus, frameworks, engine, best)
     return best
+
+
+def fit_batch_costs(
+    subset: list[BenchmarkRecord],
+    models: dict[str, ModelRecord],
+    gpus: dict[str, GpuRecord],
+    frameworks: dict[str, FrameworkRecord],
+    engine: str,
+    start: C.Assumptions,
+) -> C.Assumptions:
+    """Joint grid of one class's per-sequence cost and MoE routing cost per token and layer, the rest held fixed.
+
+    Only a batch can show a per-sequence cost, so the grid scores the class's records of more than one sequence;
+    the routing cost also acts at batch 1, so the class's one-sequence MoE records join in. Ties go to the smaller
+    costs.
+    """
+    eff = start.efficiency[engine]
+    batched = [b for b in subset if (b.workload.concurrency or 1) > 1]
+    moe = [b for b in subset if (m := models.get(b.model or "")) is not None and facts_of(m).shape.is_moe]
+    scored = {b.id: b for b in batched + moe}.values() if batched else subset
+    scores = []
+    for per_seq, routing in itertools.product(
+        (0.0, 0.0001, 0.00025, 0.0005, 0.00075, 0.001, 0.002, 0.004, 0.008),
+        (0.0, 0.00001, 0.00002, 0.00003, 0.00004, 0.00005, 0.00006, 0.00008),
+    ):
+        trial = with_efficiency(
+            start, engine, dataclasses.replace(eff, per_sequence_s=per_seq, moe_token_layer_s=routing)
+        )
+        scores.append((_objective(compare_all(list(scored), models, gpus, frameworks, trial)), per_seq, routing))
+    _, per_seq, routing = min(scores)
+    return with_efficiency(start, engine, dataclasses.replace(eff, per_sequence_s=per_seq, moe_token_layer_s=routing))
 
 
 def fit_stack_per_sequence(
@@ -281,7 +308,7 @@ def calibrate_command(args: argparse.Namespace) -> int:
         for engine, eff in fitted.efficiency.items():
             print(
                 f"fitted {engine}: memory={eff.memory} compute={eff.compute} step_overhead_s={eff.step_overhead_s}"
-                f" per_sequence_s={eff.per_sequence_s}"
+                f" per_sequence_s={eff.per_sequence_s} moe_token_layer_s={eff.moe_token_layer_s}"
             )
         for (engine, vendor), value in fit_stack_per_sequence(benches, models, gpus, fws).items():
             print(f"fitted per-sequence step cost, {engine} on {vendor}: {value * 1000:g} ms")

@@ -99,18 +99,32 @@ class Efficiency:
     # scheduling it, its block table and its slice of the attention kernels. It is why aggregate throughput
     # flattens as the batch grows even where weights and compute would still have room.
     per_sequence_s: float = 0.0
+    # Cost of each decoded token in each mixture-of-experts layer beyond its bytes and FLOPs: picking its top-k
+    # experts, gathering the tokens of each expert and launching the expert kernels for them. It is paid from the first
+    # token on (MoE routing at batch 1) and grows with the batch, so MoE models saturate sooner than dense ones.
+    moe_token_layer_s: float = 0.0
 
 
 _EFFICIENCY: dict[str, Efficiency] = {
     # Fitted by `site-builder calibrate --fit` (grid: memory 0.5-0.9, compute 0.3-0.9, overhead 0.5-8 ms, then the
     # per-sequence cost 0-8 ms) to the median error of the speed metrics of the catalog's measured records, refitted
-    # once the MI300X sweeps, the batch latencies and unfused attention were in. Two fitted values are not taken:
+    # once the MI300X sweeps, the batch latencies and unfused attention were in. One fitted value is not taken:
     # batched servers' 0.80 / 8 ms per step (10.4% against 11.3% on the NVIDIA records, all under load) would put
     # one user of an 8B model on an H100 at 12 ms a token, three times what CUDA-graph servers measure, so they
-    # keep 0.70 / 4 ms; and llama.cpp's 8 ms per added sequence comes from its one multi-user source (a TurboQuant
-    # fork on a hybrid model), so local runtimes keep 0 until stock llama.cpp sweeps are recorded.
+    # keep 0.70 / 4 ms.
     "batched-server": Efficiency(memory=0.70, compute=0.50, step_overhead_s=0.004),
-    "local": Efficiency(memory=0.80, compute=0.70, step_overhead_s=0.001),
+    # Local runtimes' per-sequence and MoE routing costs: the joint grid of `calibrate --fit` (fit_batch_costs) on the
+    # llama.cpp batch sweeps of the llama.cpp repository's benches/dgx-spark.md (llama-batched-bench, 1 to 32
+    # sequences of gpt-oss 20B/120B, Qwen3-Coder-30B-A3B and Qwen2.5-Coder-7B on a DGX Spark, build 6918) and the
+    # catalog's one-user MoE records. A dense 7B model's decode step grows 34 -> 54 ms from 1 to 32 sequences where
+    # its weights and KV cache grow it by 3.5 ms: about 0.5 ms per added sequence (its own mat-vec columns, attention
+    # kernel, sampling). The MoE models grow 2-3 ms per sequence, though every sequence of these sweeps routes to the
+    # same experts: 40 us per token and MoE layer (top-k, gathering each expert's tokens, per-expert launches). So a
+    # local runtime's aggregate throughput flattens towards 1 / (0.5 ms + MoE layers x 40 us): ~2,000 tokens/s for a
+    # dense model, ~700 for a 24-layer MoE; the costs are seconds, not scaled by the device (one GPU measured).
+    "local": Efficiency(
+        memory=0.80, compute=0.70, step_overhead_s=0.001, per_sequence_s=0.0005, moe_token_layer_s=0.00004
+    ),
 }
 
 # Attention without a fused (flash) kernel writes its scores out: llama.cpp's unfused path multiplies K by Q into an

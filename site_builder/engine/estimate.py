@@ -36,6 +36,9 @@ class Workload:
     output: int
     kv_precision: str = "fp16"
     fused_attention: bool = True  # flash attention; False: the scores go through memory (llama-bench before 2025)
+    # Every sequence decodes the same token at the same position (llama-batched-bench's synthetic batches), so a MoE
+    # layer routes the whole batch to one token's experts; real users' tokens spread over the experts.
+    identical_sequences: bool = False
 
     @property
     def decode_context(self) -> int:
@@ -187,7 +190,7 @@ def bytes_read_per_step(
     expert_bytes = p.experts * (whole / p.total)
     # A vision tower runs on images, not on every token: a decode or text-prefill step never reads it.
     tower = p.vision * (whole / p.total)
-    touched = _experts_touched_fraction(facts, tokens)
+    touched = _experts_touched_fraction(facts, 1 if work.identical_sequences else tokens)
     weights = (whole - table - tower - expert_bytes * (1 - touched)) / n
     kv_share = kv_share_per_gpu(facts, n, work.decode_context)
     kv = kv_read_bytes(facts, work.kv_precision, work.decode_context, work.concurrency) * kv_share
@@ -280,14 +283,17 @@ class _Step:
     def parts(self, decode: int, prefill: float, prefill_flops: float) -> tuple[float, float, float]:
         """(bytes, flops, fixed seconds) of a step with `decode` running sequences and `prefill` prompt tokens."""
         w = self.work
-        running = Workload(w.context, decode, w.prompt, w.output, w.kv_precision)
+        running = Workload(
+            w.context, decode, w.prompt, w.output, w.kv_precision, identical_sequences=w.identical_sequences
+        )
         tokens = max(decode + prefill, 1)
         bytes_step = bytes_read_per_step(self.facts, self.prec, self.setup, running, tokens, self.shards)
         flops = (decode * flops_per_token(self.facts, w.decode_context) + prefill_flops) / self.shards
         link = _link_s(self.setup, self.facts.shape.layers, tokens, self.facts.shape.hidden, self.pipeline)
         # The first sequence's sampling and launches are in the per-step overhead; each further one adds its own.
         per_sequence = max(decode - 1, 0) * per_sequence_step_s(self.setup, self.engine, self.assume)
-        return bytes_step, flops, link + self.eff.step_overhead_s + per_sequence
+        routing = decode * self.facts.shape.moe_layers * self.eff.moe_token_layer_s
+        return bytes_step, flops, link + self.eff.step_overhead_s + per_sequence + routing
 
     def time(self, decode: int, prefill: float, prefill_flops: float) -> float:
         eff = self.eff

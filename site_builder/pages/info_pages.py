@@ -126,6 +126,7 @@ def methodology_page(site: SiteData, base: str) -> dict[str, Any]:
                 "compute": f"{v.compute:.2f}",
                 "overhead": f"{v.step_overhead_s * 1000:g} ms",
                 "per_sequence": f"{v.per_sequence_s * 1000:g} ms",
+                "moe_routing": f"{v.moe_token_layer_s * 1e6:g} µs",
             }
             for k, v in C.EFFICIENCY.items()
         ],

@@ -36,6 +36,11 @@ class Workload(Record):
     flash_attention: bool | None = Field(
         default=None, description="Whether the run fused attention (flash attention); absent when the source is silent."
     )
+    identical_sequences: bool | None = Field(
+        default=None,
+        description="Whether every sequence of the batch feeds the same tokens (llama-batched-bench's synthetic "
+        "prompts and decode token): a mixture-of-experts layer then routes the whole batch to one token's experts.",
+    )
     notes: str | None = None
 
 
