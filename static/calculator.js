@@ -99,7 +99,13 @@ function init(root) {
       preset = true;
     }
   }
-  if (preset) update(false);
+  if (params.has("gpu") && !params.has("gpus")) {
+    // The page's GPU count belongs to its own default GPU: another GPU without a count is one card (or one bundle).
+    form.elements.namedItem("gpus").value = "1";
+    fitBundle(params.get("gpu")).then(() => update(false));
+  } else if (preset) {
+    update(false);
+  }
 
   let timer = 0;
   form.addEventListener("input", (ev) => {
@@ -117,7 +123,7 @@ function init(root) {
 
   // A bundle (two cards in a box, an NVL pair) is counted in whole bundles: round the GPU count up to one.
   async function fitBundle(gid) {
-    const g = (await loadShared()).gpus[gid];
+    const g = await loadShared().then((sh) => (Object.hasOwn(sh.gpus, gid) ? sh.gpus[gid] : null), () => null);
     const field = form.elements.namedItem("gpus");
     const per = g && g.bundle ? g.bundle.count : 1;
     const n = Number(field.value);
@@ -260,73 +266,70 @@ function initPlanner(calc) {
 }
 
 /**
- * Every GPU x count x format x framework the model has a runtime for, cheapest first, that holds every user's
- * context and meets the targets. Setups whose memory cannot hold the load are dropped before the speed model runs,
- * and once a count meets the targets on a GPU and format, larger counts of it (which cost more) are not tried.
+ * The cheapest hardware setups (GPU and count; rented: by price per hour, own: by total memory) on which some weight
+ * format and framework that serves the model holds every user's context and meets the targets; for each, the format
+ * and framework with the lowest cost per token. Hardware is tried cheapest first and the search stops at SHOWN
+ * setups (or past the budget); a format whose memory cannot hold the load is dropped before the speed model runs.
  */
 export function plan(shared, model, t) {
-  const found = [];
-  let tried = 0;
-  let error = null;
+  const card = (g) => (g.bundle ? shared.gpus[g.bundle.gpu] : g);
+  const hardware = [];
   for (const [gid, gpu] of Object.entries(shared.gpus)) {
-    if (!t.own && gpu.price_per_gpu_hour === null) continue;
-    const base = gpu.bundle ? shared.gpus[gpu.bundle.gpu] : gpu;
-    for (const pid of shared.precision_order) {
-      const frameworks = model.frameworks.filter((fid) => {
-        const fw = shared.frameworks[fid];
-        return fw && fw.precisions.includes(pid) && fw.vendors.includes(base.vendor);
-      });
-      for (const n of frameworks.length ? gpu.counts : []) {
-        let met = false;
-        for (const fid of frameworks) {
-          const inputs = {
-            gpu: gid,
-            gpus: n,
-            precision: pid,
-            "kv-precision": t.kv,
-            context: t.context,
-            concurrency: t.users,
-            prompt: t.prompt,
-            output: t.output,
-            framework: fid,
-          };
-          let r;
-          try {
-            if (!fitsInMemory(shared, model, inputs)) continue;
-            tried += 1;
-            r = estimate(shared, model, inputs, { rounded: false });
-          } catch (err) {
-            if (!(err instanceof EstimateError)) throw err;
-            error ??= err.message;
-            continue;
-          }
-          if (!meets(r, t)) continue;
-          found.push(r);
-          met = true;
-        }
-        if (met) break;
-      }
+    const capacity = card(gpu).capacity_bytes;
+    if (capacity === null || (!t.own && gpu.price_per_gpu_hour === null)) continue;
+    for (const n of gpu.counts) {
+      hardware.push({ gid, gpu, n, rank: t.own ? capacity * n : gpu.price_per_gpu_hour[0] * n });
     }
   }
-  const card = (gid) => (shared.gpus[gid].bundle ? shared.gpus[shared.gpus[gid].bundle.gpu] : shared.gpus[gid]);
-  const memory = (r) => r.gpus * card(r.gpu).capacity_bytes;
-  const key = t.own
-    ? (r) => [memory(r), -r.per_user_tokens_per_s]
-    : (r) => [r.cost_per_month_usd, r.cost_per_million_tokens_usd ?? Infinity, -r.per_user_tokens_per_s];
-  found.sort(
-    (a, b) => compare(key(a), key(b)) || compare([a.gpu, a.precision, a.framework], [b.gpu, b.precision, b.framework]),
-  );
-  // One row per hardware setup: its best format and framework (the others cost the same per month).
-  const seen = new Set();
-  const setups = found.filter((r) => !seen.has(`${r.gpu}/${r.gpus}`) && seen.add(`${r.gpu}/${r.gpus}`));
-  return { setups, met: found.length, tried, error, api: cheapestApi(model, Number(t.prompt), Number(t.output)) };
+  hardware.sort((a, b) => a.rank - b.rank || compare([a.gid, a.n], [b.gid, b.n]));
+  const setups = [];
+  let tried = 0;
+  let error = null;
+  const month = shared.constants.HOURS_PER_MONTH;
+  for (const { gid, gpu, n } of hardware) {
+    if (setups.length >= SHOWN) break;
+    if (t.budget !== null && !t.own && gpu.price_per_gpu_hour[0] * n * month > t.budget) break; // dearer ones follow
+    let best = null;
+    for (const pid of shared.precision_order) {
+      for (const fid of model.frameworks) {
+        const fw = shared.frameworks[fid];
+        if (!fw || !fw.precisions.includes(pid) || !fw.vendors.includes(card(gpu).vendor)) continue;
+        const inputs = {
+          gpu: gid,
+          gpus: n,
+          precision: pid,
+          "kv-precision": t.kv,
+          context: t.context,
+          concurrency: t.users,
+          prompt: t.prompt,
+          output: t.output,
+          framework: fid,
+        };
+        let r;
+        try {
+          if (!fitsInMemory(shared, model, inputs)) continue;
+          tried += 1;
+          r = estimate(shared, model, inputs, { rounded: false });
+        } catch (err) {
+          if (!(err instanceof EstimateError)) throw err;
+          error ??= err.message;
+          continue;
+        }
+        if (meets(r, t) && (best === null || compare(perToken(r), perToken(best)) < 0)) best = r;
+      }
+    }
+    if (best !== null) setups.push(best);
+  }
+  return { setups, tried, error, api: cheapestApi(model, Number(t.prompt), Number(t.output)) };
+}
+
+function perToken(r) {
+  return [r.cost_per_million_tokens_usd ?? Infinity, -r.per_user_tokens_per_s, r.precision, r.framework];
 }
 
 function meets(r, t) {
   if (!r.fits || r.per_user_tokens_per_s === null || r.per_user_tokens_per_s < t.tps) return false;
-  if (r.ttft_ms === null || r.ttft_ms > t.ttft) return false;
-  if (t.budget !== null && (r.cost_per_month_usd === null || r.cost_per_month_usd > t.budget)) return false;
-  return t.own || r.cost_per_month_usd !== null;
+  return r.ttft_ms !== null && r.ttft_ms <= t.ttft;
 }
 
 function compare(a, b) {
@@ -346,11 +349,12 @@ function showPlan(out, shared, model, t, result, ms, pickedModel, frameworkNames
   const summary = document.createElement("p");
   summary.className = "assume";
   summary.dataset.searchMs = ms.toFixed(1);
+  const n = result.setups.length;
+  const which = t.own ? "smallest (by total memory: the catalog has no purchase prices)" : "cheapest per month";
+  const budget = t.budget === null || t.own ? "" : ` within ${display("usd-month", t.budget)}`;
   summary.textContent =
-    `${result.met} setups on ${result.setups.length} kinds of hardware meet the targets (${result.tried} that hold ` +
-    `the load were estimated, ` +
-    `in ${ms.toFixed(0)} ms); ${t.own ? "ordered by total memory, smallest first: the catalog has no purchase " +
-      "prices" : "cheapest per month first"}. Showing ${Math.min(SHOWN, result.setups.length)}.`;
+    `${n ? `The ${n} ${which}` : "No"} hardware setups that meet the targets${budget}, best format and framework ` +
+    `on each: ${result.tried} setups that hold the load were estimated in ${ms.toFixed(0)} ms.`;
   out.append(summary);
   if (!result.setups.length && result.error) {
     const p = document.createElement("p");
