@@ -58,12 +58,12 @@ function init(root) {
     }
     errorBox.hidden = true;
     out.classList.remove("stale");
-    render(await shared, result);
+    render(await shared, await loadModel(modelId), result);
     if (remember) history.replaceState(null, "", `?${query()}${location.hash}`);
   }
 
-  function render(sh, r) {
-    const names = labels(sh);
+  function render(sh, model, r) {
+    const names = labels(sh, model);
     for (const el of out.querySelectorAll("[data-key]")) {
       const value = r[el.dataset.key] ?? null;
       el.dataset.value = JSON.stringify(value);
@@ -74,7 +74,7 @@ function init(root) {
     out.querySelector(".usable-line").style.left = `${(100 * r.usable_bytes) / span}%`;
   }
 
-  function labels(sh) {
+  function labels(sh, model) {
     const fromSelect = (name) =>
       Object.fromEntries(Array.from(form.elements.namedItem(name).options, (o) => [o.value, o.textContent]));
     return {
@@ -82,6 +82,7 @@ function init(root) {
       precision: Object.fromEntries(Object.entries(sh.precisions).map(([id, p]) => [id, p.label])),
       kv: fromSelect("kv-precision"),
       framework: fromSelect("framework"),
+      provider: Object.fromEntries(model.api_prices.map((row) => [row[0], row[1]])),
     };
   }
 

@@ -203,6 +203,10 @@ def test_copy_link_reproduces_the_setup(page: Page, origin: str) -> None:
     page.goto(link)
     wait_for_setup(page, "prompt", 1000)
     assert page.evaluate(RESULTS) == shown
+    # A link naming a GPU but no count opens one card, or one bundle: the page's own count is its default GPU's.
+    page.goto(f"{origin}/models/internlm-20b/?gpu=dual-rtx-4090")
+    wait_for_setup(page, "gpu", "dual-rtx-4090")
+    assert page.evaluate(RESULTS)["gpus"] == 2
 
 
 # --- planner --------------------------------------------------------------------------------------------------

@@ -139,7 +139,7 @@ def _figure(
     return Figure(key, label, fmt, json.dumps(value), display(fmt, value, names), band, note)
 
 
-def answer(result: dict[str, Any] | None, names: dict[str, dict[str, str]], error: str = "") -> Answer:
+def answer(result: dict[str, Any] | None, names: Names, error: str = "") -> Answer:
     r = result or {}
     setup = {
         key: _figure(r, key, key, fmt, names=names)
@@ -191,6 +191,14 @@ def answer(result: dict[str, Any] | None, names: dict[str, dict[str, str]], erro
                 _figure(r, "cost_per_million_tokens_usd", "Per million output tokens", "usd", "at this load"),
                 _figure(r, "cost_per_request_usd", "Per request, this load", "usd-request"),
                 _figure(r, "cost_per_request_full_load_usd", "Per request, full load", "usd-request"),
+                _figure(
+                    r,
+                    "api_provider",
+                    "Cheapest API",
+                    "provider",
+                    "sourced price per million input and output tokens",
+                    names,
+                ),
                 _figure(r, "api_cost_per_request_usd", "Cheapest API, per request", "usd-request"),
                 _figure(
                     r,
@@ -209,7 +217,7 @@ def _stack(r: dict[str, Any]) -> tuple[tuple[Segment, ...], str]:
     """Bar widths: each part, and the usable line, as a percent of the larger of the total and the usable memory."""
     total, usable = r.get("total_bytes"), r.get("usable_bytes")
     if not total or not usable:
-        return (), "0"
+        return tuple(Segment(k, label, "0") for k, label in STACK), "0"
     span = max(total, usable)
     return tuple(Segment(k, label, f"{100 * r[k] / span:.2f}") for k, label in STACK), f"{100 * usable / span:.2f}"
 
@@ -282,6 +290,7 @@ def default_answer(md: ModelData, site: SiteData, inputs: dict[str, str]) -> Ans
         "precision": {pid: p.label for pid, p in PRECISIONS.items()},
         "kv": KV_LABELS,
         "framework": {fid: f.name for fid, f in site.frameworks.items()},
+        "provider": {pid: p.record.name for pid, p in site.catalog.providers.items()},
     }
     try:
         return answer(estimate(args, site.catalog, site.error_bars, rounded=False), names)
