@@ -21,7 +21,7 @@ function init(root) {
   let modelId = root.dataset.model;
   let shared = null;
   const models = new Map();
-  form.hidden = false;
+  document.getElementById("calc-fields").disabled = false;
 
   const loadShared = () => (shared ??= fetchJson(`${dataUrl}shared.json`));
   function loadModel(id) {
@@ -230,8 +230,7 @@ function initPlanner(calc) {
   const form = document.getElementById("plan-form");
   const out = document.getElementById("plan-out");
   if (!form) return;
-  form.hidden = false;
-  for (const el of document.querySelectorAll("#planner .nojs")) el.hidden = true;
+  document.getElementById("plan-fields").disabled = false;
   form.addEventListener("submit", async (ev) => {
     ev.preventDefault();
     const f = form.elements;

@@ -268,7 +268,8 @@ def test_without_javascript_the_default_answer_is_on_the_page(browser: Browser, 
     try:
         page = context.new_page()
         page.goto(f"{origin}/models/internvl2-26b/")
-        assert page.locator("#calc-form").is_hidden() and page.locator("#plan-form").is_hidden()
+        # The forms keep their place (no layout shift when a script enables them) but are disabled without one.
+        assert page.evaluate("() => ['calc-fields', 'plan-fields'].every(id => document.getElementById(id).disabled)")
         values: dict[str, str] = {}
         for el in page.locator("#calc-out [data-key]").all():
             values[el.get_attribute("data-key") or ""] = el.get_attribute("data-value") or ""
@@ -293,6 +294,14 @@ def test_calculator_and_planner_are_accessible_and_fit_a_phone(browser: Browser,
         page.locator("#calc-error").wait_for()
         page.click("#plan-form button[type=submit]")
         page.locator("#plan-out .plan-api").wait_for()
+        # No clipboard permission in this context: the link is either copied or shown, selected, to copy by hand.
+        page.click("#calc-copy")
+        page.wait_for_function("document.getElementById('calc-copied').textContent !== ''")
+        fallback = page.locator("#calc-copied input")
+        if fallback.count():
+            assert "gpus=3" in fallback.input_value() and fallback.evaluate("e => e === document.activeElement")
+        else:
+            assert page.locator("#calc-copied").inner_text() == "Link copied."
         width = page.evaluate("() => document.documentElement.scrollWidth")
         assert width <= PHONE["width"] + 1, f"{path} scrolls sideways at 390 px: {width}"
         page.add_script_tag(path=str(AXE))
