@@ -163,6 +163,24 @@ def test_query_preset_shows_the_clis_answer(page: Page, origin: str, path: str, 
     assert page.locator("#calc-error").is_hidden()
 
 
+@pytest.mark.parametrize("model", ["internlm-20b", "internvl2-26b"])
+def test_the_browser_recomputes_the_builds_answer_to_the_letter(page: Page, origin: str, model: str) -> None:
+    """The default answer computed at build time (Python) and the same setup recomputed by engine.js: the same text
+    on the page, the same values."""
+    texts = "() => Array.from(document.querySelectorAll('#calc-out [data-key]')).map(e => e.textContent)"
+    page.goto(f"{origin}/models/{model}/")
+    built, built_texts = page.evaluate(RESULTS), page.evaluate(texts)
+    assert page.get_attribute("#calc-out", "data-computed") is None
+    page.goto(f"{origin}/models/{model}/?concurrency={built['concurrency']}")
+    page.wait_for_selector("#calc-out[data-computed=browser]")
+    assert page.evaluate(texts) == built_texts
+    recomputed = page.evaluate(RESULTS)
+    assert recomputed.keys() == built.keys()
+    assert all(same(k, v, recomputed[k]) for k, v in built.items()), {
+        k: (v, recomputed[k]) for k, v in built.items() if not same(k, v, recomputed[k])
+    }
+
+
 def test_editing_an_input_updates_the_answer_and_the_link(page: Page, origin: str) -> None:
     page.goto(f"{origin}/models/internlm-20b/")
     before = page.evaluate(RESULTS)
