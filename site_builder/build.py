@@ -21,6 +21,7 @@ from jinja2 import Environment
 from site_builder.engine_export import write_engine_data
 from site_builder.output import check_output_dir, staging_dir, write_text
 from site_builder.pages import plumbing
+from site_builder.pages.calculator import calculator_page
 from site_builder.pages.detail_pages import compare_page, deploy_page, family_page
 from site_builder.pages.gpu_page import gpu_page
 from site_builder.pages.info_pages import about_page, api_page, contribute_page, methodology_page
@@ -98,6 +99,7 @@ def collect_pages(site: SiteData, base: str) -> list[Page]:
         Page("about/index.html", "about.html", partial(about_page, base), frozenset()),
         Page("contribute/index.html", "contribute.html", partial(contribute_page, base), frozenset()),
         Page("api/index.html", "api.html", partial(api_page, base), frozenset()),
+        Page("calculator/index.html", "calculator.html", partial(calculator_page, site, base)),
         Page(
             "search/index.html", "search.html", partial(_static_context, "Search", "Search the catalog."), frozenset()
         ),
@@ -324,7 +326,8 @@ def write_api(site: SiteData, out: Path, absolute: str) -> None:
         write_text(out, f"api/v1/models/{mid}.json", plumbing.dumps({**plumbing.model_detail(md), **url(mid)}))
     write_text(out, "api/v1/gpus.json", plumbing.dumps([g.model_dump(mode="json") for g in site.gpus.values()]))
     models = {mid: (md.record, md.facts) for mid, md in site.models.items()}
-    write_engine_data(out, models, site.gpus, site.frameworks, site.error_bars)
+    providers = [p.record for p in site.catalog.providers.values()]
+    write_engine_data(out, models, site.gpus, site.frameworks, site.error_bars, providers)
 
 
 class _Lap:

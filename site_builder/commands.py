@@ -11,10 +11,16 @@ from site_builder.catalog import Catalog, load_catalog
 from site_builder.cli import UsageError
 from site_builder.engine.budget import kv_capacity
 from site_builder.engine.calibrate import compare_all
-from site_builder.engine.errorbars import SPEED_KEYS, error_bars, hardware_class
+from site_builder.engine.errorbars import SPEED_KEYS, ErrorBars, error_bars, hardware_class
 from site_builder.engine.estimate import Workload, cost, memory, speed
 from site_builder.engine.hardware import make_setup
-from site_builder.engine.money import self_usd_per_request, throughput_optimal
+from site_builder.engine.money import (
+    breakeven_share,
+    cheapest_api,
+    model_api_prices,
+    self_usd_per_request,
+    throughput_optimal,
+)
 from site_builder.engine.parallel import tensor_parallel_problem
 from site_builder.engine.plan import analyse, choose_framework, engine_class_for, facts_of
 from site_builder.engine.precision import KV_BYTES, PRECISIONS, supported_on
@@ -53,7 +59,10 @@ def _error_keys(cat: Catalog, engine: str, hardware: str) -> dict[str, Any]:
     gpus = {k: v.record for k, v in cat.gpus.items()}
     frameworks = {k: v.record for k, v in cat.frameworks.items()}
     comps = compare_all([v.record for v in cat.benchmarks.values()], models, gpus, frameworks)
-    bars = error_bars(comps, gpus, frameworks)
+    return bar_keys(error_bars(comps, gpus, frameworks), engine, hardware)
+
+
+def bar_keys(bars: ErrorBars, engine: str, hardware: str) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for key in SPEED_KEYS:
         bar = bars.lookup(key, engine, hardware)
@@ -69,8 +78,17 @@ def tensor_parallel_check(model: ModelRecord, n: int) -> None:
         raise UsageError(f"--gpus {n}: {model.id}: {problem} (tensor parallel)")
 
 
-def estimate(args: argparse.Namespace) -> dict[str, Any]:
-    cat = _catalog(args.catalog, args.model)
+def _unrounded(v: float | None, digits: int = 3) -> float | None:
+    return v
+
+
+def estimate(
+    args: argparse.Namespace, cat: Catalog | None = None, bars: ErrorBars | None = None, *, rounded: bool = True
+) -> dict[str, Any]:
+    """The answer of `estimate --json`. The build passes the catalog and error bars it already holds, and asks for
+    unrounded floats (the calculator's data-value attributes)."""
+    num = _num if rounded else _unrounded
+    cat = _catalog(args.catalog, args.model) if cat is None else cat
     if args.model not in cat.models:
         raise UsageError(f"unknown model {args.model!r}")
     if args.gpu not in cat.gpus:
@@ -140,18 +158,25 @@ def estimate(args: argparse.Namespace) -> dict[str, Any]:
     full = throughput_optimal(facts, prec, setup, work, engine, cap.sequences)
     full_tps = full.speed.output_tokens_per_s if full else None
     hourly = cst.price_per_hour_usd if cst else None
+    busy = self_usd_per_request(hourly, full_tps, output) if hourly and full_tps and output else None
+    api = cheapest_api(model_api_prices((p.record for p in cat.providers.values()), model.id), prompt, output)
     return {
-        "cost_per_request_usd": _num(
+        "cost_per_request_usd": num(
             self_usd_per_request(hourly, spd.output_tokens_per_s, output)
             if hourly and spd and spd.output_tokens_per_s and output
             else None,
             6,
         ),
         "full_load_concurrency": full.concurrency if full else None,
-        "cost_per_request_full_load_usd": _num(
-            self_usd_per_request(hourly, full_tps, output) if hourly and full_tps and output else None, 6
+        "cost_per_request_full_load_usd": num(busy, 6),
+        "api_provider": api[0].id if api else None,
+        "api_cost_per_request_usd": num(api[1] if api else None, 6),
+        "breakeven_utilization": num(breakeven_share(busy, api[1]) if busy and api else None, 4),
+        **(
+            _error_keys(cat, engine, hardware_class(setup.base))
+            if bars is None
+            else bar_keys(bars, engine, hardware_class(setup.base))
         ),
-        **_error_keys(cat, engine, hardware_class(setup.base)),
         "model": model.id,
         "gpu": gpu.id,
         "gpus": setup.count,
@@ -179,16 +204,17 @@ def estimate(args: argparse.Namespace) -> dict[str, Any]:
         "max_concurrency": mem.max_concurrency,
         "kv_cache_capacity_tokens": cap.tokens,
         "kv_cache_capacity_flag": cap.flag,
-        "decode_tokens_per_s": _num(spd.decode_tokens_per_s if spd else None),
-        "output_tokens_per_s": _num(spd.output_tokens_per_s if spd else None),
-        "itl_ms": _num(spd.itl_ms if spd else None),
-        "ttft_ms": _num(spd.ttft_ms if spd else None),
-        "ttft_idle_ms": _num(spd.ttft_idle_ms if spd else None),
-        "queue_ms": _num(spd.queue_ms if spd else None),
+        "decode_tokens_per_s": num(spd.decode_tokens_per_s if spd else None),
+        "output_tokens_per_s": num(spd.output_tokens_per_s if spd else None),
+        "itl_ms": num(spd.itl_ms if spd else None),
+        "per_user_tokens_per_s": num(1000 / spd.itl_ms if spd and spd.itl_ms else None),
+        "ttft_ms": num(spd.ttft_ms if spd else None),
+        "ttft_idle_ms": num(spd.ttft_idle_ms if spd else None),
+        "queue_ms": num(spd.queue_ms if spd else None),
         "step_bound": spd.step_bound if spd else None,
-        "price_per_hour_usd": _num(cst.price_per_hour_usd if cst else None, 4),
-        "cost_per_month_usd": _num(cst.cost_per_month_usd if cst else None, 2),
-        "cost_per_million_tokens_usd": _num(cst.cost_per_million_tokens_usd if cst else None, 4),
+        "price_per_hour_usd": num(cst.price_per_hour_usd if cst else None, 4),
+        "cost_per_month_usd": num(cst.cost_per_month_usd if cst else None, 2),
+        "cost_per_million_tokens_usd": num(cst.cost_per_million_tokens_usd if cst else None, 4),
     }
 
 

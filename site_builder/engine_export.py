@@ -18,11 +18,13 @@ from site_builder.engine import constants as C
 from site_builder.engine.errorbars import SPEED_KEYS, ErrorBars, hardware_class
 from site_builder.engine.hardware import make_setup
 from site_builder.engine.memory import ModelFacts, layer_windows, replicated_bytes, weight_bytes
+from site_builder.engine.money import model_api_prices
 from site_builder.engine.params import SPARSE_COMPRESS_RATIO, compress_ratio, has_indexer, layer_attention_dims
-from site_builder.engine.plan import FRAMEWORK_PREFERENCE
+from site_builder.engine.plan import FRAMEWORK_PREFERENCE, _multipliers
 from site_builder.engine.precision import KV_BYTES, PRECISIONS
 from site_builder.output import write_text
 from site_builder.records import FrameworkRecord, GpuRecord, ModelRecord
+from site_builder.records.provider import ProviderRecord
 
 FORMAT_VERSION = 1
 ENGINE_CLASSES = ("batched-server", "local")
@@ -84,7 +86,7 @@ def _attended_layers(facts: ModelFacts) -> list[list[Any]] | None:
     return _runs(rows)
 
 
-def model_data(model: ModelRecord, facts: ModelFacts) -> dict[str, Any]:
+def model_data(model: ModelRecord, facts: ModelFacts, providers: Iterable[ProviderRecord] = ()) -> dict[str, Any]:
     a, s, p = facts.arch, facts.shape, facts.params
     qk_dim = ((a.qk_nope_head_dim or 0) + (a.qk_rope_head_dim or 0)) if s.is_mla else s.head_dim
     return {
@@ -134,6 +136,11 @@ def model_data(model: ModelRecord, facts: ModelFacts) -> dict[str, Any]:
         "index_n_heads": a.index_n_heads or 0,
         "index_head_dim": a.index_head_dim or 0,
         "mla_width": (a.kv_lora_rank or 0) + (a.qk_rope_head_dim or 0),
+        # [provider id, name, input and output USD per million tokens, as of, source], in money.model_api_prices order
+        "api_prices": [
+            [prov.id, prov.name, ap.input_usd_per_mtok, ap.output_usd_per_mtok, ap.as_of, ap.source]
+            for prov, ap in model_api_prices(providers, model.id)
+        ],
     }
 
 
@@ -154,6 +161,8 @@ def _gpu(record: GpuRecord, gpus: dict[str, GpuRecord]) -> dict[str, Any]:
         "link_bytes_s": setup.link_bytes_s,
         "price_per_gpu_hour": None if price is None else list(price),
         "hardware_class": hardware_class(record),
+        # GPU counts the recommendations try on this record (bundles: whole bundles), which the planner searches
+        "counts": [m * setup.count for m in _multipliers(record, gpus)],
     }
 
 
@@ -254,8 +263,10 @@ def write_engine_data(
     gpus: dict[str, GpuRecord],
     frameworks: dict[str, FrameworkRecord],
     bars: ErrorBars,
+    providers: Iterable[ProviderRecord] = (),
 ) -> None:
     """api/v1/engine/shared.json and api/v1/engine/models/<id>.json."""
     write_text(out, "api/v1/engine/shared.json", dumps(shared_data(gpus, frameworks, bars)))
+    providers = list(providers)
     for mid, (record, facts) in sorted(models.items()):
-        write_text(out, f"api/v1/engine/models/{mid}.json", dumps(model_data(record, facts)))
+        write_text(out, f"api/v1/engine/models/{mid}.json", dumps(model_data(record, facts, providers)))

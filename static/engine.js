@@ -657,6 +657,28 @@ function selfUsdPerRequest(usdPerHour, outputTokensPerS, output) {
   return usdPerHour / 3600 / requestsPerS;
 }
 
+// money.api_usd_per_request
+function apiUsdPerRequest(inputUsdPerMtok, outputUsdPerMtok, prompt, output) {
+  return (prompt * inputUsdPerMtok + output * outputUsdPerMtok) / 1e6;
+}
+
+// money.cheapest_api, over the export's [provider id, name, input, output, as of, source] rows
+export function cheapestApi(model, prompt, output) {
+  let best = null;
+  for (const row of model.api_prices) {
+    const usd = apiUsdPerRequest(row[2], row[3], prompt, output);
+    if (best === null || usd < best.usd) best = { row, usd };
+  }
+  return best;
+}
+
+// money.breakeven_share
+function breakevenShare(busyUsd, apiUsd) {
+  if (apiUsd <= 0) return null;
+  const share = busyUsd / apiUsd;
+  return share <= 1 ? share : null;
+}
+
 // money.throughput_optimal
 function throughputOptimal(ctx, setup, work, engine, maxConc) {
   if (maxConc < 1 || work.output < 1) return null;
@@ -714,6 +736,29 @@ function parseConcurrency(v) {
 function tensorParallelCheck(model, n) {
   const problem = tensorParallelProblem(model, n);
   if (problem) throw new EstimateError(`--gpus ${n}: ${model.id}: ${problem} (tensor parallel)`);
+}
+
+/**
+ * Whether the setup holds the load (estimate's `fits`) by the memory model alone, without the speed model: the
+ * planner's pruning step. Takes estimate's inputs, all given; whatever estimate would refuse counts as not fitting.
+ */
+export function fitsInMemory(shared, model, inputs) {
+  const gpu = shared.gpus[inputs.gpu];
+  const prec = shared.precisions[inputs.precision];
+  if (!gpu || !prec || !supportedOn(prec, inputs.precision, gpu)) return false;
+  const per = gpu.bundle ? gpu.bundle.count : 1;
+  const setup = makeSetup(shared, inputs.gpu, Math.max(1, Math.floor(Number(inputs.gpus) / per)));
+  const fw = inputs.framework ? { id: inputs.framework, ...shared.frameworks[inputs.framework] } : null;
+  const engine = engineClassFor(prec, setup.base, fw ?? chooseFramework(shared, model, inputs.precision, setup.base));
+  const work = workload(
+    Number(inputs.context),
+    Number(inputs.concurrency),
+    Number(inputs.prompt),
+    Number(inputs.output),
+    inputs["kv-precision"],
+  );
+  const mem = memory({ shared, model, pid: inputs.precision, prec }, setup, work, engine);
+  return mem !== null && mem.fits;
 }
 
 /**
@@ -807,16 +852,18 @@ export function estimate(shared, model, inputs, options = {}) {
   const full = throughputOptimal(ctx, setup, work, engine, cap.sequences);
   const fullTps = full ? full.speed.outputTokensPerS : null;
   const hourly = cst ? cst.pricePerHourUsd : null;
+  const busy = hourly && fullTps && output ? selfUsdPerRequest(hourly, fullTps, output) : null;
+  const api = cheapestApi(model, prompt, output);
   return {
     cost_per_request_usd: num(
       hourly && spd && spd.outputTokensPerS && output ? selfUsdPerRequest(hourly, spd.outputTokensPerS, output) : null,
       6,
     ),
     full_load_concurrency: full ? full.concurrency : null,
-    cost_per_request_full_load_usd: num(
-      hourly && fullTps && output ? selfUsdPerRequest(hourly, fullTps, output) : null,
-      6,
-    ),
+    cost_per_request_full_load_usd: num(busy, 6),
+    api_provider: api ? api.row[0] : null,
+    api_cost_per_request_usd: num(api ? api.usd : null, 6),
+    breakeven_utilization: num(busy && api ? breakevenShare(busy, api.usd) : null, 4),
     ...errorKeys(shared, engine, setup.base.hardware_class),
     model: model.id,
     gpu: gid,
@@ -848,6 +895,7 @@ export function estimate(shared, model, inputs, options = {}) {
     decode_tokens_per_s: num(spd ? spd.decodeTokensPerS : null),
     output_tokens_per_s: num(spd ? spd.outputTokensPerS : null),
     itl_ms: num(spd ? spd.itlMs : null),
+    per_user_tokens_per_s: num(spd && spd.itlMs ? 1000 / spd.itlMs : null),
     ttft_ms: num(spd ? spd.ttftMs : null),
     ttft_idle_ms: num(spd ? spd.ttftIdleMs : null),
     queue_ms: num(spd ? spd.queueMs : null),

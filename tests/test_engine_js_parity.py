@@ -39,6 +39,7 @@ SEED = 13
 # Keys `estimate` rounds, and to how many decimals: a value whose two sides straddle a rounding boundary may differ
 # by one unit of the last printed digit, which for a tiny number is more than 0.1%.
 DIGITS = {"cost_per_request_usd": 6, "cost_per_request_full_load_usd": 6, "price_per_hour_usd": 4}
+DIGITS |= {"api_cost_per_request_usd": 6, "breakeven_utilization": 4}
 DIGITS |= {"cost_per_month_usd": 2, "cost_per_million_tokens_usd": 4} | {f"{k}_error_pct": 1 for k in SPEED_KEYS}
 
 
@@ -122,7 +123,8 @@ def _export(cat: Catalog, out: Path) -> None:
     frameworks = {k: v.record for k, v in sorted(cat.frameworks.items())}
     comparisons = compare_all([v.record for v in cat.benchmarks.values()], models, gpus, frameworks)
     bars = error_bars(comparisons, gpus, frameworks)
-    write_engine_data(out, {k: (m, facts_of(m)) for k, m in models.items()}, gpus, frameworks, bars)
+    providers = [p.record for p in cat.providers.values()]
+    write_engine_data(out, {k: (m, facts_of(m)) for k, m in models.items()}, gpus, frameworks, bars, providers)
 
 
 @pytest.fixture(scope="module")

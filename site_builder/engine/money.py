@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from site_builder.engine.estimate import SpeedResult, Workload, speed
@@ -9,6 +10,7 @@ from site_builder.engine.hardware import Setup
 from site_builder.engine.memory import ModelFacts
 from site_builder.engine.precision import Precision
 from site_builder.records.framework import EngineClass
+from site_builder.records.provider import ApiPrice, ProviderRecord
 
 SECONDS_PER_HOUR = 3600
 
@@ -16,6 +18,23 @@ SECONDS_PER_HOUR = 3600
 def api_usd_per_request(input_usd_per_mtok: float, output_usd_per_mtok: float, prompt: int, output: int) -> float:
     """An API bills the prompt's tokens at its input price and the answer's at its output price."""
     return (prompt * input_usd_per_mtok + output * output_usd_per_mtok) / 1e6
+
+
+def model_api_prices(providers: Iterable[ProviderRecord], model_id: str) -> list[tuple[ProviderRecord, ApiPrice]]:
+    """Every sourced API price of a model, providers by id: the order in which cheapest_api settles a tie."""
+    return [(p, ap) for p in sorted(providers, key=lambda x: x.id) for ap in p.api_prices if ap.model == model_id]
+
+
+def cheapest_api(
+    prices: Sequence[tuple[ProviderRecord, ApiPrice]], prompt: int, output: int
+) -> tuple[ProviderRecord, float] | None:
+    """The API that charges least for one request of this prompt and answer length, and that charge in USD."""
+    best: tuple[ProviderRecord, float] | None = None
+    for provider, ap in prices:
+        usd = api_usd_per_request(ap.input_usd_per_mtok, ap.output_usd_per_mtok, prompt, output)
+        if best is None or usd < best[1]:
+            best = (provider, usd)
+    return best
 
 
 def self_usd_per_request(usd_per_hour: float, output_tokens_per_s: float, output: int) -> float:

@@ -12,6 +12,7 @@ from site_builder.engine.plan import MATRIX_PRECISIONS, Candidate, full_load
 from site_builder.engine.precision import PRECISIONS
 from site_builder.pages import charts
 from site_builder.pages import format as F
+from site_builder.pages.calculator import calculator_view, preset_query
 from site_builder.pages.figures import Fig, engine, measured, stated
 from site_builder.pages.site import ModelData, SiteData, compare_slug
 from site_builder.records import BenchmarkRecord, ModelRecord
@@ -214,6 +215,7 @@ def candidate_view(c: Candidate, base: str, model_id: str, bars: ErrorBars | Non
             f"Fit level: {C.FIT_LABELS[c.memory.fit_level]}",
         ),
         "deploy_href": f"{base}deploy/{model_id}/{deploy_slug(c)}/",
+        "preset_href": f"{base}models/{model_id}/?{preset_query(c)}#calculator",
         "note": note,
     }
 
@@ -601,6 +603,7 @@ def model_page(md: ModelData, site: SiteData, base: str) -> dict[str, Any]:
         ],
         "sources": m.sources,
         "charts": True,
+        "calculator": calculator_view(md, site, base),
     }
 
 

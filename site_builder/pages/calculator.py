@@ -1,0 +1,334 @@
+"""The calculator and the planner (a model page's #calculator and #planner, and /calculator/): inputs, option lists
+and the default answer.
+
+The default answer is `commands.estimate` for the page's serving workload on its best-scoring setup, run at build
+time with unrounded floats: without JavaScript the page shows what `site-builder estimate --json` prints, and every
+result element carries its key and value. static/calculator.js recomputes the same keys with static/engine.js when
+the reader edits an input, and formats them with the same `data-format` kinds as `display` below.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from site_builder.cli import UsageError
+from site_builder.commands import estimate
+from site_builder.engine import constants as C
+from site_builder.engine.plan import Candidate
+from site_builder.engine.precision import KV_BYTES, PRECISIONS
+from site_builder.pages import format as F
+from site_builder.pages.site import ModelData, SiteData
+from site_builder.records import GpuRecord
+
+# The query parameters are `site-builder estimate`'s flags, with their names and meanings.
+FLAGS = ("gpu", "gpus", "precision", "kv-precision", "context", "concurrency", "prompt", "output", "framework")
+VENDORS = {"nvidia": "NVIDIA", "amd": "AMD", "intel": "Intel", "apple": "Apple", "cpu": "CPU"}
+SEGMENTS = {
+    "datacenter": "datacenter",
+    "workstation": "workstation",
+    "consumer": "consumer",
+    "apple-silicon": "silicon (unified memory)",
+    "cpu": "only (system memory)",
+}
+KV_LABELS = {"fp32": "32-bit (FP32)", "fp16": "16-bit (FP16)", "bf16": "16-bit (BF16)", "fp8": "FP8", "q8_0": "Q8_0"}
+DEFAULT_MODEL = "internlm-20b"  # /calculator/ opens on the first seed model's page defaults
+STACK = (
+    ("weights_bytes", "Weights"),
+    ("kv_cache_bytes", "KV cache"),
+    ("activations_bytes", "Activations"),
+    ("overhead_bytes", "Runtime overhead"),
+)
+
+
+@dataclass(frozen=True)
+class Choice:
+    value: str
+    label: str
+
+
+@dataclass(frozen=True)
+class ChoiceGroup:
+    label: str
+    choices: tuple[Choice, ...]
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One result element: an `estimate --json` key, its value as JSON, and its text in the `fmt` kind."""
+
+    key: str
+    label: str
+    fmt: str
+    value: str
+    text: str
+    band: Figure | None = None  # the key's measured error, for speed figures
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Segment:
+    key: str
+    label: str
+    width: str  # percent of the bar, which spans the larger of the total and the usable memory
+
+
+@dataclass(frozen=True)
+class Answer:
+    setup: dict[str, Figure]  # what was estimated, after defaults and "max" are resolved
+    groups: tuple[tuple[str, tuple[Figure, ...]], ...]
+    stack: tuple[Segment, ...]
+    usable_at: str  # percent of the bar where usable memory ends
+    error: str  # the engine's message when the default setup is refused
+
+
+@dataclass(frozen=True)
+class Calculator:
+    model_id: str
+    model_name: str
+    inputs: dict[str, str]  # flag -> default value ("" = the engine's choice)
+    gpus: tuple[ChoiceGroup, ...]
+    precisions: tuple[Choice, ...]
+    kv_precisions: tuple[Choice, ...]
+    frameworks: tuple[Choice, ...]
+    models: tuple[Choice, ...]  # the model picker's options (/calculator/ only)
+    answer: Answer
+    data_url: str  # api/v1/engine/ under the site's base
+    script: str
+    fit_labels: str  # JSON: fit level -> label, for the script
+
+
+Names = dict[str, dict[str, str]]  # display kind -> record id -> label
+FORMATS: dict[str, Callable[[Any], str]] = {
+    "bytes": F.gib,
+    "tokens": lambda v: f"{v:,} tokens",
+    "int": lambda v: f"{v:,}",
+    "tps": F.tokens_per_s,
+    "ms": F.ms,
+    "usd": F.usd,
+    "usd-month": F.usd_month,
+    "usd-request": F.usd_request,
+    "share": F.percent,
+    "band": lambda v: f"±{v:.0f}%",
+    "yes-no": lambda v: "yes" if v else "no",
+    "level": lambda v: C.FIT_LABELS.get(v, v),
+}
+
+
+def display(fmt: str, value: Any, names: Names | None = None) -> str:
+    """A value as the page shows it; calculator.js's `display` mirrors each kind. `names` labels the kinds that
+    name a record (gpu, precision, kv, framework)."""
+    if value is None:
+        return {"framework": "no listed framework", "band": "error not yet measured"}.get(fmt, "unknown")
+    if names and fmt in names:
+        return names[fmt].get(value, str(value))
+    return FORMATS[fmt](value) if fmt in FORMATS else str(value)
+
+
+def _figure(
+    result: dict[str, Any], key: str, label: str, fmt: str, note: str = "", names: Names | None = None
+) -> Figure:
+    value = result.get(key)
+    band = None
+    if f"{key}_error_pct" in result:
+        pct = result[f"{key}_error_pct"]
+        band = Figure(f"{key}_error_pct", "measured error", "band", json.dumps(pct), display("band", pct))
+    return Figure(key, label, fmt, json.dumps(value), display(fmt, value, names), band, note)
+
+
+def answer(result: dict[str, Any] | None, names: Names, error: str = "") -> Answer:
+    r = result or {}
+    setup = {
+        key: _figure(r, key, key, fmt, names=names)
+        for key, fmt in (
+            ("concurrency", "int"),
+            ("prompt", "int"),
+            ("output", "int"),
+            ("context", "int"),
+            ("gpus", "int"),
+            ("gpu", "gpu"),
+            ("precision", "precision"),
+            ("kv_precision", "kv"),
+            ("framework", "framework"),
+            ("engine_class", "text"),
+        )
+    }
+    groups = (
+        (
+            "Memory per GPU",
+            (
+                *(_figure(r, key, label, "bytes") for key, label in STACK),
+                _figure(r, "total_bytes", "Total", "bytes"),
+                _figure(r, "usable_bytes", "Usable", "bytes", "what the engine may plan to fill"),
+                _figure(r, "fits", "Fits", "yes-no"),
+                _figure(r, "fit_level", "Fit level", "level", "share of usable memory in use"),
+            ),
+        ),
+        (
+            "Limits",
+            (
+                _figure(r, "max_context", "Longest context at this concurrency", "tokens"),
+                _figure(r, "max_concurrency", "Most concurrent sequences at this context", "int"),
+            ),
+        ),
+        (
+            "Speed",
+            (
+                _figure(r, "per_user_tokens_per_s", "Per user, while streaming", "tps", "1000 ÷ inter-token latency"),
+                _figure(r, "output_tokens_per_s", "Aggregate output", "tps", "all users, prefill included"),
+                _figure(r, "decode_tokens_per_s", "Aggregate decode", "tps", "decode steps only"),
+                _figure(r, "ttft_ms", "Time to first token", "ms", "at this load, queueing included"),
+                _figure(r, "itl_ms", "Inter-token latency", "ms", "at this load"),
+            ),
+        ),
+        (
+            "Cost",
+            (
+                _figure(r, "cost_per_month_usd", "Per month", "usd-month", "median sourced hourly price × 730 h"),
+                _figure(r, "cost_per_million_tokens_usd", "Per million output tokens", "usd", "at this load"),
+                _figure(r, "cost_per_request_usd", "Per request, this load", "usd-request"),
+                _figure(r, "cost_per_request_full_load_usd", "Per request, full load", "usd-request"),
+                _figure(
+                    r,
+                    "api_provider",
+                    "Cheapest API",
+                    "provider",
+                    "sourced price per million input and output tokens",
+                    names,
+                ),
+                _figure(r, "api_cost_per_request_usd", "Cheapest API, per request", "usd-request"),
+                _figure(
+                    r,
+                    "breakeven_utilization",
+                    "Break-even utilization",
+                    "share",
+                    "share of the month the GPUs must be busy at full load to match the API",
+                ),
+            ),
+        ),
+    )
+    return Answer(setup, groups, *_stack(r), error)
+
+
+def _stack(r: dict[str, Any]) -> tuple[tuple[Segment, ...], str]:
+    """Bar widths: each part, and the usable line, as a percent of the larger of the total and the usable memory."""
+    total, usable = r.get("total_bytes"), r.get("usable_bytes")
+    if not total or not usable:
+        return tuple(Segment(k, label, "0") for k, label in STACK), "0"
+    span = max(total, usable)
+    return tuple(Segment(k, label, f"{100 * r[k] / span:.2f}") for k, label in STACK), f"{100 * usable / span:.2f}"
+
+
+def _gpu_group(g: GpuRecord) -> tuple[int, int, str]:
+    segment = list(SEGMENTS).index(g.segment)
+    vendor = list(VENDORS).index(g.vendor) if g.vendor in VENDORS else len(VENDORS)
+    name = f"{VENDORS.get(g.vendor, g.vendor)} {SEGMENTS[g.segment]}"
+    if g.vendor == "apple":
+        name = "Apple silicon (unified memory)"
+    if g.vendor == "cpu":
+        name = "CPU only (system memory)"
+    return vendor, segment, name + (", multi-GPU boxes" if g.bundle else "")
+
+
+def gpu_choices(gpus: dict[str, GpuRecord]) -> tuple[ChoiceGroup, ...]:
+    groups: dict[tuple[int, int, str], list[Choice]] = {}
+    for gid, g in sorted(gpus.items(), key=lambda kv: (-(kv[1].memory_gb or 0), kv[1].short_name)):
+        size = f", {g.memory_gb:g} GB" if g.memory_gb else ""
+        groups.setdefault(_gpu_group(g), []).append(Choice(gid, f"{g.short_name}{size}"))
+    return tuple(ChoiceGroup(key[2], tuple(items)) for key, items in sorted(groups.items()))
+
+
+def _defaults(md: ModelData, site: SiteData) -> dict[str, str]:
+    """The page's serving workload on its best-scoring setup (or its smallest single GPU, or an H100)."""
+    an, m = md.analysis, md.record
+    w = an.serve_workload
+    c: Candidate | None = md.best or an.min_single_gpu or (an.candidates[0] if an.candidates else None)
+    gpu, gpus, precision = (c.setup.record.id, c.setup.count, c.precision.id) if c else ("h100-sxm", 1, "")
+    if gpu not in site.gpus:
+        gpu = next(iter(site.gpus))
+    return {
+        "gpu": gpu,
+        "gpus": str(gpus),
+        "precision": precision or m.native_precision,
+        "kv-precision": w.kv_precision,
+        "context": str(w.context),
+        "concurrency": str(w.concurrency),
+        "prompt": str(w.prompt),
+        "output": str(w.output),
+        "framework": "",
+    }
+
+
+def preset_query(c: Candidate) -> str:
+    """The calculator's query for a recommended setup; the page's defaults give the rest of the serving workload and
+    the engine picks the framework the recommendation used."""
+    flags = {"gpu": c.setup.record.id, "gpus": str(c.setup.count), "precision": c.precision.id}
+    if c.workload.kv_precision != "fp16":
+        flags["kv-precision"] = c.workload.kv_precision
+    return "&".join(f"{k}={v}" for k, v in flags.items())
+
+
+def default_answer(md: ModelData, site: SiteData, inputs: dict[str, str]) -> Answer:
+    args = argparse.Namespace(
+        catalog=str(site.catalog.root),
+        model=md.record.id,
+        gpu=inputs["gpu"],
+        gpus=int(inputs["gpus"]),
+        precision=inputs["precision"] or None,
+        kv_precision=inputs["kv-precision"],
+        context=int(inputs["context"]),
+        concurrency=inputs["concurrency"],
+        prompt=int(inputs["prompt"]),
+        output=int(inputs["output"]),
+        framework=inputs["framework"] or None,
+    )
+    names = {
+        "gpu": {gid: g.short_name for gid, g in site.gpus.items()},
+        "precision": {pid: p.label for pid, p in PRECISIONS.items()},
+        "kv": KV_LABELS,
+        "framework": {fid: f.name for fid, f in site.frameworks.items()},
+        "provider": {pid: p.record.name for pid, p in site.catalog.providers.items()},
+    }
+    try:
+        return answer(estimate(args, site.catalog, site.error_bars, rounded=False), names)
+    except UsageError as err:
+        return answer(None, names, str(err))
+
+
+def _model_choices(site: SiteData) -> tuple[Choice, ...]:
+    return tuple(Choice(mid, d.record.name) for mid, d in sorted(site.models.items(), key=lambda kv: kv[1].record.name))
+
+
+def calculator_view(md: ModelData, site: SiteData, base: str, picker: bool = False) -> Calculator:
+    inputs = _defaults(md, site)
+    return Calculator(
+        model_id=md.record.id,
+        model_name=md.record.name,
+        inputs=inputs,
+        gpus=gpu_choices(site.gpus),
+        precisions=tuple(Choice(pid, p.label) for pid, p in PRECISIONS.items()),
+        kv_precisions=tuple(Choice(k, KV_LABELS.get(k, k)) for k in KV_BYTES),
+        frameworks=(
+            Choice("", "Engine's choice"),
+            *(Choice(fid, f.name) for fid, f in site.frameworks.items()),
+        ),
+        models=_model_choices(site) if picker else (),
+        answer=default_answer(md, site, inputs),
+        data_url=f"{base}api/v1/engine/",
+        script=f"{base}static/calculator.js",
+        fit_labels=json.dumps(C.FIT_LABELS, sort_keys=True),
+    )
+
+
+def calculator_page(site: SiteData, base: str) -> dict[str, Any]:
+    mid = DEFAULT_MODEL if DEFAULT_MODEL in site.models else next(iter(site.models))
+    return {
+        "title": "Calculator and planner: memory, speed and cost of any setup",
+        "description": "Pick a model, GPU, format, context and users and see the engine's memory, fit, speed and "
+        "cost; or give targets and get the cheapest setups that meet them.",
+        "charts": False,
+        "calculator": calculator_view(site.models[mid], site, base, picker=True),
+    }
