@@ -18,8 +18,8 @@ from site_builder.problems import Problem
 
 # An attribute inside a start tag (whitespace before its name, a double-quoted value), or a whole script element:
 # its body holds JSON and code, not links, and is skipped as an HTML parser would; its start tag is read.
-_SCAN = re.compile(rb'<script\b([^>]*)>.*?</script>|\s(href|src|action|id|name)="([^"]*)"', re.S)
-_ATTR = re.compile(rb'\s(href|src|action|id|name)="([^"]*)"')
+_SCAN = re.compile(rb'<script\b([^>]*)>.*?</script>|\s(href|src|action|id)="([^"]*)"', re.S)
+_ATTR = re.compile(rb'\s(href|src|action|id)="([^"]*)"')
 
 
 RULE = "broken-link"
@@ -40,7 +40,7 @@ class Page:
 def _attrs(found: list[tuple[int, bytes, bytes]], links: dict[str, int], ids: set[str]) -> None:
     for offset, name, raw in found:
         value = html.unescape(raw.decode("utf-8"))
-        if name in (b"id", b"name"):  # an extra `name` never hides a broken link
+        if name == b"id":  # fragment targets (the obsolete <a name> anchors are not written by the templates)
             ids.add(value)
         else:
             links.setdefault(value, offset)
