@@ -25,9 +25,9 @@ from pathlib import Path
 from typing import Any
 
 from site_builder.build import build_site
+from site_builder.paths import CATALOG, NODE_BIN
 
-ROOT = Path(__file__).resolve().parent.parent
-LIGHTHOUSE = ROOT / "node_modules" / ".bin" / "lighthouse"
+LIGHTHOUSE = NODE_BIN / "lighthouse"
 PAGES = ["/models/internlm-20b/", "/models/internvl2-26b/", "/", "/gpus/h100-sxm/"]
 GOALS = {"performance": 95, "accessibility": 100, "best-practices": 100, "seo": 100}
 COMPRESSIBLE = (".html", ".css", ".js", ".json", ".xml", ".txt", ".svg")
@@ -105,7 +105,7 @@ def shortfalls(data: dict[str, Any]) -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--catalog", type=Path, default=ROOT / "catalog")
+    parser.add_argument("--catalog", type=Path, default=CATALOG)
     parser.add_argument("--reports", type=Path, help="keep the Lighthouse JSON reports here")
     args = parser.parse_args(argv)
     if not LIGHTHOUSE.is_file():

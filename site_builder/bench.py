@@ -21,8 +21,7 @@ from pathlib import Path
 import yaml
 
 from site_builder.build import build_site
-
-ROOT = Path(__file__).resolve().parent.parent
+from site_builder.paths import CATALOG
 
 
 def _load(folder: Path) -> list[dict[str, object]]:
@@ -31,7 +30,7 @@ def _load(folder: Path) -> list[dict[str, object]]:
 
 def generate(target: Path, models: int, gpus: int, seed: int = 7) -> None:
     rng = random.Random(seed)
-    src = ROOT / "catalog"
+    src = CATALOG
     for sub in ("frameworks", "families", "providers"):
         shutil.copytree(src / sub, target / sub)
     (target / "providers").mkdir(exist_ok=True)

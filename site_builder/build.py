@@ -18,23 +18,24 @@ from typing import Any
 
 from jinja2 import Environment
 
-from site_builder.engine_export import write_engine_data
+from site_builder.analysis import SiteAnalysis, analyse_site, compare_slug
+from site_builder.api import write_api
+from site_builder.catalog import load_catalog
+from site_builder.feeds import write_feeds
+from site_builder.linkcheck import check_links
 from site_builder.output import check_output_dir, staging_dir, write_text
-from site_builder.pages import plumbing
 from site_builder.pages.calculator import calculator_page
 from site_builder.pages.detail_pages import compare_page, deploy_page, family_page
 from site_builder.pages.gpu_page import gpu_page
 from site_builder.pages.info_pages import about_page, api_page, contribute_page, methodology_page
 from site_builder.pages.listing_pages import family_index_page, gpu_index_page, index_page
 from site_builder.pages.model_page import deploy_slug, model_page
-from site_builder.pages.site import SiteData, compare_slug, compute_site
-from site_builder.problems import Report
+from site_builder.paths import STATIC
+from site_builder.problems import Problem, Report
 from site_builder.render import environment
 from site_builder.siteconfig import ConfigError, find_config, load_config
 from site_builder.uptodate import MARKER, built_pages, fingerprint, marker_text
-from site_builder.validate import validate_catalog
-
-STATIC = Path(__file__).resolve().parent.parent / "static"
+from site_builder.validate import apply_rules
 
 
 @dataclass
@@ -82,7 +83,7 @@ def split_base(base_url: str) -> tuple[str, str]:
     return prefix, prefix
 
 
-def collect_pages(site: SiteData, base: str) -> list[Page]:
+def collect_pages(site: SiteAnalysis, base: str) -> list[Page]:
     """Every page of the site, in a deterministic order; page models are built when rendered."""
     listing = cache(partial(index_page, site, base))  # / and /models/ show the same table
     pages = [
@@ -120,15 +121,12 @@ def collect_pages(site: SiteData, base: str) -> list[Page]:
             }
         )
         pages.append(Page(f"models/{mid}/index.html", "model.html", partial(model_page, md, site, base), model_deps))
-        setups = list(md.analysis.recommendations)
-        setups += [c for c in (md.analysis.min_single_gpu, md.analysis.best_multi_gpu) if c and c not in setups]
-        setups += md.analysis.local_runtimes
-        for c in setups:
+        for d in md.deploys:
             pages.append(
                 Page(
-                    f"deploy/{mid}/{deploy_slug(c)}/index.html",
+                    f"deploy/{mid}/{deploy_slug(d.candidate)}/index.html",
                     "deploy.html",
-                    partial(deploy_page, md, c, site, base),
+                    partial(deploy_page, md, d, site, base),
                     frozenset({f"models/{mid}", *ENGINE_INPUTS}),
                 )
             )
@@ -178,7 +176,7 @@ def _progress(done: int, total: int) -> None:
             print(file=sys.stderr)
 
 
-def catalog_date(site: SiteData) -> str:
+def catalog_date(site: SiteAnalysis) -> str:
     dates = [str(md.record.release_date) for md in site.models.values() if md.record.release_date]
     dates += [str(f.reviewed) for f in site.families.values()]
     return max(dates) if dates else "unknown"
@@ -215,13 +213,24 @@ def _render_one(env: Environment, page: Page, settings: RenderSettings) -> str:
     return env.get_template(page.template).render(ctx)
 
 
+class RenderError(RuntimeError):
+    """A page's model or template failed; the message names the page and its template."""
+
+
+def render_page(env: Environment, page: Page, settings: RenderSettings) -> str:
+    try:
+        return _render_one(env, page, settings)
+    except Exception as err:
+        raise RenderError(f"error rendering {page.path} ({page.template}): {type(err).__name__}: {err}") from err
+
+
 def render_pages(
     env: Environment, pages: list[Page], out: Path, settings: RenderSettings, done: Callable[[], None] | None = None
 ) -> int:
     """Render pages into `out`; return how many files changed (unchanged bytes are not rewritten)."""
     written = 0
     for i, page in enumerate(pages, 1):
-        html = _render_one(env, page, settings)
+        html = render_page(env, page, settings)
         target = out / page.path
         if not target.is_file() or target.read_text(encoding="utf-8") != html:
             write_text(out, page.path, html)
@@ -273,7 +282,8 @@ def render_parallel(env: Environment, pages: list[Page], out: Path, settings: Re
         try:
             results.put((render_pages(env, share, out, settings, tick), None))
         except BaseException as err:  # reported to the parent, which raises it
-            results.put((0, f"{type(err).__name__}: {err}\n{traceback.format_exc()}"))
+            message = str(err) if isinstance(err, RenderError) else f"{type(err).__name__}: {err}"
+            results.put((0, f"{message}\n{traceback.format_exc()}"))
 
     workers = [ctx.Process(target=work, args=(pages[i::jobs],), daemon=True) for i in range(jobs)]
     # Frozen objects are never scanned by the cyclic GC, so a worker does not copy every page of the
@@ -297,37 +307,22 @@ def render_parallel(env: Environment, pages: list[Page], out: Path, settings: Re
         raise RuntimeError(f"a render worker died: exit codes {[w.exitcode for w in workers]}")
     _progress(len(pages), len(pages))
     errors = [err for _, err in outcomes if err]
-    if errors:
-        raise RuntimeError("rendering failed in a worker process:\n" + errors[0])
+    if errors:  # the first line names the page; the worker's traceback follows
+        raise RenderError(errors[0])
     return sum(n for n, _ in outcomes)
 
 
-def write_plumbing(site: SiteData, pages: list[Page], out: Path, absolute: str, title: str = "Model Catalog") -> None:
+def write_plumbing(
+    site: SiteAnalysis, pages: list[Page], out: Path, absolute: str, title: str = "Model Catalog"
+) -> None:
     """JSON API, sitemap, robots.txt and feed: cheap, so always rewritten in full."""
     write_api(site, out, absolute)
-    html = sorted(p.path.removesuffix("index.html") for p in pages if p.path != "404.html")
-    write_text(out, "sitemap.xml", plumbing.sitemap([absolute + h for h in html]))
-    write_text(out, "robots.txt", plumbing.robots(absolute + "sitemap.xml"))
-    write_text(out, "feed.xml", plumbing.feed(site, absolute, title))
+    write_feeds(site, [p.path for p in pages], out, absolute, title)
 
 
 def write_static(out: Path) -> None:
     # The vendored plotly.js bundle travels with its licence; the README is for maintainers only.
     shutil.copytree(STATIC, out / "static", ignore=shutil.ignore_patterns("README.md"))
-
-
-def write_api(site: SiteData, out: Path, absolute: str) -> None:
-    def url(mid: str) -> dict[str, str]:  # the model's page, absolute where the site config gives an origin
-        return {"url": f"{absolute}models/{mid}/"}
-
-    summaries = [{**plumbing.model_summary(md), **url(mid)} for mid, md in site.models.items()]
-    write_text(out, "api/v1/models.json", plumbing.dumps(summaries))
-    for mid, md in site.models.items():
-        write_text(out, f"api/v1/models/{mid}.json", plumbing.dumps({**plumbing.model_detail(md), **url(mid)}))
-    write_text(out, "api/v1/gpus.json", plumbing.dumps([g.model_dump(mode="json") for g in site.gpus.values()]))
-    models = {mid: (md.record, md.facts) for mid, md in site.models.items()}
-    providers = [p.record for p in site.catalog.providers.values()]
-    write_engine_data(out, models, site.gpus, site.frameworks, site.error_bars, providers)
 
 
 class _Lap:
@@ -342,6 +337,14 @@ class _Lap:
         self.last = now
 
 
+class BrokenLinksError(Exception):
+    """The staged site links to a page or anchor it does not have; the build stops before the swap."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        super().__init__(f"{len(problems)} broken internal link(s)")
+        self.problems = problems
+
+
 def build_site(
     catalog_dir: Path,
     out: Path,
@@ -352,8 +355,10 @@ def build_site(
     live_reload: bool = False,
     jobs: int | None = None,
 ) -> BuildResult:
-    """Build the site; `base_url` (None: site.toml's) overrides the configured base URL; `jobs` render
-    processes (None: one per core within the memory budget)."""
+    """Build the site: load -> rules -> analysis -> routes -> render -> feeds/API -> checks -> swap.
+
+    `base_url` (None: site.toml's) overrides the configured base URL; `jobs` render processes (None: one per core
+    within the memory budget). Problems in the catalog or broken links leave `out` untouched."""
     start = time.perf_counter()
     check_output_dir(out, catalog_dir)  # before anything else: a refused --out is never touched
     report = Report()
@@ -361,8 +366,7 @@ def build_site(
         config = load_config(find_config(catalog_dir))
     except ConfigError as err:
         report.extend(err.problems)
-        print(f"build failed: {report.summary()}; {out} left unchanged", file=sys.stderr)
-        return BuildResult(False, report)
+        return _failed(report, out)
     options = {"base_url": base_url or config.base_url, "strict": strict, "search": search, "live": live_reload}
     key = fingerprint(catalog_dir, find_config(catalog_dir), options)
     done = built_pages(out, key)
@@ -371,30 +375,47 @@ def build_site(
         return BuildResult(True, report, done, time.perf_counter() - start)
     phases: dict[str, float] = {}
     lap = _Lap(phases)
-    catalog = validate_catalog(catalog_dir, report, format_check=False)  # `check` runs it
+
+    catalog = load_catalog(catalog_dir, report)
     lap("load")
+    apply_rules(catalog, report, format_check=False)  # the record layout rule is slow: `check` runs it
+    lap("rules")
     if report.fails(strict):
-        print(f"build failed: {report.summary()}; {out} left unchanged", file=sys.stderr)
-        return BuildResult(False, report)
-    site = compute_site(catalog)
-    lap("compute")
+        return _failed(report, out)
+
+    site = analyse_site(catalog)
+    lap("analysis")
+
     base, absolute = split_base(config.base_url if base_url is None else base_url)
     pages = collect_pages(site, base)
+    lap("routes")
+
     env = environment()
     settings = RenderSettings(base, absolute, catalog_date(site), search, live_reload, config.title, config.repository)
-    with staging_dir(out) as tmp:
-        render_parallel(env, pages, tmp, settings, default_jobs() if jobs is None else jobs)
-        lap("render")
-        write_static(tmp)
-        write_plumbing(site, pages, tmp, absolute, config.title)
-        if search:
-            from site_builder.search import index_site
+    try:
+        with staging_dir(out) as tmp:
+            render_parallel(env, pages, tmp, settings, default_jobs() if jobs is None else jobs)
+            write_static(tmp)
+            lap("render")
 
-            lap("plumbing")
-            index_site(tmp)
-            lap("search")
-        write_text(tmp, MARKER, marker_text(key, len(pages)))
-    lap("plumbing" if "plumbing" not in phases else "swap")
+            write_plumbing(site, pages, tmp, absolute, config.title)
+            lap("feeds")
+            if search:
+                from site_builder.search import index_site
+
+                index_site(tmp)
+                lap("search")
+
+            broken, _ = check_links(tmp, base, absolute)
+            if broken:
+                raise BrokenLinksError(broken)
+            write_text(tmp, MARKER, marker_text(key, len(pages)))
+            lap("checks")
+    except BrokenLinksError as err:
+        report.extend(err.problems)
+        return _failed(report, out)
+    lap("swap")
+
     seconds = time.perf_counter() - start
     # The preview server says where it serves; only a plain build points at the files and `make serve`.
     hint = "" if live_reload else f" — open {out.resolve() / 'index.html'} or run `make serve`"
@@ -404,3 +425,8 @@ def build_site(
         file=sys.stderr,
     )
     return BuildResult(True, report, len(pages), seconds, phases)
+
+
+def _failed(report: Report, out: Path) -> BuildResult:
+    print(f"build failed: {report.summary()}; {out} left unchanged", file=sys.stderr)
+    return BuildResult(False, report)

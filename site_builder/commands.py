@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from site_builder.api import setup_json  # the JSON API's setup objects: the CLI and the API never disagree
 from site_builder.catalog import Catalog, load_catalog
 from site_builder.cli import UsageError
 from site_builder.engine.budget import kv_capacity
@@ -229,26 +230,9 @@ def recommend_json(args: argparse.Namespace) -> str:
     model = cat.models[args.model].record
     an = analyse(model, {k: v.record for k, v in cat.gpus.items()}, {k: v.record for k, v in cat.frameworks.items()})
     w = an.serve_workload
-    setups: list[dict[str, Any]] = []
     out = {
         "model": model.id,
         "workload": {"concurrency": w.concurrency, "prompt": w.prompt, "output": w.output},
-        "setups": setups,
+        "setups": [setup_json(c) for c in an.candidates[: args.limit]],
     }
-    for c in an.candidates[: args.limit]:
-        setups.append(
-            {
-                "gpu": c.setup.record.id,
-                "gpus": c.setup.count,
-                "precision": c.precision.id,
-                "framework": c.framework.id if c.framework else None,
-                "score": c.score,
-                "fit_level": c.memory.fit_level,
-                "total_bytes": c.memory.total_bytes,
-                "output_tokens_per_s": _num(c.speed.output_tokens_per_s if c.speed else None),
-                "itl_ms": _num(c.speed.itl_ms if c.speed else None),
-                "cost_per_month_usd": _num(c.cost.cost_per_month_usd if c.cost else None, 2),
-                "cost_per_million_tokens_usd": _num(c.cost.cost_per_million_tokens_usd if c.cost else None, 4),
-            }
-        )
     return json.dumps(out, indent=2, sort_keys=True)

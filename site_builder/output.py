@@ -16,9 +16,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from site_builder.paths import REPOSITORY
+
 MARKER = ".site-builder-output"
 MARKER_TEXT = "Written by site-builder: this directory is replaced on every build.\n"
-REPOSITORY = Path(__file__).resolve().parent.parent
 
 
 class UnsafeOutputError(Exception):

@@ -8,7 +8,7 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+from site_builder.paths import TEMPLATES
 
 
 def environment(templates: Path = TEMPLATES) -> Environment:

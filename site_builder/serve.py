@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from site_builder.analysis import SiteAnalysis, analyse_site
 from site_builder.build import (
-    STATIC,
     RenderSettings,
     build_site,
     catalog_date,
@@ -30,9 +30,9 @@ from site_builder.build import (
 )
 from site_builder.catalog import KINDS
 from site_builder.output import check_output_dir, mark
-from site_builder.pages.site import SiteData, compute_site
+from site_builder.paths import STATIC, TEMPLATES
 from site_builder.problems import Report, display_path
-from site_builder.render import TEMPLATES, environment
+from site_builder.render import environment
 from site_builder.validate import validate_catalog
 
 POLL_SECONDS = 0.5
@@ -86,7 +86,7 @@ class Preview:
         self.catalog, self.out, self.status = catalog, out, Status()
         # Changes seen while the catalog was broken still need rendering once it is fixed.
         self.pending: set[Path] = set()
-        self.site: SiteData | None = None
+        self.site: SiteAnalysis | None = None
         self.base, self.absolute = split_base("/")
 
     def full(self) -> None:
@@ -110,7 +110,7 @@ class Preview:
         if report.errors:
             self._report(report, ok=False)
             return -1
-        site = compute_site(catalog, self.site)
+        site = analyse_site(catalog, self.site)
         self.site = site
         pages = collect_pages(site, self.base)
         templates = {k.removeprefix("template:") for k in keys if k.startswith("template:")}

@@ -12,9 +12,10 @@ import json
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from site_builder.paths import PACKAGE, STATIC, TEMPLATES
+
 MARKER = ".build-inputs"
-_CODE = (ROOT / "templates", ROOT / "static", ROOT / "site_builder")
+_CODE = (TEMPLATES, STATIC, PACKAGE)
 
 
 def _hash_tree(h: hashlib._Hash, base: Path) -> None:

@@ -16,10 +16,15 @@ FORMAT_RULE = "canonical-format"
 
 def validate_catalog(root: Path, report: Report, *, format_check: bool = True) -> Catalog:
     catalog = load_catalog(root, report)
+    apply_rules(catalog, report, format_check=format_check)
+    return catalog
+
+
+def apply_rules(catalog: Catalog, report: Report, *, format_check: bool = True) -> None:
+    """The cross-record rules over a loaded catalog, added to the loading problems already in `report`."""
     report.extend(
         fold_hidden_references(report.problems, run_rules(catalog, skip=() if format_check else (FORMAT_RULE,)))
     )
-    return catalog
 
 
 def fold_hidden_references(loaded: list[Problem], found: list[Problem]) -> list[Problem]:

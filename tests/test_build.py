@@ -6,6 +6,7 @@ import hashlib
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -189,9 +190,63 @@ def test_error_in_a_render_worker_fails_the_build_and_keeps_old_site(tmp_path: P
     mp = pytest.MonkeyPatch()
     mp.setattr(build_mod, "_render_one", explode_on_one_page)
     try:
-        with pytest.raises(RuntimeError, match="OSError: disk full"):
+        with pytest.raises(
+            RuntimeError, match=r"^error rendering gpus/h100-sxm/index.html \(gpu.html\): OSError: disk full"
+        ):
             build_site(Path("catalog"), out, search=False, jobs=2)
     finally:
         mp.undo()
     assert sorted(p.name for p in out.iterdir()) == sorted([MARKER, "old.html"])
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".site.")]
+
+
+def _previous_build(out: Path) -> dict[str, str]:
+    out.mkdir()
+    (out / "old.html").write_text("old")
+    (out / MARKER).write_text(MARKER_TEXT)  # a previous build, which only a good build may replace
+    return _digest(out)
+
+
+def test_a_failing_page_model_names_its_page_and_template(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from site_builder import build as build_mod
+    from site_builder.build import RenderError
+    from site_builder.pages.gpu_page import gpu_page as real
+
+    out = tmp_path / "site"
+    before = _previous_build(out)
+
+    def broken_gpu_page(g: Any, *args: Any) -> dict[str, Any]:
+        if g.id == "l40s":
+            raise KeyError("price")
+        return real(g, *args)
+
+    monkeypatch.setattr(build_mod, "gpu_page", broken_gpu_page)
+    failed = r"^error rendering gpus/l40s/index.html \(gpu.html\): KeyError: 'price'$"
+    with pytest.raises(RenderError, match=failed):
+        build_site(Path("catalog"), out, search=False, jobs=1)
+    assert _digest(out) == before
+
+
+def test_a_broken_internal_link_fails_the_build_and_keeps_the_old_site(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from site_builder import build as build_mod
+
+    out = tmp_path / "site"
+    before = _previous_build(out)
+    real = build_mod.write_static
+
+    def static_with_a_stray_page(target: Path) -> None:
+        real(target)
+        page = '<!doctype html>\n<p><a href="/models/no-such-model/">gone</a> <a href="/#no-such-id">top</a></p>\n'
+        (target / "static" / "stray.html").write_text(page, encoding="utf-8")
+
+    monkeypatch.setattr(build_mod, "write_static", static_with_a_stray_page)
+    result = build_site(Path("catalog"), out, search=False)
+    assert not result.ok
+    assert [p.format() for p in result.report.errors] == [
+        "static/stray.html:2:7: /models/no-such-model/: no such file",
+        "static/stray.html:2:49: /#no-such-id: no id 'no-such-id' in index.html",
+    ]
+    assert _digest(out) == before
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".site.")]

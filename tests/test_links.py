@@ -1,4 +1,4 @@
-"""The built site's plumbing, without a browser: internal links, sitemap, Atom feed and the JSON API.
+"""The built site's plumbing, without a browser: the link checker, sitemap, Atom feed and the JSON API.
 
 The real catalog is built once per session without the search index; a second build under a sub-path checks
 that no page links outside the base path it is served from.
@@ -8,19 +8,22 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import subprocess
+import sys
 import xml.etree.ElementTree as ET
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
 
 import pytest
 import yaml
 from browser_support import CATALOG, build, html_files, parse_tags, url_path
 
+from site_builder import linkcheck
+from site_builder.linkcheck import check_links, served_file
+
 ATOM = "{http://www.w3.org/2005/Atom}"
 SITEMAP = "{http://www.sitemaps.org/schemas/sitemap/0.9}"
-LINK_ATTRS = ("href", "src", "action")
 
 
 @pytest.fixture(scope="session")
@@ -44,76 +47,78 @@ def yaml_models() -> dict[str, dict[str, Any]]:
     return records
 
 
-def _target(site: Path, path: str) -> Path | None:
-    """The file a URL path (below the site root, already without the base) is served from, or None."""
-    rel = unquote(path).lstrip("/")
-    candidate = site / rel
-    if path.endswith("/") or not rel:
-        candidate = candidate / "index.html"
-    return candidate if candidate.is_file() else None
-
-
-class _Ids:
-    """The element ids of each built page, parsed once."""
-
-    def __init__(self) -> None:
-        self._cache: dict[Path, set[str]] = {}
-
-    def of(self, file: Path) -> set[str]:
-        if file not in self._cache:
-            tags = parse_tags(file.read_text(encoding="utf-8"))
-            self._cache[file] = {t.attrs["id"] for t in tags if "id" in t.attrs} | {
-                t.attrs["name"] for t in tags if t.name == "a" and "name" in t.attrs
-            }
-        return self._cache[file]
-
-
-def _check_links(site: Path, base: str, absolute: str) -> tuple[list[str], int]:
-    """Every internal href/src/action of every page resolves to a built file (and to an id for #fragments)."""
-    broken: list[str] = []
-    checked = 0
-    ids = _Ids()
-    for file in html_files(site):
-        page = url_path(site, file, base)
-        for tag in parse_tags(file.read_text(encoding="utf-8")):
-            for attr in LINK_ATTRS:
-                value = tag.attrs.get(attr)
-                if value is None:
-                    continue
-                if value.startswith(absolute):  # canonical and og:url carry the origin
-                    value = base + value[len(absolute) :]
-                parts = urlsplit(value)
-                if parts.scheme or parts.netloc:
-                    continue  # external (https:, mailto:) or data: URLs
-                where = f"{page} (line {tag.line}) <{tag.name} {attr}={value!r}>"
-                path = parts.path or page
-                if not path.startswith(base):
-                    broken.append(f"{where}: outside the base path {base}")
-                    continue
-                if path.startswith(base + "pagefind/") and not (site / "pagefind").is_dir():
-                    continue  # a --no-search build has no Pagefind bundle; the browser tests load it
-                target = _target(site, path[len(base) :])
-                checked += 1
-                if target is None:
-                    broken.append(f"{where}: no such file")
-                elif parts.fragment and unquote(parts.fragment) not in ids.of(target):
-                    broken.append(f"{where}: no id {parts.fragment!r} in {target.relative_to(site)}")
-    return broken, checked
-
-
 def test_every_internal_link_resolves(site: Path) -> None:
-    broken, checked = _check_links(site, "/", "/")
+    broken, checked = check_links(site, "/", "/")
     assert checked > 1000, f"only {checked} internal links found"
-    assert not broken, f"{len(broken)} broken internal links:\n" + "\n".join(broken[:40])
+    assert not broken, f"{len(broken)} broken internal links:\n" + "\n".join(p.format() for p in broken[:40])
 
 
 def test_links_stay_under_a_sub_path_base(sub_site: Path) -> None:
-    broken, checked = _check_links(sub_site, "/catalog/", "https://example.org/catalog/")
+    broken, checked = check_links(sub_site, "/catalog/", "https://example.org/catalog/")
     assert checked > 1000
-    assert not broken, f"{len(broken)} links escape or miss under /catalog/:\n" + "\n".join(broken[:40])
+    assert not broken, f"{len(broken)} links escape or miss under /catalog/:\n" + "\n".join(
+        p.format() for p in broken[:40]
+    )
     page = (sub_site / "models/internlm-20b/index.html").read_text(encoding="utf-8")
     canonical = [t.attrs["href"] for t in parse_tags(page) if t.name == "link" and t.attrs.get("rel") == "canonical"]
     assert canonical == ["https://example.org/catalog/models/internlm-20b/"]
+
+
+SAMPLE_PAGES = (
+    "index.html",
+    "models/internlm-20b/index.html",
+    "models/internvl2-26b/index.html",
+    "gpus/h100-sxm/index.html",
+    "methodology/index.html",
+    "404.html",
+)
+
+
+@pytest.mark.parametrize("rel", SAMPLE_PAGES)
+def test_the_checker_reads_the_links_and_ids_an_html_parser_reads(site: Path, rel: str) -> None:
+    """The build's checker scans attributes with a regular expression; an HTML parser must find the same."""
+    tags = parse_tags((site / rel).read_text(encoding="utf-8"))
+    links = {t.attrs[a] for t in tags for a in ("href", "src", "action") if a in t.attrs}
+    ids = {t.attrs["id"] for t in tags if "id" in t.attrs}
+    page = linkcheck.read_page(site / rel)
+    assert set(page.links) == links
+    assert ids == page.ids
+    assert len(links) > 5
+
+
+def _page(root: Path, rel: str, body: str) -> None:
+    (root / rel).parent.mkdir(parents=True, exist_ok=True)
+    (root / rel).write_text(f"<!doctype html>\n<html><body>\n{body}\n</body></html>\n", encoding="utf-8")
+
+
+def _staging(root: Path) -> Path:
+    _page(root, "index.html", '<a href="/a/">A</a> <a href="/a/#x">x</a> <link href="/static/s.css" rel="stylesheet">')
+    _page(root, "a/index.html", '<h2 id="x">X</h2> <a href="#x">self</a> <a href="https://example.org/">out</a>')
+    _page(root, "b/index.html", '<script>const s = \' href="/nowhere/"\';</script><a href="/a/">a</a>')
+    (root / "static").mkdir()
+    (root / "static" / "s.css").write_text("body{}", encoding="utf-8")
+    return root
+
+
+def test_the_checker_passes_a_staging_dir_whose_links_resolve(tmp_path: Path) -> None:
+    broken, checked = check_links(_staging(tmp_path), "/", "/")
+    assert broken == []
+    # index: /a/, /a/#x, the stylesheet; a: its own #x (the external link is not checked); b: /a/, not the script's
+    assert checked == 5
+
+
+def test_the_checker_names_page_position_link_and_reason(tmp_path: Path) -> None:
+    root = _staging(tmp_path)
+    body = '<a href="/missing/">m</a>\n  <a href="/a/#nope">n</a>\n<img alt="" src="/static/s.css#y">\n'
+    body += '<a href="../a/">r</a>'
+    _page(root, "c/index.html", body)
+    broken, _ = check_links(root, "/", "/")
+    assert [p.format() for p in broken] == [
+        "c/index.html:3:4: /missing/: no such file",
+        "c/index.html:4:6: /a/#nope: no id 'nope' in a/index.html",
+        "c/index.html:5:13: /static/s.css#y: no id 'y' in static/s.css",
+        "c/index.html:6:4: ../a/: outside the base path /",
+    ]
 
 
 def test_every_page_but_404_is_in_the_sitemap(site: Path) -> None:
@@ -155,7 +160,9 @@ def test_feed_is_valid_atom(site: Path, yaml_models: dict[str, dict[str, Any]]) 
         assert title in names, f"entry {title!r} is not a catalog model"
         assert _rfc3339(e.findtext(f"{ATOM}updated")) <= feed_updated
         link = e.find(f"{ATOM}link")
-        assert link is not None and _target(site, link.get("href", "")) is not None, f"{title}: link does not resolve"
+        assert link is not None and served_file(site, link.get("href", "")) is not None, (
+            f"{title}: link does not resolve"
+        )
     updated = [_rfc3339(e.findtext(f"{ATOM}updated")) for e in entries]
     assert updated == sorted(updated, reverse=True), "entries newest first"
     assert max(updated) == feed_updated
@@ -247,6 +254,21 @@ def test_model_json_records_match_the_yaml(site: Path, yaml_models: dict[str, di
         assert set(engine["weights_bytes"]) <= set(rec["precisions"]) | {rec.get("native_precision", "bf16")}
     bad = {k: v for k, v in problems.items() if v}
     assert not bad, json.dumps(bad, indent=1)[:3000]
+
+
+@pytest.mark.parametrize("model", ["internlm-20b", "internvl2-26b"])
+def test_recommend_json_prints_the_api_setup_objects(site: Path, model: str) -> None:
+    """`recommend --json` and the JSON API share one serializer: the API's recommendations are among the CLI's
+    ranked setups, key for key and value for value, and the best one leads both."""
+    api = json.loads((site / f"api/v1/models/{model}.json").read_text(encoding="utf-8"))["engine"]
+    command = [sys.executable, "-m", "site_builder", "recommend", "--model", model, "--json", "--limit", "1000"]
+    cli = json.loads(subprocess.run(command, capture_output=True, text=True, check=True).stdout)
+    assert cli["model"] == model
+    assert cli["workload"] == api["workload"]
+    assert api["recommendations"], "the seed models have recommendations"
+    assert cli["setups"][0] == api["recommendations"][0]
+    missing = [r for r in api["recommendations"] if r not in cli["setups"]]
+    assert not missing, missing
 
 
 def test_gpus_json_lists_every_gpu(site: Path) -> None:

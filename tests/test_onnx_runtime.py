@@ -8,21 +8,21 @@ from pathlib import Path
 
 import pytest
 
+from site_builder.analysis import SiteAnalysis, analyse_site
 from site_builder.catalog import load_catalog
 from site_builder.engine.hardware import make_setup
 from site_builder.engine.plan import Candidate, evaluate_on, local_workload
 from site_builder.engine.precision import PRECISIONS
 from site_builder.pages.detail_pages import deploy_page, launch_command
 from site_builder.pages.model_page import model_page
-from site_builder.pages.site import SiteData, compute_site
 from site_builder.problems import Report
 
 ORT = "onnxruntime-genai"
 
 
 @pytest.fixture(scope="module")
-def site() -> SiteData:
-    return compute_site(load_catalog(Path("catalog"), Report()))
+def site() -> SiteAnalysis:
+    return analyse_site(load_catalog(Path("catalog"), Report()))
 
 
 def _flag(command: str, flag: str) -> str:
@@ -30,12 +30,12 @@ def _flag(command: str, flag: str) -> str:
     return words[words.index(flag) + 1]
 
 
-def _ort_rows(site: SiteData, model_id: str) -> list[Candidate]:
+def _ort_rows(site: SiteAnalysis, model_id: str) -> list[Candidate]:
     return [c for c in site.models[model_id].analysis.local if c.framework and c.framework.id == ORT]
 
 
 @pytest.mark.parametrize("model_id", ["internlm2-1.8b", "internlm2-7b", "internlm2-20b"])
-def test_internlm2_pages_get_ort_rows_on_every_cpu_profile_and_a_gpu(site: SiteData, model_id: str) -> None:
+def test_internlm2_pages_get_ort_rows_on_every_cpu_profile_and_a_gpu(site: SiteAnalysis, model_id: str) -> None:
     rows = _ort_rows(site, model_id)
     cpu_profiles = {g.id for g in site.gpus.values() if g.segment == "cpu"}
     assert {c.setup.record.id for c in rows if c.setup.record.segment == "cpu"} == cpu_profiles
@@ -46,7 +46,7 @@ def test_internlm2_pages_get_ort_rows_on_every_cpu_profile_and_a_gpu(site: SiteD
         assert c.precision.id == "int4"  # the format llama.cpp's GGUF rows do not already cover
 
 
-def test_ort_cpu_rate_respects_the_memory_bandwidth_floor(site: SiteData) -> None:
+def test_ort_cpu_rate_respects_the_memory_bandwidth_floor(site: SiteAnalysis) -> None:
     # A decode step reads at least the 4-bit weights: 7B parameters x 0.5 bytes (InternLM2-7B's stated size).
     for c in _ort_rows(site, "internlm2-7b"):
         assert c.speed is not None and c.setup.record.memory_bandwidth_gbps is not None
@@ -54,7 +54,7 @@ def test_ort_cpu_rate_respects_the_memory_bandwidth_floor(site: SiteData) -> Non
         assert c.speed.decode_tokens_per_s <= bandwidth / (7e9 * 0.5)
 
 
-def test_export_command_flags_follow_the_device(site: SiteData) -> None:
+def test_export_command_flags_follow_the_device(site: SiteAnalysis) -> None:
     md = site.models["internlm2-7b"]
     ort = site.frameworks[ORT]
     expected = {"cpu": "cpu", "nvidia": "cuda", "amd": "dml"}
@@ -75,7 +75,7 @@ def test_export_command_flags_follow_the_device(site: SiteData) -> None:
     assert seen == set(expected)
 
 
-def test_fp16_export_for_cuda(site: SiteData) -> None:
+def test_fp16_export_for_cuda(site: SiteAnalysis) -> None:
     md = site.models["internlm2-1.8b"]
     ort = site.frameworks[ORT]
     cand = evaluate_on(
@@ -91,10 +91,11 @@ def test_fp16_export_for_cuda(site: SiteData) -> None:
     assert cmd is not None and _flag(cmd, "-p") == "fp16" and _flag(cmd, "-e") == "cuda"
 
 
-def test_deploy_page_of_an_ort_row_shows_export_and_run_commands(site: SiteData) -> None:
+def test_deploy_page_of_an_ort_row_shows_export_and_run_commands(site: SiteAnalysis) -> None:
     md = site.models["internlm2-7b"]
     cpu_row = next(c for c in _ort_rows(site, "internlm2-7b") if c.setup.record.segment == "cpu")
-    page = deploy_page(md, cpu_row, site, "/")
+    deploy = next(d for d in md.deploys if d.candidate is cpu_row)
+    page = deploy_page(md, deploy, site, "/")
     assert [cmd["framework"] for cmd in page["commands"]] == ["ONNX Runtime GenAI"]
     (cmd,) = page["commands"]
     assert _flag(str(cmd["command"]), "-e") == "cpu"
@@ -103,7 +104,7 @@ def test_deploy_page_of_an_ort_row_shows_export_and_run_commands(site: SiteData)
     assert page["checkpoint_note"] == ""  # the builder quantizes the original repository's weights itself
 
 
-def test_model_page_links_ort_rows_to_their_deploy_pages(site: SiteData) -> None:
+def test_model_page_links_ort_rows_to_their_deploy_pages(site: SiteAnalysis) -> None:
     page = model_page(site.models["internlm2-7b"], site, "/")
     links = [r["deploy_href"] for r in page["local_rows"] if r["framework"] == "ONNX Runtime GenAI"]
     assert links and all(
@@ -111,14 +112,14 @@ def test_model_page_links_ort_rows_to_their_deploy_pages(site: SiteData) -> None
     )
 
 
-def test_a_runtime_whose_formats_are_already_shown_gets_no_rows(site: SiteData) -> None:
+def test_a_runtime_whose_formats_are_already_shown_gets_no_rows(site: SiteAnalysis) -> None:
     # Ollama runs the same GGUF files as llama.cpp, whose rows already cover them.
     md = site.models["internlm2-7b"]
     assert "ollama" in md.record.frameworks
     assert not [c for c in md.analysis.local if c.framework and c.framework.id == "ollama"]
 
 
-def test_models_without_ort_get_no_ort_rows(site: SiteData) -> None:
+def test_models_without_ort_get_no_ort_rows(site: SiteAnalysis) -> None:
     for mid, md in site.models.items():
         if ORT not in md.record.frameworks:
             assert not _ort_rows(site, mid), mid

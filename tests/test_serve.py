@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from site_builder.render import TEMPLATES
+from site_builder.paths import TEMPLATES
 from site_builder.serve import Preview, Status, change_keys, make_handler
 
 

@@ -78,6 +78,10 @@ class ErrorBars:
                 return ErrorBar(statistics.median(errs), len(errs), label)
         return None
 
+    def lookup_gpu(self, key: str, engine: str, gpu: GpuRecord) -> ErrorBar | None:
+        """`lookup` on the hardware class of `gpu`."""
+        return self.lookup(key, engine, hardware_class(gpu))
+
 
 def error_bars(
     comparisons: list[Comparison], gpus: dict[str, GpuRecord], frameworks: dict[str, FrameworkRecord]

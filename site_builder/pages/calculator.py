@@ -21,7 +21,7 @@ from site_builder.engine import constants as C
 from site_builder.engine.plan import Candidate
 from site_builder.engine.precision import KV_BYTES, PRECISIONS
 from site_builder.pages import format as F
-from site_builder.pages.site import ModelData, SiteData
+from site_builder.analysis import ModelData, SiteAnalysis
 from site_builder.records import GpuRecord
 
 # The query parameters are `site-builder estimate`'s flags, with their names and meanings.
@@ -241,7 +241,7 @@ def gpu_choices(gpus: dict[str, GpuRecord]) -> tuple[ChoiceGroup, ...]:
     return tuple(ChoiceGroup(key[2], tuple(items)) for key, items in sorted(groups.items()))
 
 
-def _defaults(md: ModelData, site: SiteData) -> dict[str, str]:
+def _defaults(md: ModelData, site: SiteAnalysis) -> dict[str, str]:
     """The page's serving workload on its best-scoring setup (or its smallest single GPU, or an H100)."""
     an, m = md.analysis, md.record
     w = an.serve_workload
@@ -271,7 +271,7 @@ def preset_query(c: Candidate) -> str:
     return "&".join(f"{k}={v}" for k, v in flags.items())
 
 
-def default_answer(md: ModelData, site: SiteData, inputs: dict[str, str]) -> Answer:
+def default_answer(md: ModelData, site: SiteAnalysis, inputs: dict[str, str]) -> Answer:
     args = argparse.Namespace(
         catalog=str(site.catalog.root),
         model=md.record.id,
@@ -298,11 +298,11 @@ def default_answer(md: ModelData, site: SiteData, inputs: dict[str, str]) -> Ans
         return answer(None, names, str(err))
 
 
-def _model_choices(site: SiteData) -> tuple[Choice, ...]:
+def _model_choices(site: SiteAnalysis) -> tuple[Choice, ...]:
     return tuple(Choice(mid, d.record.name) for mid, d in sorted(site.models.items(), key=lambda kv: kv[1].record.name))
 
 
-def calculator_view(md: ModelData, site: SiteData, base: str, picker: bool = False) -> Calculator:
+def calculator_view(md: ModelData, site: SiteAnalysis, base: str, picker: bool = False) -> Calculator:
     inputs = _defaults(md, site)
     return Calculator(
         model_id=md.record.id,
@@ -323,7 +323,7 @@ def calculator_view(md: ModelData, site: SiteData, base: str, picker: bool = Fal
     )
 
 
-def calculator_page(site: SiteData, base: str) -> dict[str, Any]:
+def calculator_page(site: SiteAnalysis, base: str) -> dict[str, Any]:
     mid = DEFAULT_MODEL if DEFAULT_MODEL in site.models else next(iter(site.models))
     return {
         "title": "Calculator and planner: memory, speed and cost of any setup",

@@ -5,22 +5,20 @@ from __future__ import annotations
 import shlex
 from typing import Any
 
+from site_builder.analysis import DeployAnalysis, DeployVariant, ModelData, SiteAnalysis
 from site_builder.engine import constants as C
-from site_builder.engine.budget import kv_capacity
-from site_builder.engine.estimate import Workload
-from site_builder.engine.plan import Candidate, evaluate, evaluate_on
+from site_builder.engine.plan import Candidate
 from site_builder.engine.precision import Precision
 from site_builder.markdown_render import render_article, word_count
 from site_builder.pages import charts
 from site_builder.pages import format as F
 from site_builder.pages.figures import engine
 from site_builder.pages.model_page import attention_kind, candidate_view, setup_label, work_note
-from site_builder.pages.site import ModelData, SiteData
 from site_builder.records import FamilyRecord, FrameworkRecord, ModelRecord
 from site_builder.records.framework import LaunchTemplate
 
 
-def family_page(fam: FamilyRecord, body: str, site: SiteData, base: str) -> dict[str, Any]:
+def family_page(fam: FamilyRecord, body: str, site: SiteAnalysis, base: str) -> dict[str, Any]:
     members = [md for md in site.models.values() if md.record.family == fam.id]
     members.sort(key=lambda md: md.facts.params.total)
     arch = []
@@ -71,7 +69,7 @@ def _mem_summary(md: ModelData) -> str:
     return ", ".join(f"{r.precision.label} {F.gib(r.weights_bytes)}" for r in rows)
 
 
-def compare_page(a: ModelData, b: ModelData, site: SiteData, base: str) -> dict[str, Any]:
+def compare_page(a: ModelData, b: ModelData, site: SiteAnalysis, base: str) -> dict[str, Any]:
     def col(md: ModelData) -> dict[str, Any]:
         m, p, s = md.record, md.facts.params, md.facts.shape
         best = md.best
@@ -214,13 +212,20 @@ def _checkpoint_note(m: ModelRecord, prec: Precision) -> str:
     )
 
 
-def deploy_page(md: ModelData, c: Candidate, site: SiteData, base: str) -> dict[str, Any]:
-    m = md.record
-    # --max-model-len is a per-sequence limit: the longest single sequence that fits beside the weights.
-    single = evaluate(
-        m, md.facts, c.setup, c.precision, Workload(m.context_window, 1, 0, 0, c.workload.kv_precision), site.frameworks
-    )
-    max_len = single.memory.max_context if single and single.memory.max_context else m.context_window
+def _variant_view(x: DeployVariant) -> dict[str, Any]:
+    v = x.result
+    return {
+        "concurrency": x.concurrency,
+        "fits": v.memory.fits,
+        "tps": F.tokens_per_s(v.speed.output_tokens_per_s if v.speed else None),
+        "itl": F.ms(v.speed.itl_ms if v.speed else None),
+        "cpm": F.usd(v.cost.cost_per_million_tokens_usd if v.cost else None),
+        "memory": F.gib(v.memory.total_bytes),
+    }
+
+
+def deploy_page(md: ModelData, d: DeployAnalysis, site: SiteAnalysis, base: str) -> dict[str, Any]:
+    m, c, max_len = md.record, d.candidate, d.max_len
     commands = []
     # A local runtime's row (an ONNX export for a CPU) is about that runtime; a server's page lists every framework.
     for fid in [c.framework.id] if c.engine == "local" and c.framework else m.frameworks:
@@ -228,33 +233,13 @@ def deploy_page(md: ModelData, c: Candidate, site: SiteData, base: str) -> dict[
         if fw is None or c.precision.id not in fw.precisions or c.setup.base.vendor not in fw.vendors:
             continue
         model_ref = m.hf_repo if c.precision.family != "gguf" else f"{m.id}.{c.precision.id}.gguf"
-        cmd = launch_command(fw, c, model_ref, min(max_len, m.context_window))
+        cmd = launch_command(fw, c, model_ref, max_len)
         if cmd:
             commands.append(command_view(fw, cmd))
-    variants = []
-    for conc in (1, 8, 32, 64, 128):
-        w = Workload(c.workload.context, conc, c.workload.prompt, c.workload.output, c.workload.kv_precision)
-        # The candidate's own runtime: a local runtime's page must not switch to the preferred server.
-        v = (
-            evaluate_on(m, md.facts, c.setup, c.precision, w, c.framework)
-            if c.framework
-            else evaluate(m, md.facts, c.setup, c.precision, w, site.frameworks)
-        )
-        if v is None:
-            continue
-        variants.append(
-            {
-                "concurrency": conc,
-                "fits": v.memory.fits,
-                "tps": F.tokens_per_s(v.speed.output_tokens_per_s if v.speed else None),
-                "itl": F.ms(v.speed.itl_ms if v.speed else None),
-                "cpm": F.usd(v.cost.cost_per_million_tokens_usd if v.cost else None),
-                "memory": F.gib(v.memory.total_bytes),
-            }
-        )
+    variants = [_variant_view(x) for x in d.variants]
     view = candidate_view(c, base, m.id, site.error_bars)
     mem = c.memory
-    cap = kv_capacity(md.facts, c.setup, c.workload, mem, c.framework.id if c.framework else None, c.engine)
+    cap = d.capacity
     cap_fw = site.frameworks.get(cap.framework)
     capacity = engine(
         f"{cap.tokens:,} tokens",
@@ -269,7 +254,7 @@ def deploy_page(md: ModelData, c: Candidate, site: SiteData, base: str) -> dict[
         "commands": commands,
         "flags": [
             ("Tensor parallel size", str(c.setup.count)),
-            ("Max model length", f"{min(max_len, m.context_window):,}"),
+            ("Max model length", f"{max_len:,}"),
             ("Weights", c.precision.label),
             ("KV-cache dtype", c.workload.kv_precision),
             ("GPU memory utilization", f"{c.setup.usable_fraction:.2f}"),

@@ -4,20 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
+from site_builder.analysis import SiteAnalysis
 from site_builder.engine import constants as C
-from site_builder.engine.hardware import make_setup
-from site_builder.engine.plan import MATRIX_PRECISIONS, serving_workload
-from site_builder.engine.precision import PRECISIONS, supported_on
+from site_builder.engine.plan import MATRIX_PRECISIONS
+from site_builder.engine.precision import PRECISIONS
 from site_builder.pages import charts
 from site_builder.pages import format as F
 from site_builder.pages.figures import engine, stated
-from site_builder.pages.site import SiteData
 from site_builder.records import GpuRecord
 
 
-def gpu_page(g: GpuRecord, site: SiteData, base: str) -> dict[str, Any]:
-    gpus = site.gpus
-    setup = make_setup(g, gpus)
+def gpu_page(g: GpuRecord, site: SiteAnalysis, base: str) -> dict[str, Any]:
+    ga = site.gpu_analyses[g.id]
+    setup = ga.setup
     b = setup.base
     src = b.sources[0].url if b.sources else None
     link = setup.interconnect
@@ -65,12 +64,12 @@ def gpu_page(g: GpuRecord, site: SiteData, base: str) -> dict[str, Any]:
         specs.insert(0, ("Bundle", stated(f"{g.bundle.count} × {b.short_name}", "", g.sources[0].url)))
     rows: list[dict[str, Any]] = []
     for mid, md in site.models.items():
-        work = serving_workload(md.record)
+        work = md.analysis.serve_workload
         row = md.analysis.matrix_by_gpu.get(g.id)
         levels = {c.precision: c.level for c in row.cells} if row else {}
         cells = []
         for pid in MATRIX_PRECISIONS:
-            level = levels.get(pid, "unknown") if supported_on(PRECISIONS[pid], b) else "n/a"
+            level = levels.get(pid, "unknown") if pid in ga.supported else "n/a"
             cells.append({"level": level, "label": C.FIT_LABELS.get(level, level)})
         best = md.analysis.single.get(g.id)
         tps = best.speed.output_tokens_per_s if best and best.speed else None

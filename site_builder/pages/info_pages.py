@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
+from site_builder.analysis import SiteAnalysis
 from site_builder.engine import constants as C
-from site_builder.engine.calibrate import SPEED_METRICS, summarize
-from site_builder.engine.errorbars import LONG_CONTEXT_TOKENS, MIN_RESULTS, summarize_categories
+from site_builder.engine.calibrate import SPEED_METRICS
+from site_builder.engine.errorbars import LONG_CONTEXT_TOKENS, MIN_RESULTS
 from site_builder.engine.estimate import loaded_latency_doc
 from site_builder.engine.gguf import __doc__ as GGUF_DOC
 from site_builder.engine.params import __doc__ as PARAMS_DOC
@@ -17,7 +17,7 @@ from site_builder.engine.quality import MIN_SCORES, QUALITY_BENCHMARKS
 from site_builder.engine.similar import SIMILARITY_WEIGHTS
 from site_builder.markdown_render import render_document
 from site_builder.pages import charts
-from site_builder.pages.site import SiteData
+from site_builder.paths import REPOSITORY
 
 
 def _doc(text: str) -> str:
@@ -25,7 +25,7 @@ def _doc(text: str) -> str:
     return " ".join(line.strip() for line in text.splitlines() if line.strip())
 
 
-def methodology_page(site: SiteData, base: str) -> dict[str, Any]:
+def methodology_page(site: SiteAnalysis, base: str) -> dict[str, Any]:
     comps = site.comparisons
     table = [
         {
@@ -35,7 +35,7 @@ def methodology_page(site: SiteData, base: str) -> dict[str, Any]:
             "worst": f"{r.worst_ape:.0%}",
             "worst_id": r.worst_id,
         }
-        for r in summarize(comps)
+        for r in site.calibration
     ]
     speed = [
         c
@@ -172,9 +172,7 @@ def methodology_page(site: SiteData, base: str) -> dict[str, Any]:
                 "worst": f"{r.worst_ape:.0%}" if r.worst_ape is not None else "",
                 "worst_id": r.worst_id or "",
             }
-            for r in summarize_categories(
-                comps, {k: v.record for k, v in site.models.items()}, site.gpus, site.frameworks
-            )
+            for r in site.calibration_categories
         ],
         "long_context": f"{LONG_CONTEXT_TOKENS:,}",
         "min_results": MIN_RESULTS,
@@ -185,7 +183,7 @@ def methodology_page(site: SiteData, base: str) -> dict[str, Any]:
     }
 
 
-CONTRIBUTING = Path(__file__).resolve().parent.parent.parent / "CONTRIBUTING.md"
+CONTRIBUTING = REPOSITORY / "CONTRIBUTING.md"
 
 
 def contribute_page(base: str) -> dict[str, Any]:

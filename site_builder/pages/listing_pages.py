@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from site_builder.analysis import SiteAnalysis
 from site_builder.engine import constants as C
 from site_builder.engine.plan import MATRIX_PRECISIONS
 from site_builder.engine.precision import PRECISIONS
 from site_builder.pages import format as F
-from site_builder.pages.site import SiteData
 
 
-def model_rows(site: SiteData, base: str) -> list[dict[str, Any]]:
+def model_rows(site: SiteAnalysis, base: str) -> list[dict[str, Any]]:
     rows = []
     for mid, md in site.models.items():
         m, p = md.record, md.facts.params
@@ -48,7 +48,7 @@ def model_rows(site: SiteData, base: str) -> list[dict[str, Any]]:
     return rows
 
 
-def index_page(site: SiteData, base: str) -> dict[str, Any]:
+def index_page(site: SiteAnalysis, base: str) -> dict[str, Any]:
     rows = model_rows(site, base)
     return {
         "title": "Open LLMs: what it takes to self-host each one",
@@ -65,7 +65,7 @@ def index_page(site: SiteData, base: str) -> dict[str, Any]:
     }
 
 
-def gpu_index_page(site: SiteData, base: str) -> dict[str, Any]:
+def gpu_index_page(site: SiteAnalysis, base: str) -> dict[str, Any]:
     rows = []
     for g in site.gpus.values():
         prices = sorted(p.usd_per_gpu_hour for p in g.prices)
@@ -94,7 +94,7 @@ def gpu_index_page(site: SiteData, base: str) -> dict[str, Any]:
     }
 
 
-def family_index_page(site: SiteData, base: str) -> dict[str, Any]:
+def family_index_page(site: SiteAnalysis, base: str) -> dict[str, Any]:
     rows = []
     for fid, fam in site.families.items():
         n = sum(1 for md in site.models.values() if md.record.family == fid)

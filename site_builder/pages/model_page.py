@@ -4,17 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from site_builder.analysis import ModelData, SiteAnalysis, compare_slug
 from site_builder.engine import constants as C
 from site_builder.engine.calibrate import Comparison
-from site_builder.engine.errorbars import ErrorBars, hardware_class
-from site_builder.engine.money import api_usd_per_request, breakeven_share, self_usd_per_request
-from site_builder.engine.plan import MATRIX_PRECISIONS, Candidate, full_load
+from site_builder.engine.errorbars import ErrorBars
+from site_builder.engine.plan import MATRIX_PRECISIONS, Candidate
 from site_builder.engine.precision import PRECISIONS
 from site_builder.pages import charts
 from site_builder.pages import format as F
 from site_builder.pages.calculator import calculator_view, preset_query
 from site_builder.pages.figures import Fig, engine, measured, stated
-from site_builder.pages.site import ModelData, SiteData, compare_slug
 from site_builder.records import BenchmarkRecord, ModelRecord
 
 CAPABILITY_LABELS = {
@@ -115,29 +114,19 @@ def work_note(c: Candidate) -> str:
 
 def _breakeven(md: ModelData) -> list[dict[str, Any]]:
     """Per recommended setup: dollars per request at the stated load and at full load, against the cheapest API."""
-    if not md.api_prices:
+    be = md.breakeven
+    if be is None:
         return []
-    an = md.analysis
-    w = an.serve_workload
-    prov, ap = min(
-        md.api_prices,
-        key=lambda t: api_usd_per_request(t[1].input_usd_per_mtok, t[1].output_usd_per_mtok, w.prompt, w.output),
-    )
-    api = api_usd_per_request(ap.input_usd_per_mtok, ap.output_usd_per_mtok, w.prompt, w.output)
+    w = md.analysis.serve_workload
+    prov, ap, api = be.provider, be.price, be.api_usd_per_request
     api_note = (
         f"{prov.name}, as of {ap.as_of}: {w.prompt:,} input tokens at {F.usd(ap.input_usd_per_mtok)}/M plus "
         f"{w.output:,} output tokens at {F.usd(ap.output_usd_per_mtok)}/M"
     )
     rows = []
-    for c in an.recommendations:
-        if c.cost is None or c.speed is None or not c.speed.output_tokens_per_s or w.output < 1:
-            continue
-        hourly = c.cost.price_per_hour_usd
-        stated_cost = self_usd_per_request(hourly, c.speed.output_tokens_per_s, w.output)
-        full = full_load(an.facts, c)
-        full_tps = full.speed.output_tokens_per_s if full else None
-        busy = self_usd_per_request(hourly, full_tps, w.output) if full_tps else None
-        share = breakeven_share(busy, api) if busy is not None else None
+    for row in be.rows:
+        c, full, busy, share = row.candidate, row.full, row.busy_usd_per_request, row.share
+        hourly, stated_cost = row.usd_per_hour, row.usd_per_request
         if busy is None:
             verdict = engine("unknown", "no throughput estimate at full load")
         elif share is None:
@@ -172,7 +161,7 @@ def _breakeven(md: ModelData) -> list[dict[str, Any]]:
 
 def speed_fig(text: str, note: str, c: Candidate, key: str, bars: ErrorBars | None) -> Fig:
     """A speed figure whose note carries the engine's measured error for this metric, engine and hardware."""
-    bar = bars.lookup(key, c.engine, hardware_class(c.setup.base)) if bars else None
+    bar = bars.lookup_gpu(key, c.engine, c.setup.base) if bars else None
     tail = bar.text if bar else "no measured results bound this figure's error yet"
     return engine(text, f"{note}; {tail}" if note else tail)
 
@@ -220,7 +209,7 @@ def candidate_view(c: Candidate, base: str, model_id: str, bars: ErrorBars | Non
     }
 
 
-def _measured_rows(md: ModelData, site: SiteData, base: str) -> list[dict[str, Any]]:
+def _measured_rows(md: ModelData, site: SiteAnalysis, base: str) -> list[dict[str, Any]]:
     rows = []
     gpus = site.gpus
     for item in md.benchmarks:
@@ -396,7 +385,7 @@ def brief(md: ModelData) -> str:
     return text
 
 
-def model_page(md: ModelData, site: SiteData, base: str) -> dict[str, Any]:
+def model_page(md: ModelData, site: SiteAnalysis, base: str) -> dict[str, Any]:
     m, an, facts = md.record, md.analysis, md.facts
     a, p = m.architecture, facts.params
     s = facts.shape

@@ -1,0 +1,256 @@
+"""The analysis stage: every engine result the pages need, computed once per build.
+
+Pages only arrange what this stage computed: no module under `pages/` calls an engine evaluation function
+(tests/test_stage_boundaries.py checks the imports).
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, field
+
+from site_builder.catalog import Catalog
+from site_builder.engine.budget import KvCapacity, kv_capacity
+from site_builder.engine.calibrate import Comparison, MetricError, compare_all, summarize
+from site_builder.engine.errorbars import CategoryError, ErrorBars, error_bars, summarize_categories
+from site_builder.engine.estimate import Workload
+from site_builder.engine.hardware import Setup, make_setup
+from site_builder.engine.memory import ModelFacts
+from site_builder.engine.money import FullLoad, api_usd_per_request, breakeven_share, self_usd_per_request
+from site_builder.engine.plan import MATRIX_PRECISIONS, Analysis, Candidate, analyse, evaluate, evaluate_on, full_load
+from site_builder.engine.precision import PRECISIONS, supported_on
+from site_builder.engine.quality import QualityIndex, quality_index
+from site_builder.engine.similar import Similar, similar_all
+from site_builder.records import BenchmarkRecord, FamilyRecord, FrameworkRecord, GpuRecord, ModelRecord
+from site_builder.records.provider import ApiPrice, ProviderRecord
+
+# Concurrencies a deployment page tabulates: one user, then loads a batching server is commonly sized for.
+DEPLOY_CONCURRENCIES = (1, 8, 32, 64, 128)
+
+
+@dataclass(frozen=True)
+class DeployVariant:
+    concurrency: int
+    result: Candidate  # the deploy page's setup, framework and format at this concurrency
+
+
+@dataclass(frozen=True)
+class DeployAnalysis:
+    """What a deployment page shows beyond its candidate: launch limits, other loads, the engine's KV pool."""
+
+    candidate: Candidate
+    max_len: int  # --max-model-len: the longest single sequence that fits beside the weights
+    variants: tuple[DeployVariant, ...]  # loads that could be evaluated, in DEPLOY_CONCURRENCIES order
+    capacity: KvCapacity
+
+
+@dataclass(frozen=True)
+class BreakevenRow:
+    """One recommended setup's dollars per request at the stated load and at its throughput-optimal load."""
+
+    candidate: Candidate
+    usd_per_hour: float
+    usd_per_request: float
+    full: FullLoad | None
+    busy_usd_per_request: float | None
+    share: float | None  # of the month at full load for self-hosting to match the API; None: never
+
+
+@dataclass(frozen=True)
+class Breakeven:
+    """The cheapest API for the serving workload against each recommended setup."""
+
+    provider: ProviderRecord
+    price: ApiPrice
+    api_usd_per_request: float
+    rows: tuple[BreakevenRow, ...]
+
+
+@dataclass(frozen=True)
+class GpuAnalysis:
+    setup: Setup  # the record as one unit (a bundle: all its GPUs)
+    supported: frozenset[str]  # MATRIX_PRECISIONS the hardware runs
+
+
+@dataclass(frozen=True)
+class ModelData:
+    record: ModelRecord
+    analysis: Analysis
+    quality: QualityIndex | None
+    similar: tuple[Similar, ...]
+    benchmarks: tuple[Comparison | BenchmarkRecord, ...]
+    api_prices: tuple[tuple[ProviderRecord, ApiPrice], ...]
+    deploys: tuple[DeployAnalysis, ...] = ()  # one per deployment page, in page order
+    breakeven: Breakeven | None = None
+
+    @property
+    def facts(self) -> ModelFacts:
+        return self.analysis.facts
+
+    @property
+    def best(self) -> Candidate | None:
+        return self.analysis.recommendations[0] if self.analysis.recommendations else None
+
+
+@dataclass
+class SiteAnalysis:
+    catalog: Catalog
+    models: dict[str, ModelData] = field(default_factory=dict)
+    comparisons: list[Comparison] = field(default_factory=list)
+    gpu_analyses: dict[str, GpuAnalysis] = field(default_factory=dict)
+
+    @functools.cached_property
+    def error_bars(self) -> ErrorBars:
+        """Calibration residuals by metric, engine class and hardware class, for the speed figures' error bars."""
+        return error_bars(self.comparisons, self.gpus, self.frameworks)
+
+    @functools.cached_property
+    def calibration(self) -> tuple[MetricError, ...]:
+        """The engine's error against the measured benchmarks, per metric."""
+        return tuple(summarize(self.comparisons))
+
+    @functools.cached_property
+    def calibration_categories(self) -> tuple[CategoryError, ...]:
+        """The engine's error per workload category (long context, MoE, quantized ...)."""
+        models = {k: v.record for k, v in self.models.items()}
+        return tuple(summarize_categories(self.comparisons, models, self.gpus, self.frameworks))
+
+    @property
+    def gpus(self) -> dict[str, GpuRecord]:
+        return {k: v.record for k, v in sorted(self.catalog.gpus.items())}
+
+    @property
+    def frameworks(self) -> dict[str, FrameworkRecord]:
+        return {k: v.record for k, v in sorted(self.catalog.frameworks.items())}
+
+    @property
+    def families(self) -> dict[str, FamilyRecord]:
+        return {k: v.record for k, v in sorted(self.catalog.families.items())}
+
+    def compare_pairs(self) -> list[tuple[str, str]]:
+        pairs = set()
+        for mid, md in self.models.items():
+            for s in md.similar:
+                pairs.add(tuple(sorted((mid, s.model.id))))
+        return sorted(pairs)  # type: ignore[arg-type]
+
+
+def compare_slug(a: str, b: str) -> str:
+    x, y = sorted((a, b))
+    return f"{x}-vs-{y}"
+
+
+def deploy_setups(an: Analysis) -> list[Candidate]:
+    """The setups that get a deployment page: the recommendations, the smallest single GPU, the best multi-GPU
+    setup and the local runtimes' rows."""
+    setups = list(an.recommendations)
+    setups += [c for c in (an.min_single_gpu, an.best_multi_gpu) if c and c not in setups]
+    return setups + list(an.local_runtimes)
+
+
+def analyse_deploy(
+    m: ModelRecord, facts: ModelFacts, c: Candidate, frameworks: dict[str, FrameworkRecord]
+) -> DeployAnalysis:
+    single = evaluate(
+        m, facts, c.setup, c.precision, Workload(m.context_window, 1, 0, 0, c.workload.kv_precision), frameworks
+    )
+    max_len = single.memory.max_context if single and single.memory.max_context else m.context_window
+    variants = []
+    for conc in DEPLOY_CONCURRENCIES:
+        w = Workload(c.workload.context, conc, c.workload.prompt, c.workload.output, c.workload.kv_precision)
+        # The candidate's own runtime: a local runtime's page must not switch to the preferred server.
+        v = (
+            evaluate_on(m, facts, c.setup, c.precision, w, c.framework)
+            if c.framework
+            else evaluate(m, facts, c.setup, c.precision, w, frameworks)
+        )
+        if v is not None:
+            variants.append(DeployVariant(conc, v))
+    cap = kv_capacity(facts, c.setup, c.workload, c.memory, c.framework.id if c.framework else None, c.engine)
+    return DeployAnalysis(c, min(max_len, m.context_window), tuple(variants), cap)
+
+
+def analyse_breakeven(an: Analysis, prices: tuple[tuple[ProviderRecord, ApiPrice], ...]) -> Breakeven | None:
+    if not prices:
+        return None
+    w = an.serve_workload
+
+    def api_cost(ap: ApiPrice) -> float:
+        return api_usd_per_request(ap.input_usd_per_mtok, ap.output_usd_per_mtok, w.prompt, w.output)
+
+    prov, ap = min(prices, key=lambda t: api_cost(t[1]))
+    api = api_cost(ap)
+    rows = []
+    for c in an.recommendations:
+        if c.cost is None or c.speed is None or not c.speed.output_tokens_per_s or w.output < 1:
+            continue
+        hourly = c.cost.price_per_hour_usd
+        full = full_load(an.facts, c)
+        full_tps = full.speed.output_tokens_per_s if full else None
+        busy = self_usd_per_request(hourly, full_tps, w.output) if full_tps else None
+        share = breakeven_share(busy, api) if busy is not None else None
+        rows.append(
+            BreakevenRow(
+                c, hourly, self_usd_per_request(hourly, c.speed.output_tokens_per_s, w.output), full, busy, share
+            )
+        )
+    return Breakeven(prov, ap, api, tuple(rows))
+
+
+def analyse_gpu(g: GpuRecord, gpus: dict[str, GpuRecord]) -> GpuAnalysis:
+    setup = make_setup(g, gpus)
+    supported = frozenset(p for p in MATRIX_PRECISIONS if supported_on(PRECISIONS[p], setup.base))
+    return GpuAnalysis(setup, supported)
+
+
+def analyse_site(catalog: Catalog, previous: SiteAnalysis | None = None) -> SiteAnalysis:
+    """Run the engine over the catalog. With `previous` (the preview server's last build), a model whose
+    record, GPUs and frameworks are all unchanged keeps its analysis instead of being recomputed."""
+    gpus = {k: v.record for k, v in sorted(catalog.gpus.items())}
+    frameworks = {k: v.record for k, v in sorted(catalog.frameworks.items())}
+    models = {k: v.record for k, v in sorted(catalog.models.items())}
+    benches = [v.record for v in catalog.benchmarks.values()]
+    comparisons = compare_all(benches, models, gpus, frameworks)
+    by_model: dict[str, list[Comparison | BenchmarkRecord]] = {}
+    compared = {c.record.id for c in comparisons}
+    for c in comparisons:
+        by_model.setdefault(c.record.model or "", []).append(c)
+    for b in sorted(benches, key=lambda r: r.id):
+        if b.model and b.id not in compared:
+            by_model.setdefault(b.model, []).append(b)
+    prices: dict[str, list[tuple[ProviderRecord, ApiPrice]]] = {}
+    for p in sorted(catalog.providers.values(), key=lambda x: x.record.id):
+        for ap in p.record.api_prices:
+            prices.setdefault(ap.model, []).append((p.record, ap))
+
+    reusable = previous is not None and previous.gpus == gpus and previous.frameworks == frameworks
+    kept: dict[str, ModelData] = {}
+    for mid, m in models.items():
+        old = previous.models.get(mid) if previous is not None and reusable else None
+        if old is not None and old.record == m:
+            kept[mid] = old
+    analyses = {mid: kept[mid].analysis if mid in kept else analyse(m, gpus, frameworks) for mid, m in models.items()}
+    qualities = {mid: quality_index(m) for mid, m in models.items()}
+    triples = {mid: (m, analyses[mid].facts, qualities[mid]) for mid, m in models.items()}
+    similar = similar_all(triples)
+    site = SiteAnalysis(catalog=catalog, comparisons=comparisons)
+    for mid, m in models.items():
+        an = analyses[mid]
+        api_prices = tuple(sorted(prices.get(mid, []), key=lambda t: t[1].output_usd_per_mtok))
+        deploys = (
+            kept[mid].deploys
+            if mid in kept
+            else tuple(analyse_deploy(m, an.facts, c, frameworks) for c in deploy_setups(an))
+        )
+        site.models[mid] = ModelData(
+            record=m,
+            analysis=an,
+            quality=qualities[mid],
+            similar=similar[mid],
+            benchmarks=tuple(by_model.get(mid, [])),
+            api_prices=api_prices,
+            deploys=deploys,
+            breakeven=analyse_breakeven(an, api_prices),
+        )
+    site.gpu_analyses = {gid: analyse_gpu(g, gpus) for gid, g in gpus.items()}
+    return site
