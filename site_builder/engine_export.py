@@ -236,6 +236,13 @@ def _constants() -> dict[str, Any]:
         },
         "CLASS_BUDGET": C.CLASS_BUDGET,
         "SGLANG_RESERVED_GIB": [[_finite(below), fixed, per] for below, fixed, per in C.SGLANG_RESERVED_GIB],
+        "VLLM_LARGE_BATCH_MIN_GIB": C.VLLM_LARGE_BATCH_MIN_GIB,
+        "VLLM_LARGE_BATCH": list(C.VLLM_LARGE_BATCH),
+        "VLLM_SMALL_BATCH": list(C.VLLM_SMALL_BATCH),
+        "VLLM_SMALL_BATCH_GPUS": list(C.VLLM_SMALL_BATCH_GPUS),
+        "VLLM_NON_TORCH_BYTES": C.VLLM_NON_TORCH_BYTES,
+        "TGI_PREFILL_TOKENS": C.TGI_PREFILL_TOKENS,
+        "TGI_WIGGLE_ROOM": C.TGI_WIGGLE_ROOM,
         "SPARSE_COMPRESS_RATIO": SPARSE_COMPRESS_RATIO,
     }
 

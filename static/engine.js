@@ -66,6 +66,7 @@ function makeSetup(shared, gid, multiplier) {
     id: gid,
     record,
     base,
+    baseId,
     count,
     capacityBytes: base.capacity_bytes,
     usableBytes: usable,
@@ -184,15 +185,24 @@ function kvSharePerGpu(model, gpus, context = null) {
   return whole ? held / whole : 1.0;
 }
 
-// memory.activation_bytes
-function activationBytes(model, C, batched, concurrency, gpus) {
+// memory.activation_per_token
+function activationPerToken(model, C, gpus) {
   const s = model.shape;
-  const tokens = batched ? C.SERVER_BATCH_TOKENS : C.LOCAL_BATCH_TOKENS;
   const isMoe = s.experts > 0;
   const ffn = !isMoe ? s.dense_ffn : Math.max(s.dense_layers ? s.dense_ffn : 0, s.experts_per_token * s.expert_ffn);
-  const perToken = ((C.ACT_FFN_FACTOR * ffn) / gpus + C.ACT_HIDDEN_FACTOR * s.hidden) * 2;
-  const sampled = Math.min(concurrency, C.MAX_SAMPLED_SEQUENCES);
-  const sampler = sampled * s.vocab * 4 * C.SAMPLER_FP32_COPIES;
+  return ((C.ACT_FFN_FACTOR * ffn) / gpus + C.ACT_HIDDEN_FACTOR * s.hidden) * 2;
+}
+
+// memory.sampler_bytes
+function samplerBytes(model, C, sequences) {
+  return sequences * model.shape.vocab * 4 * C.SAMPLER_FP32_COPIES;
+}
+
+// memory.activation_bytes
+function activationBytes(model, C, batched, concurrency, gpus) {
+  const tokens = batched ? C.SERVER_BATCH_TOKENS : C.LOCAL_BATCH_TOKENS;
+  const perToken = activationPerToken(model, C, gpus);
+  const sampler = samplerBytes(model, C, Math.min(concurrency, C.MAX_SAMPLED_SEQUENCES));
   return Math.ceil(tokens * perToken + sampler);
 }
 
@@ -612,28 +622,64 @@ function sglangReservedBytes(C, capacityBytes, ranks) {
   throw new Error("unreachable");
 }
 
+// budget.vllm_batch_defaults
+function vllmBatchDefaults(C, setup) {
+  const gib = (setup.capacityBytes || 0) / C.GIB;
+  const smallByName = C.VLLM_SMALL_BATCH_GPUS.some((word) => setup.baseId.includes(word));
+  return gib >= C.VLLM_LARGE_BATCH_MIN_GIB && !smallByName ? C.VLLM_LARGE_BATCH : C.VLLM_SMALL_BATCH;
+}
+
+// budget.moe_workspace_per_token
+function moeWorkspacePerToken(model, gpus) {
+  const s = model.shape;
+  if (!(s.experts > 0)) return 0.0;
+  const n = s.expert_ffn / gpus;
+  return s.experts_per_token * Math.max(Math.max(2 * n, s.hidden) + n - 3 * n, 0.0) * 2;
+}
+
+// budget.profiled_peak_bytes
+function profiledPeakBytes(model, C, setup, tokens, sequences) {
+  const perToken = activationPerToken(model, C, setup.count) + moeWorkspacePerToken(model, setup.count);
+  return Math.ceil(tokens * perToken + samplerBytes(model, C, sequences));
+}
+
+// budget.engine_peak_bytes (at the engine's default launch)
+function enginePeakBytes(C, fid, model, setup, mem) {
+  if (fid === "vllm") {
+    const [tokens, seqs] = vllmBatchDefaults(C, setup);
+    return profiledPeakBytes(model, C, setup, tokens, Math.min(seqs, tokens));
+  }
+  if (fid === "tgi") return profiledPeakBytes(model, C, setup, C.TGI_PREFILL_TOKENS, 1);
+  return mem.activationsBytes;
+}
+
 // budget.kv_budget_bytes
-function kvBudgetBytes(C, budget, setup, mem, exactBytes) {
+function kvBudgetBytes(C, budget, setup, mem, exactBytes, peakBytes, warmupKvBytes, overheadBytes) {
   const total = setup.capacityBytes || 0;
-  const rest = mem.weightsBytes + mem.activationsBytes + mem.overheadBytes;
+  const share = budget.fraction;
+  const rest = mem.weightsBytes + peakBytes + (overheadBytes === null ? mem.overheadBytes : overheadBytes);
   let room;
-  if (budget.rule === "of-total") room = budget.fraction * total - rest;
-  else if (budget.rule === "of-free") room = budget.fraction * (total - rest);
+  if (budget.rule === "of-total") room = share * total - rest;
+  else if (budget.rule === "of-free") room = share * (total - rest);
+  else if (budget.rule === "tgi") room = C.TGI_WIGGLE_ROOM * (share * total - rest - warmupKvBytes) + warmupKvBytes;
   else if (budget.rule === "sglang") room = total - sglangReservedBytes(C, total, setup.count) - mem.weightsBytes;
   else if (budget.rule === "working-set") room = mem.usableBytes - rest;
   else room = exactBytes;
   return Math.max(Math.trunc(room), 0);
 }
 
-// budget.kv_capacity
+// budget.kv_capacity (at the engine's default launch)
 function kvCapacity(ctx, setup, work, mem, frameworkId, engine) {
   const { shared, model } = ctx;
   const C = shared.constants;
-  const [, budget] = budgetFor(C, frameworkId, engine);
+  const [fid, budget] = budgetFor(C, frameworkId, engine);
   const share = kvSharePerGpu(model, setup.count);
   const perToken = kvBytes(model, shared, work.kvPrecision, 1, 1) * share;
   const exact = Math.ceil(kvBytes(model, shared, work.kvPrecision, work.context, work.concurrency) * share);
-  const room = kvBudgetBytes(C, budget, setup, mem, exact);
+  const peak = enginePeakBytes(C, fid, model, setup, mem);
+  const warmup = budget.rule === "tgi" ? Math.ceil(C.TGI_PREFILL_TOKENS * perToken) : 0;
+  const overhead = fid === "vllm" ? C.VLLM_NON_TORCH_BYTES : null;
+  const room = kvBudgetBytes(C, budget, setup, mem, exact, peak, warmup, overhead);
   const perSequence = Math.ceil(kvBytes(model, shared, work.kvPrecision, work.context, 1) * share);
   let tokens;
   let sequences;

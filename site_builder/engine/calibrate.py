@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from site_builder.engine import constants as C
-from site_builder.engine.budget import kv_capacity
+from site_builder.engine.budget import Launch, kv_capacity
 from site_builder.engine.estimate import Workload, memory, speed
 from site_builder.engine.hardware import make_setup
 from site_builder.engine.memory import ModelFacts
@@ -91,7 +91,8 @@ def predict(
         mem = memory(facts, prec, setup, work, engine)
         if mem is None:
             return None
-        return float(kv_capacity(facts, setup, work, mem, bench.framework, engine).tokens)
+        launch = Launch(w.memory_fraction, w.batch_tokens)
+        return float(kv_capacity(facts, setup, work, mem, bench.framework, engine, launch).tokens)
     if m in MEMORY_METRICS:
         mem = memory(facts, prec, setup, work, engine)
         if mem is None:

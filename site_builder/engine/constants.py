@@ -168,6 +168,8 @@ class EngineBudget:
           "of-free"     KV = fraction x (GPU memory - weights - activation peak - runtime overhead)
           "sglang"      KV = GPU memory - weights - reserved, reserved by GPU memory (SGLang's mem_fraction_static
                         heuristic: static share = (memory - reserved) / memory, and the static share holds weights + KV)
+          "tgi"         KV = TGI_WIGGLE_ROOM x (fraction x GPU memory - weights - warm-up prefill peak - runtime
+                        overhead - the warm-up batch's KV) + the warm-up batch's KV (TGI's warm-up)
           "exact"       KV = what the launch asks for: --ctx-size tokens shared by the parallel slots
           "working-set" KV = what the OS lets the GPU keep resident (the setup's usable memory) - the rest
     """
@@ -200,11 +202,13 @@ ENGINE_BUDGETS: dict[str, EngineBudget] = {
         "the memory free after loading weights",
     ),
     "tgi": EngineBudget(
-        "of-total",
+        "tgi",
         1.0,
         "--cuda-memory-fraction (and --max-batch-total-tokens)",
         "huggingface/text-generation-inference launcher/src/main.rs: --cuda-memory-fraction defaults to 1.0 of "
-        "total memory; warm-up infers max_batch_total_tokens from what is left",
+        "total memory; server/text_generation_server/models/flash_causal_lm.py (commit 895c5f1) warmup: after a "
+        "prefill of --max-batch-prefill-tokens, 95% of the memory still free becomes KV blocks, plus the warm-up "
+        "batch's own blocks",
     ),
     "lmdeploy": EngineBudget(
         "of-free",
@@ -239,3 +243,27 @@ SGLANG_RESERVED_GIB: tuple[tuple[float, float, float], ...] = (
     (160.0, 12.0, 0.5),
     (float("inf"), 32.0, 0.0),
 )
+
+# vLLM sizes its KV pool from a start-up profile: one forward pass of max_num_batched_tokens tokens, then the sampler
+# over min(max_num_seqs, tokens) sequences (vllm-project/vllm vllm/v1/worker/gpu_model_runner.py, profile_run and
+# _dummy_sampler_run, commit 4e17906); the pool is gpu_memory_utilization x total memory less the weights, that
+# profiled peak and the non-torch memory. The OpenAI server's batch defaults depend on the GPU
+# (vllm/engine/arg_utils.py, EngineArgs.get_batch_defaults, commit 99d7eb5): a GPU of at least 70 GiB that is not an
+# A100 profiles 8192 tokens and 1024 sequences, any other 2048 and 256. With chunked prefill off (vLLM V0 below 32K
+# context) the profiled batch is max(max_model_len, that default) instead (the same function), which a calibration
+# record states as its batch tokens.
+VLLM_LARGE_BATCH_MIN_GIB = 70.0
+VLLM_LARGE_BATCH = (8192, 1024)  # (max_num_batched_tokens, max_num_seqs)
+VLLM_SMALL_BATCH = (2048, 256)
+VLLM_SMALL_BATCH_GPUS = ("a100",)  # vLLM keeps the small defaults on A100s by device name (its PR #17885)
+# TGI's warm-up prefill is --max-batch-prefill-tokens, 4096 by default (launcher/src/main.rs); 95% of the memory free
+# after it becomes KV blocks ("Leave 5% for some wiggle room", flash_causal_lm.py warmup in TGI 2.x; later releases
+# read the share from TGI_WIGGLE_ROOM).
+TGI_PREFILL_TOKENS = 4096
+TGI_WIGGLE_ROOM = 0.95
+# Memory outside PyTorch's allocator that vLLM's profile measures and keeps out of the KV pool (CUDA context, cuBLAS and
+# NCCL buffers): 0.35 GiB for Llama-3.1-8B on one RTX 3090 (vllm-project/vllm issue #10517, "non_torch_memory=0.35GiB")
+# and 0.20 GiB per rank on 3090s in tensor parallel (vllm-project/vllm PR #14447, "non_torch_memory takes 0.20GiB").
+# The 1.79 GiB of PR #10511 (RUNTIME_OVERHEAD_BYTES) is the fit check's conservative figure; the pool is sized on what
+# the profile sees.
+VLLM_NON_TORCH_BYTES = int(0.35 * GIB)

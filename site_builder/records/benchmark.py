@@ -35,6 +35,19 @@ class Workload(Record):
     flash_attention: bool | None = Field(
         default=None, description="Whether the run fused attention (flash attention); absent when the source is silent."
     )
+    memory_fraction: float | None = Field(
+        default=None,
+        gt=0,
+        le=1,
+        description="The engine's memory share as launched when not its default (vLLM --gpu-memory-utilization, SGLang "
+        "--mem-fraction-static, TensorRT-LLM free_gpu_memory_fraction); absent: the default.",
+    )
+    batch_tokens: int | None = Field(
+        default=None,
+        ge=1,
+        description="Tokens of the batch the engine profiles or warms up with when not its default (vLLM "
+        "max_num_batched_tokens, which is max_model_len with chunked prefill off; TGI --max-batch-prefill-tokens).",
+    )
     notes: str | None = None
 
 
