@@ -194,8 +194,8 @@ function activationPerToken(model, C, gpus) {
 }
 
 // memory.sampler_bytes
-function samplerBytes(model, C, sequences) {
-  return sequences * model.shape.vocab * 4 * C.SAMPLER_FP32_COPIES;
+function samplerBytes(model, C, sequences, copies = C.SAMPLER_FP32_COPIES) {
+  return sequences * model.shape.vocab * 4 * copies;
 }
 
 // memory.activation_bytes
@@ -640,7 +640,13 @@ function moeWorkspacePerToken(model, gpus) {
 // budget.profiled_peak_bytes
 function profiledPeakBytes(model, C, setup, tokens, sequences) {
   const perToken = activationPerToken(model, C, setup.count) + moeWorkspacePerToken(model, setup.count);
-  return Math.ceil(tokens * perToken + samplerBytes(model, C, sequences));
+  return Math.ceil(Math.max(tokens * perToken, samplerBytes(model, C, sequences, C.VLLM_SAMPLER_FP32_COPIES)));
+}
+
+// budget.server_non_torch_bytes
+function serverNonTorchBytes(C, setup) {
+  const [one, parallel] = C.SERVER_NON_TORCH_BYTES;
+  return setup.count === 1 ? one : parallel;
 }
 
 // budget.engine_peak_bytes (at the engine's default launch)
@@ -655,14 +661,16 @@ function enginePeakBytes(C, fid, model, setup, mem) {
 
 // budget.kv_budget_bytes
 function kvBudgetBytes(C, budget, setup, mem, exactBytes, peakBytes, warmupKvBytes, overheadBytes) {
-  const total = setup.capacityBytes || 0;
+  const total = (setup.capacityBytes || 0) * (1 - C.DRIVER_RESERVED_FRACTION);
   const share = budget.fraction;
   const rest = mem.weightsBytes + peakBytes + (overheadBytes === null ? mem.overheadBytes : overheadBytes);
   let room;
   if (budget.rule === "of-total") room = share * total - rest;
   else if (budget.rule === "of-free") room = share * (total - rest);
   else if (budget.rule === "tgi") room = C.TGI_WIGGLE_ROOM * (share * total - rest - warmupKvBytes) + warmupKvBytes;
-  else if (budget.rule === "sglang") room = total - sglangReservedBytes(C, total, setup.count) - mem.weightsBytes;
+  else if (budget.rule === "sglang") {
+    room = total - sglangReservedBytes(C, total, setup.count) - mem.weightsBytes - serverNonTorchBytes(C, setup);
+  }
   else if (budget.rule === "working-set") room = mem.usableBytes - rest;
   else room = exactBytes;
   return Math.max(Math.trunc(room), 0);
@@ -678,7 +686,7 @@ function kvCapacity(ctx, setup, work, mem, frameworkId, engine) {
   const exact = Math.ceil(kvBytes(model, shared, work.kvPrecision, work.context, work.concurrency) * share);
   const peak = enginePeakBytes(C, fid, model, setup, mem);
   const warmup = budget.rule === "tgi" ? Math.ceil(C.TGI_PREFILL_TOKENS * perToken) : 0;
-  const overhead = fid === "vllm" ? C.VLLM_NON_TORCH_BYTES : null;
+  const overhead = fid === "vllm" ? serverNonTorchBytes(C, setup) : null;
   const room = kvBudgetBytes(C, budget, setup, mem, exact, peak, warmup, overhead);
   const perSequence = Math.ceil(kvBytes(model, shared, work.kvPrecision, work.context, 1) * share);
   let tokens;

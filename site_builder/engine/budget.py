@@ -27,7 +27,7 @@ def budget_for(framework_id: str | None, engine: EngineClass) -> tuple[str, C.En
     return fid, C.ENGINE_BUDGETS[fid]
 
 
-def sglang_reserved_bytes(capacity_bytes: int, ranks: int) -> int:
+def sglang_reserved_bytes(capacity_bytes: float, ranks: int) -> int:
     """SGLang's reserve for activations and CUDA graphs, by the GPU's memory and the parallel ranks."""
     gib = capacity_bytes / C.GIB
     fixed, per_rank = next((f, r) for below, f, r in C.SGLANG_RESERVED_GIB if gib < below)
@@ -69,9 +69,17 @@ def moe_workspace_per_token(facts: ModelFacts, gpus: int) -> float:
 
 
 def profiled_peak_bytes(facts: ModelFacts, setup: Setup, tokens: int, sequences: int) -> int:
-    """The activation peak of one forward pass of `tokens` tokens and the sampler over `sequences` sequences."""
+    """The activation peak of a start-up profile: one forward pass of `tokens` tokens, then the sampler over
+    `sequences` sequences. The forward pass's buffers are freed before sampling: the peak is the larger of the two."""
     per_token = activation_per_token(facts, setup.count) + moe_workspace_per_token(facts, setup.count)
-    return math.ceil(tokens * per_token + sampler_bytes(facts, sequences))
+    return math.ceil(max(tokens * per_token, sampler_bytes(facts, sequences, C.VLLM_SAMPLER_FP32_COPIES)))
+
+
+def server_non_torch_bytes(setup: Setup) -> int:
+    """Runtime memory outside PyTorch's allocator per GPU (CUDA context, cuBLAS, and NCCL once ranks talk), as vLLM's
+    profile counts it and SGLang's free-memory probe after loading sees it."""
+    one, parallel = C.SERVER_NON_TORCH_BYTES
+    return one if setup.count == 1 else parallel
 
 
 def engine_peak_bytes(fid: str, facts: ModelFacts, setup: Setup, mem: MemoryResult, launch: Launch) -> int:
@@ -103,7 +111,7 @@ def kv_budget_bytes(
     `fraction` a launch's memory share in place of the engine's default, `overhead_bytes` the runtime memory the
     engine itself measures in place of the fit check's figure.
     """
-    total = setup.capacity_bytes or 0
+    total = (setup.capacity_bytes or 0) * (1 - C.DRIVER_RESERVED_FRACTION)
     share = budget.fraction if fraction is None else fraction
     rest = mem.weights_bytes + peak_bytes + (mem.overhead_bytes if overhead_bytes is None else overhead_bytes)
     if budget.rule == "of-total":
@@ -113,8 +121,9 @@ def kv_budget_bytes(
     elif budget.rule == "tgi":
         room = C.TGI_WIGGLE_ROOM * (share * total - rest - warmup_kv_bytes) + warmup_kv_bytes
     elif budget.rule == "sglang":
+        # The static share holds what is in use after loading (weights, CUDA context, NCCL) and the KV pool.
         reserved = sglang_reserved_bytes(total, setup.count) if fraction is None else (1 - fraction) * total
-        room = total - reserved - mem.weights_bytes
+        room = total - reserved - mem.weights_bytes - server_non_torch_bytes(setup)
     elif budget.rule == "working-set":
         room = mem.usable_bytes - rest
     else:
@@ -142,7 +151,7 @@ def kv_capacity(
     exact = math.ceil(kv_bytes(facts, work.kv_precision, work.context, work.concurrency) * share)
     peak = engine_peak_bytes(fid, facts, setup, mem, launch)
     warmup = math.ceil((launch.batch_tokens or C.TGI_PREFILL_TOKENS) * per_token) if budget.rule == "tgi" else 0
-    overhead = C.VLLM_NON_TORCH_BYTES if fid == "vllm" else None
+    overhead = server_non_torch_bytes(setup) if fid == "vllm" else None
     room = kv_budget_bytes(budget, setup, mem, exact, peak, warmup, launch.memory_fraction, overhead)
     per_sequence = math.ceil(kv_bytes(facts, work.kv_precision, work.context, 1) * share)
     if budget.rule == "exact":

@@ -261,9 +261,21 @@ VLLM_SMALL_BATCH_GPUS = ("a100",)  # vLLM keeps the small defaults on A100s by d
 # read the share from TGI_WIGGLE_ROOM).
 TGI_PREFILL_TOKENS = 4096
 TGI_WIGGLE_ROOM = 0.95
-# Memory outside PyTorch's allocator that vLLM's profile measures and keeps out of the KV pool (CUDA context, cuBLAS and
-# NCCL buffers): 0.35 GiB for Llama-3.1-8B on one RTX 3090 (vllm-project/vllm issue #10517, "non_torch_memory=0.35GiB")
-# and 0.20 GiB per rank on 3090s in tensor parallel (vllm-project/vllm PR #14447, "non_torch_memory takes 0.20GiB").
-# The 1.79 GiB of PR #10511 (RUNTIME_OVERHEAD_BYTES) is the fit check's conservative figure; the pool is sized on what
-# the profile sees.
-VLLM_NON_TORCH_BYTES = int(0.35 * GIB)
+# Memory outside PyTorch's allocator that vLLM's profile measures and keeps out of the KV pool (CUDA context, cuBLAS
+# workspaces, and with tensor parallelism NCCL's and the custom all-reduce's buffers); SGLang's free-memory probe after
+# loading the weights sees the same runtime. vLLM 0.19.0 on H100 80GB
+# (llm-d-incubation/llm-d-planner accuracy/results/v0.19.0/results_raw.csv, commit d3121e0, 50 runs): 0.24-0.27 GiB
+# on one GPU, 2.06-2.21 GiB per GPU at TP 2 and 4; vLLM issue #10517 logs 0.35 GiB on one RTX 3090. The 1.79 GiB of
+# PR #10511 (RUNTIME_OVERHEAD_BYTES) stays the fit check's conservative figure; the pool is sized on what the
+# profile sees.
+SERVER_NON_TORCH_BYTES = (int(0.25 * GIB), int(2.1 * GIB))  # (one GPU, each GPU of a tensor-parallel group)
+# vLLM's profile frees the forward pass's activations before it samples, so its peak is the larger of the two. The
+# sampler's peak over max_num_seqs rows of the vocabulary is 3.8 fp32 copies of the logits (fitted on the sweep above
+# where the sampler dominates: Llama-3.1-8B 1.89 GiB, Qwen2.5-7B 2.21 GiB and Gemma-2-2B 3.62 GiB at 1024 sequences
+# are 3.86, 3.81 and 3.71 copies; the fp32 logits, their sorted copy with int64 indices for top-k/top-p, and the
+# probabilities).
+VLLM_SAMPLER_FP32_COPIES = 3.8
+# The driver keeps part of a GPU's memory to itself: PyTorch's total_memory, which every engine sizes its pool from,
+# is 79.19 GiB on an 80 GB H100 (llm-d-planner sweep above) and 79.15 GiB on an 80 GB A100 (vLLM start-up logs,
+# "total_gpu_memory (79.15GiB)"), about 1% less than the nominal size.
+DRIVER_RESERVED_FRACTION = 0.01

@@ -190,9 +190,9 @@ def activation_per_token(facts: ModelFacts, gpus: int) -> float:
     return (C.ACT_FFN_FACTOR * ffn / gpus + C.ACT_HIDDEN_FACTOR * s.hidden) * SIXTEEN_BIT
 
 
-def sampler_bytes(facts: ModelFacts, sequences: int) -> int:
+def sampler_bytes(facts: ModelFacts, sequences: int, copies: float = C.SAMPLER_FP32_COPIES) -> float:
     """The sampler's fp32 logits, probabilities and log-probabilities for `sequences` sequences."""
-    return sequences * facts.shape.vocab * 4 * C.SAMPLER_FP32_COPIES
+    return sequences * facts.shape.vocab * 4 * copies
 
 
 def activation_bytes(facts: ModelFacts, batched: bool, concurrency: int, gpus: int) -> int:
