@@ -20,7 +20,7 @@ from site_builder.engine.hardware import make_setup
 from site_builder.engine.memory import ModelFacts, layer_windows, replicated_bytes, weight_bytes
 from site_builder.engine.params import SPARSE_COMPRESS_RATIO, compress_ratio, has_indexer, layer_attention_dims
 from site_builder.engine.plan import FRAMEWORK_PREFERENCE
-from site_builder.engine.precision import KV_BYTES, PRECISIONS
+from site_builder.engine.precision import FP8_KV_RECIPES, KV_BYTES, PRECISIONS
 from site_builder.output import write_text
 from site_builder.records import FrameworkRecord, GpuRecord, ModelRecord
 
@@ -243,6 +243,7 @@ def _constants() -> dict[str, Any]:
         "SERVER_NON_TORCH_BYTES": list(C.SERVER_NON_TORCH_BYTES),
         "VLLM_SAMPLER_FP32_COPIES": C.VLLM_SAMPLER_FP32_COPIES,
         "DRIVER_RESERVED_FRACTION": C.DRIVER_RESERVED_FRACTION,
+        "FP8_KV_RECIPES": [[fw, gpu, list(formats)] for fw, gpu, formats in FP8_KV_RECIPES],
         "TGI_PREFILL_TOKENS": C.TGI_PREFILL_TOKENS,
         "TGI_WIGGLE_ROOM": C.TGI_WIGGLE_ROOM,
         "SPARSE_COMPRESS_RATIO": SPARSE_COMPRESS_RATIO,

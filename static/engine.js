@@ -604,6 +604,15 @@ function cost(C, setup, spd) {
   return { pricePerHourUsd: hourly, costPerMonthUsd: hourly * C.HOURS_PER_MONTH, costPerMillionTokensUsd: perMillion };
 }
 
+// precision.default_kv_precision
+function defaultKvPrecision(C, pid, gpuId, frameworkId) {
+  for (const [framework, gpuPrefix, formats] of C.FP8_KV_RECIPES) {
+    if (!formats.includes(pid) || (framework !== null && framework !== frameworkId)) continue;
+    if (gpuPrefix === null || gpuId.startsWith(gpuPrefix)) return "fp8";
+  }
+  return "fp16";
+}
+
 // ---- budget.py ---------------------------------------------------------------------------------------------
 
 // budget.budget_for
@@ -793,9 +802,9 @@ export function estimate(shared, model, inputs, options = {}) {
   if (!Object.hasOwn(shared.precisions, pid)) {
     throw new EstimateError(`unknown precision ${repr(pid)} (one of ${shared.precision_order.join(", ")})`);
   }
-  const kvp = inputs["kv-precision"] ?? inputs.kv_precision ?? "fp16";
-  if (!Object.hasOwn(shared.kv_bytes, kvp)) {
-    throw new EstimateError(`unknown KV precision ${repr(kvp)} (one of ${shared.kv_precision_order.join(", ")})`);
+  const kvpIn = inputs["kv-precision"] ?? inputs.kv_precision ?? null;
+  if (kvpIn !== null && !Object.hasOwn(shared.kv_bytes, kvpIn)) {
+    throw new EstimateError(`unknown KV precision ${repr(kvpIn)} (one of ${shared.kv_precision_order.join(", ")})`);
   }
   if (nGpus < 1) throw new EstimateError("--gpus must be at least 1");
   const gpu = shared.gpus[gid];
@@ -839,6 +848,7 @@ export function estimate(shared, model, inputs, options = {}) {
   }
   const engine = engineClassFor(prec, setup.base, fw);
   const ctx = { shared, model, pid, prec };
+  const kvp = kvpIn || defaultKvPrecision(C, pid, setup.baseId, fw ? fw.id : null);
   const probe = workload(context, 1, prompt, output, kvp);
   let concurrency;
   const conc = inputs.concurrency ?? "1";

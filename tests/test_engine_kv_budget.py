@@ -6,12 +6,14 @@ with the model's published sizes, not the engine's own helpers.
 
 from __future__ import annotations
 
+import argparse
 import math
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from test_engine_memory_speed import GPUS, MODELS
+from test_engine_memory_speed import GPUS, MODELS, ROOT
 
+from site_builder import commands
 from site_builder.engine import constants as C
 from site_builder.engine.budget import KvCapacity, Launch, kv_capacity
 from site_builder.engine.estimate import Workload, memory
@@ -172,3 +174,32 @@ def test_throughput_never_falls_when_the_engine_holds_more_kv(low: float, step: 
         tps.append(full.speed.output_tokens_per_s or 0)
     assert seqs[1] >= seqs[0]
     assert tps[1] >= tps[0] * (1 - 1e-9)
+
+
+def _cli_kv(gpu: str, precision: str, framework: str | None, kv: str | None = None) -> str:
+    args = argparse.Namespace(
+        catalog=str(ROOT / "catalog"),
+        model="llama-3.1-8b",
+        gpu=gpu,
+        gpus=1,
+        precision=precision,
+        kv_precision=kv,
+        context=None,
+        concurrency="1",
+        prompt=None,
+        output=None,
+        framework=framework,
+    )
+    out = commands.estimate(args)
+    return str(out["kv_precision"])
+
+
+def test_fp8_recipes_default_to_an_fp8_kv_cache() -> None:
+    # TensorRT-LLM inherits Model Optimizer's FP8 KV cache with FP8 and NVFP4 checkpoints; vLLM's INC recipe on Gaudi
+    # serves FP8 weights with --kv-cache-dtype fp8_inc. Other setups keep a 16-bit cache, and a stated one wins.
+    assert _cli_kv("h100-sxm", "fp8", "tensorrt-llm") == "fp8"
+    assert _cli_kv("b200", "nvfp4", "tensorrt-llm") == "fp8"
+    assert _cli_kv("gaudi3", "fp8", None) == "fp8"
+    assert _cli_kv("h100-sxm", "fp8", "vllm") == "fp16"
+    assert _cli_kv("h100-sxm", "bf16", "tensorrt-llm") == "fp16"
+    assert _cli_kv("h100-sxm", "fp8", "tensorrt-llm", "fp16") == "fp16"

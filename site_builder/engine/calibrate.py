@@ -21,7 +21,7 @@ from site_builder.engine.estimate import Workload, memory, speed
 from site_builder.engine.hardware import make_setup
 from site_builder.engine.memory import ModelFacts
 from site_builder.engine.plan import engine_class_for, facts_of
-from site_builder.engine.precision import GIB, PRECISIONS
+from site_builder.engine.precision import GIB, PRECISIONS, default_kv_precision
 from site_builder.records import BenchmarkRecord, FrameworkRecord, GpuRecord, ModelRecord
 
 # Serving engines cap a batch at a few thousand sequences (vLLM's max_num_seqs default is 256; TensorRT-LLM's
@@ -75,7 +75,10 @@ def predict(
     w = bench.workload
     prompt = w.prompt_tokens or 0
     output = w.output_tokens or 0
-    kv = "fp8" if (w.kv_precision or "").lower().startswith("fp8") else "fp16"
+    if w.kv_precision is None:
+        kv = default_kv_precision(prec, setup.base.id, bench.framework)
+    else:
+        kv = "fp8" if w.kv_precision.lower().startswith("fp8") else "fp16"
     conc = w.concurrency or 1
     if w.concurrency is None and bench.metric.startswith("aggregate_output"):
         # An offline throughput run with no stated concurrency fills the engine's KV pool: as many sequences as
