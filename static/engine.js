@@ -394,7 +394,14 @@ function bytesReadPerStep(ctx, setup, work, tokens, shards) {
   const weights = (whole - table - tower - expertBytes * (1 - touched)) / n;
   const kvShare = kvSharePerGpu(model, n, work.decodeContext);
   const kv = kvReadBytes(model, shared, work.kvPrecision, work.decodeContext, work.concurrency) * kvShare;
-  return weights + kv;
+  return weights + kv * unfusedKvReads(model, work, setup.base.vendor);
+}
+
+// estimate.unfused_kv_reads
+function unfusedKvReads(model, work, vendor) {
+  const s = model.shape;
+  if (work.fusedAttention || vendor !== "apple" || s.is_mla || s.kv_heads <= 0) return 1.0;
+  return s.heads / s.kv_heads;
 }
 
 // estimate.flops_per_token
@@ -466,7 +473,7 @@ class Step {
   parts(decode, prefill, prefillFlops) {
     const w = this.work;
     const s = this.ctx.model.shape;
-    const running = workload(w.context, decode, w.prompt, w.output, w.kvPrecision);
+    const running = workload(w.context, decode, w.prompt, w.output, w.kvPrecision, w.fusedAttention);
     const tokens = Math.max(decode + prefill, 1);
     const bytesStep = bytesReadPerStep(this.ctx, this.setup, running, tokens, this.shards);
     const flops = (decode * flopsPerToken(this.ctx, w.decodeContext) + prefillFlops) / this.shards;
