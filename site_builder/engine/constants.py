@@ -163,11 +163,14 @@ MAX_PREFILL_LOAD = 0.9
 class EngineBudget:
     """How an engine sizes its KV cache at start-up, the flag that changes it, and where the default comes from.
 
-    rule: "of-total"    KV = fraction x GPU memory - weights - activation peak - runtime overhead (vLLM profiles the
-                        peak and subtracts it from gpu_memory_utilization x total)
+    GPU memory is what PyTorch reports, 1% below the nominal size (DRIVER_RESERVED_FRACTION).
+    rule: "of-total"    KV = fraction x GPU memory - weights - activation peak - non-torch memory (vLLM: its start-up
+                        profile's peak, the larger of a forward pass of max_num_batched_tokens tokens and the sampler
+                        over max_num_seqs sequences, both by GPU; non-torch 0.25 GiB, 2.1 GiB per tensor-parallel rank)
           "of-free"     KV = fraction x (GPU memory - weights - activation peak - runtime overhead)
-          "sglang"      KV = GPU memory - weights - reserved, reserved by GPU memory (SGLang's mem_fraction_static
-                        heuristic: static share = (memory - reserved) / memory, and the static share holds weights + KV)
+          "sglang"      KV = GPU memory - reserved - weights - non-torch memory, reserved by GPU memory (SGLang's
+                        mem_fraction_static heuristic: static share = (memory - reserved) / memory, and the static share
+                        holds what is in use after loading + KV)
           "tgi"         KV = TGI_WIGGLE_ROOM x (fraction x GPU memory - weights - warm-up prefill peak - runtime
                         overhead - the warm-up batch's KV) + the warm-up batch's KV (TGI's warm-up)
           "exact"       KV = what the launch asks for: --ctx-size tokens shared by the parallel slots
