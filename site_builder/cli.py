@@ -132,7 +132,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--gpu", required=True)
     p.add_argument("--gpus", type=int, default=1, help="number of GPUs (tensor parallel)")
     p.add_argument("--precision", default=None, help="bf16, fp8, awq-int4, q4_k_m... (default: native)")
-    p.add_argument("--kv-precision", default="fp16")
+    p.add_argument("--kv-precision", default=None)
     p.add_argument("--context", type=int, default=None, help="tokens per sequence (default: prompt+output)")
     p.add_argument("--concurrency", default="1", help="concurrent sequences, or 'max'")
     p.add_argument("--prompt", type=int, default=None)

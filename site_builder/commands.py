@@ -24,7 +24,7 @@ from site_builder.engine.money import (
 )
 from site_builder.engine.parallel import tensor_parallel_problem
 from site_builder.engine.plan import analyse, choose_framework, engine_class_for, facts_of
-from site_builder.engine.precision import KV_BYTES, PRECISIONS, supported_on
+from site_builder.engine.precision import KV_BYTES, PRECISIONS, default_kv_precision, supported_on
 from site_builder.problems import CatalogError, Report
 from site_builder.records import ModelRecord
 
@@ -100,7 +100,7 @@ def estimate(
     pid = args.precision or model.native_precision
     if pid not in PRECISIONS:
         raise UsageError(f"unknown precision {pid!r} (one of {', '.join(PRECISIONS)})")
-    if args.kv_precision not in KV_BYTES:
+    if args.kv_precision is not None and args.kv_precision not in KV_BYTES:
         raise UsageError(f"unknown KV precision {args.kv_precision!r} (one of {', '.join(KV_BYTES)})")
     if args.gpus < 1:
         raise UsageError("--gpus must be at least 1")
@@ -136,7 +136,8 @@ def estimate(
         fw = choose_framework(model, prec, setup.base, frameworks)
     engine = engine_class_for(prec, setup.base, fw)
     facts = facts_of(model)
-    probe = Workload(context, 1, prompt, output, args.kv_precision)
+    kvp = args.kv_precision or default_kv_precision(prec, setup.base.id, fw.id if fw else None)
+    probe = Workload(context, 1, prompt, output, kvp)
     if args.concurrency == "max":
         m1 = memory(facts, prec, setup, probe, engine)
         concurrency = m1.max_concurrency if m1 else 0
@@ -149,7 +150,7 @@ def estimate(
             raise UsageError("--concurrency takes a whole number or 'max'") from None
         if concurrency < 1:
             raise UsageError("--concurrency must be at least 1")
-    work = Workload(context, concurrency, prompt, output, args.kv_precision)
+    work = Workload(context, concurrency, prompt, output, kvp)
     mem = memory(facts, prec, setup, work, engine)
     if mem is None:
         raise UsageError(f"{gpu.short_name} has no memory size in the catalog")
@@ -182,7 +183,7 @@ def estimate(
         "gpu": gpu.id,
         "gpus": setup.count,
         "precision": prec.id,
-        "kv_precision": args.kv_precision,
+        "kv_precision": kvp,
         "framework": fw.id if fw else None,
         "engine_class": engine,
         "context": context,

@@ -21,7 +21,7 @@ from site_builder.engine.memory import ModelFacts, layer_windows, replicated_byt
 from site_builder.engine.money import model_api_prices
 from site_builder.engine.params import SPARSE_COMPRESS_RATIO, compress_ratio, has_indexer, layer_attention_dims
 from site_builder.engine.plan import FRAMEWORK_PREFERENCE, _multipliers
-from site_builder.engine.precision import KV_BYTES, PRECISIONS
+from site_builder.engine.precision import FP8_KV_RECIPES, KV_BYTES, PRECISIONS
 from site_builder.output import write_text
 from site_builder.records import FrameworkRecord, GpuRecord, ModelRecord
 from site_builder.records.provider import ProviderRecord
@@ -246,6 +246,16 @@ def _constants() -> dict[str, Any]:
         },
         "CLASS_BUDGET": C.CLASS_BUDGET,
         "SGLANG_RESERVED_GIB": [[_finite(below), fixed, per] for below, fixed, per in C.SGLANG_RESERVED_GIB],
+        "VLLM_LARGE_BATCH_MIN_GIB": C.VLLM_LARGE_BATCH_MIN_GIB,
+        "VLLM_LARGE_BATCH": list(C.VLLM_LARGE_BATCH),
+        "VLLM_SMALL_BATCH": list(C.VLLM_SMALL_BATCH),
+        "VLLM_SMALL_BATCH_GPUS": list(C.VLLM_SMALL_BATCH_GPUS),
+        "SERVER_NON_TORCH_BYTES": list(C.SERVER_NON_TORCH_BYTES),
+        "VLLM_SAMPLER_FP32_COPIES": C.VLLM_SAMPLER_FP32_COPIES,
+        "DRIVER_RESERVED_FRACTION": C.DRIVER_RESERVED_FRACTION,
+        "FP8_KV_RECIPES": [[fw, gpu, list(formats)] for fw, gpu, formats in FP8_KV_RECIPES],
+        "TGI_PREFILL_TOKENS": C.TGI_PREFILL_TOKENS,
+        "TGI_WIGGLE_ROOM": C.TGI_WIGGLE_ROOM,
         "SPARSE_COMPRESS_RATIO": SPARSE_COMPRESS_RATIO,
     }
 

@@ -66,6 +66,7 @@ function makeSetup(shared, gid, multiplier) {
     id: gid,
     record,
     base,
+    baseId,
     count,
     capacityBytes: base.capacity_bytes,
     usableBytes: usable,
@@ -184,15 +185,24 @@ function kvSharePerGpu(model, gpus, context = null) {
   return whole ? held / whole : 1.0;
 }
 
-// memory.activation_bytes
-function activationBytes(model, C, batched, concurrency, gpus) {
+// memory.activation_per_token
+function activationPerToken(model, C, gpus) {
   const s = model.shape;
-  const tokens = batched ? C.SERVER_BATCH_TOKENS : C.LOCAL_BATCH_TOKENS;
   const isMoe = s.experts > 0;
   const ffn = !isMoe ? s.dense_ffn : Math.max(s.dense_layers ? s.dense_ffn : 0, s.experts_per_token * s.expert_ffn);
-  const perToken = ((C.ACT_FFN_FACTOR * ffn) / gpus + C.ACT_HIDDEN_FACTOR * s.hidden) * 2;
-  const sampled = Math.min(concurrency, C.MAX_SAMPLED_SEQUENCES);
-  const sampler = sampled * s.vocab * 4 * C.SAMPLER_FP32_COPIES;
+  return ((C.ACT_FFN_FACTOR * ffn) / gpus + C.ACT_HIDDEN_FACTOR * s.hidden) * 2;
+}
+
+// memory.sampler_bytes
+function samplerBytes(model, C, sequences, copies = C.SAMPLER_FP32_COPIES) {
+  return sequences * model.shape.vocab * 4 * copies;
+}
+
+// memory.activation_bytes
+function activationBytes(model, C, batched, concurrency, gpus) {
+  const tokens = batched ? C.SERVER_BATCH_TOKENS : C.LOCAL_BATCH_TOKENS;
+  const perToken = activationPerToken(model, C, gpus);
+  const sampler = samplerBytes(model, C, Math.min(concurrency, C.MAX_SAMPLED_SEQUENCES));
   return Math.ceil(tokens * perToken + sampler);
 }
 
@@ -384,7 +394,14 @@ function bytesReadPerStep(ctx, setup, work, tokens, shards) {
   const weights = (whole - table - tower - expertBytes * (1 - touched)) / n;
   const kvShare = kvSharePerGpu(model, n, work.decodeContext);
   const kv = kvReadBytes(model, shared, work.kvPrecision, work.decodeContext, work.concurrency) * kvShare;
-  return weights + kv;
+  return weights + kv * unfusedKvReads(model, work, setup.base.vendor);
+}
+
+// estimate.unfused_kv_reads
+function unfusedKvReads(model, work, vendor) {
+  const s = model.shape;
+  if (work.fusedAttention || vendor !== "apple" || s.is_mla || s.kv_heads <= 0) return 1.0;
+  return s.heads / s.kv_heads;
 }
 
 // estimate.flops_per_token
@@ -456,7 +473,7 @@ class Step {
   parts(decode, prefill, prefillFlops) {
     const w = this.work;
     const s = this.ctx.model.shape;
-    const running = workload(w.context, decode, w.prompt, w.output, w.kvPrecision);
+    const running = workload(w.context, decode, w.prompt, w.output, w.kvPrecision, w.fusedAttention);
     const tokens = Math.max(decode + prefill, 1);
     const bytesStep = bytesReadPerStep(this.ctx, this.setup, running, tokens, this.shards);
     const flops = (decode * flopsPerToken(this.ctx, w.decodeContext) + prefillFlops) / this.shards;
@@ -596,6 +613,15 @@ function cost(C, setup, spd) {
   return { pricePerHourUsd: hourly, costPerMonthUsd: hourly * C.HOURS_PER_MONTH, costPerMillionTokensUsd: perMillion };
 }
 
+// precision.default_kv_precision
+function defaultKvPrecision(C, pid, gpuId, frameworkId) {
+  for (const [framework, gpuPrefix, formats] of C.FP8_KV_RECIPES) {
+    if (!formats.includes(pid) || (framework !== null && framework !== frameworkId)) continue;
+    if (gpuPrefix === null || gpuId.startsWith(gpuPrefix)) return "fp8";
+  }
+  return "fp16";
+}
+
 // ---- budget.py ---------------------------------------------------------------------------------------------
 
 // budget.budget_for
@@ -614,28 +640,72 @@ function sglangReservedBytes(C, capacityBytes, ranks) {
   throw new Error("unreachable");
 }
 
+// budget.vllm_batch_defaults
+function vllmBatchDefaults(C, setup) {
+  const gib = (setup.capacityBytes || 0) / C.GIB;
+  const smallByName = C.VLLM_SMALL_BATCH_GPUS.some((word) => setup.baseId.includes(word));
+  return gib >= C.VLLM_LARGE_BATCH_MIN_GIB && !smallByName ? C.VLLM_LARGE_BATCH : C.VLLM_SMALL_BATCH;
+}
+
+// budget.moe_workspace_per_token
+function moeWorkspacePerToken(model, gpus) {
+  const s = model.shape;
+  if (!(s.experts > 0)) return 0.0;
+  const n = s.expert_ffn / gpus;
+  return s.experts_per_token * Math.max(Math.max(2 * n, s.hidden) + n - 3 * n, 0.0) * 2;
+}
+
+// budget.profiled_peak_bytes
+function profiledPeakBytes(model, C, setup, tokens, sequences) {
+  const perToken = activationPerToken(model, C, setup.count) + moeWorkspacePerToken(model, setup.count);
+  return Math.ceil(Math.max(tokens * perToken, samplerBytes(model, C, sequences, C.VLLM_SAMPLER_FP32_COPIES)));
+}
+
+// budget.server_non_torch_bytes
+function serverNonTorchBytes(C, setup) {
+  const [one, parallel] = C.SERVER_NON_TORCH_BYTES;
+  return setup.count === 1 ? one : parallel;
+}
+
+// budget.engine_peak_bytes (at the engine's default launch)
+function enginePeakBytes(C, fid, model, setup, mem) {
+  if (fid === "vllm") {
+    const [tokens, seqs] = vllmBatchDefaults(C, setup);
+    return profiledPeakBytes(model, C, setup, tokens, Math.min(seqs, tokens));
+  }
+  if (fid === "tgi") return profiledPeakBytes(model, C, setup, C.TGI_PREFILL_TOKENS, 1);
+  return mem.activationsBytes;
+}
+
 // budget.kv_budget_bytes
-function kvBudgetBytes(C, budget, setup, mem, exactBytes) {
-  const total = setup.capacityBytes || 0;
-  const rest = mem.weightsBytes + mem.activationsBytes + mem.overheadBytes;
+function kvBudgetBytes(C, budget, setup, mem, exactBytes, peakBytes, warmupKvBytes, overheadBytes) {
+  const total = (setup.capacityBytes || 0) * (1 - C.DRIVER_RESERVED_FRACTION);
+  const share = budget.fraction;
+  const rest = mem.weightsBytes + peakBytes + (overheadBytes === null ? mem.overheadBytes : overheadBytes);
   let room;
-  if (budget.rule === "of-total") room = budget.fraction * total - rest;
-  else if (budget.rule === "of-free") room = budget.fraction * (total - rest);
-  else if (budget.rule === "sglang") room = total - sglangReservedBytes(C, total, setup.count) - mem.weightsBytes;
+  if (budget.rule === "of-total") room = share * total - rest;
+  else if (budget.rule === "of-free") room = share * (total - rest);
+  else if (budget.rule === "tgi") room = C.TGI_WIGGLE_ROOM * (share * total - rest - warmupKvBytes) + warmupKvBytes;
+  else if (budget.rule === "sglang") {
+    room = total - sglangReservedBytes(C, total, setup.count) - mem.weightsBytes - serverNonTorchBytes(C, setup);
+  }
   else if (budget.rule === "working-set") room = mem.usableBytes - rest;
   else room = exactBytes;
   return Math.max(Math.trunc(room), 0);
 }
 
-// budget.kv_capacity
+// budget.kv_capacity (at the engine's default launch)
 function kvCapacity(ctx, setup, work, mem, frameworkId, engine) {
   const { shared, model } = ctx;
   const C = shared.constants;
-  const [, budget] = budgetFor(C, frameworkId, engine);
+  const [fid, budget] = budgetFor(C, frameworkId, engine);
   const share = kvSharePerGpu(model, setup.count);
   const perToken = kvBytes(model, shared, work.kvPrecision, 1, 1) * share;
   const exact = Math.ceil(kvBytes(model, shared, work.kvPrecision, work.context, work.concurrency) * share);
-  const room = kvBudgetBytes(C, budget, setup, mem, exact);
+  const peak = enginePeakBytes(C, fid, model, setup, mem);
+  const warmup = budget.rule === "tgi" ? Math.ceil(C.TGI_PREFILL_TOKENS * perToken) : 0;
+  const overhead = fid === "vllm" ? serverNonTorchBytes(C, setup) : null;
+  const room = kvBudgetBytes(C, budget, setup, mem, exact, peak, warmup, overhead);
   const perSequence = Math.ceil(kvBytes(model, shared, work.kvPrecision, work.context, 1) * share);
   let tokens;
   let sequences;
@@ -786,9 +856,9 @@ export function estimate(shared, model, inputs, options = {}) {
   if (!Object.hasOwn(shared.precisions, pid)) {
     throw new EstimateError(`unknown precision ${repr(pid)} (one of ${shared.precision_order.join(", ")})`);
   }
-  const kvp = inputs["kv-precision"] ?? inputs.kv_precision ?? "fp16";
-  if (!Object.hasOwn(shared.kv_bytes, kvp)) {
-    throw new EstimateError(`unknown KV precision ${repr(kvp)} (one of ${shared.kv_precision_order.join(", ")})`);
+  const kvpIn = inputs["kv-precision"] ?? inputs.kv_precision ?? null;
+  if (kvpIn !== null && !Object.hasOwn(shared.kv_bytes, kvpIn)) {
+    throw new EstimateError(`unknown KV precision ${repr(kvpIn)} (one of ${shared.kv_precision_order.join(", ")})`);
   }
   if (nGpus < 1) throw new EstimateError("--gpus must be at least 1");
   const gpu = shared.gpus[gid];
@@ -832,6 +902,7 @@ export function estimate(shared, model, inputs, options = {}) {
   }
   const engine = engineClassFor(prec, setup.base, fw);
   const ctx = { shared, model, pid, prec };
+  const kvp = kvpIn || defaultKvPrecision(C, pid, setup.baseId, fw ? fw.id : null);
   const probe = workload(context, 1, prompt, output, kvp);
   let concurrency;
   const conc = inputs.concurrency ?? "1";

@@ -76,7 +76,7 @@ def _case(rng: random.Random, model: str, gpus: list[str], frameworks: list[str]
         "precision": rng.choice([None, None, None, *PRECISIONS])
         if rng.random() > 0.01
         else rng.choice(("no-such-format", "toString")),
-        "kv-precision": rng.choice([*KV_BYTES, "fp16", "fp16"])
+        "kv-precision": rng.choice([None, None, *KV_BYTES, "fp16", "fp16"])
         if rng.random() > 0.01
         else rng.choice(("fp6", "hasOwnProperty")),
         "context": context,
@@ -88,6 +88,23 @@ def _case(rng: random.Random, model: str, gpus: list[str], frameworks: list[str]
         else rng.choice(("no-such-framework", "__proto__")),
     }
     return case
+
+
+# Setups whose engine recipe stores the KV cache in FP8 when no KV precision is given (precision.FP8_KV_RECIPES).
+_RECIPE_BASE: dict[str, Any] = {
+    "gpus": 1,
+    "kv-precision": None,
+    "context": None,
+    "concurrency": "8",
+    "prompt": None,
+    "output": None,
+}
+RECIPE_CASES: list[dict[str, Any]] = [
+    _RECIPE_BASE | {"model": "llama-3.1-8b", "gpu": "h100-sxm", "precision": "fp8", "framework": "tensorrt-llm"},
+    _RECIPE_BASE | {"model": "llama-3.1-8b", "gpu": "b200", "precision": "nvfp4", "framework": "tensorrt-llm"},
+    _RECIPE_BASE | {"model": "llama-3.1-8b", "gpu": "gaudi3", "precision": "fp8", "framework": None},
+    _RECIPE_BASE | {"model": "llama-3.1-8b", "gpu": "h100-sxm", "precision": "fp8", "framework": "vllm"},
+]
 
 
 def _python(inputs: dict[str, Any]) -> dict[str, Any]:
@@ -162,7 +179,7 @@ def test_engine_js_matches_estimate(catalog: Catalog, tmp_path: Path, monkeypatc
 
     rng = random.Random(SEED)
     ids = models
-    cases = [_case(rng, ids[i % len(ids)], gpus, frameworks, cat) for i in range(CASES)]
+    cases = [_case(rng, ids[i % len(ids)], gpus, frameworks, cat) for i in range(CASES)] + RECIPE_CASES
     expected = [_python(c) for c in cases]
     (tmp_path / "cases.json").write_text(json.dumps(cases))
     proc = subprocess.run(

@@ -16,12 +16,12 @@ from pathlib import Path
 from types import MappingProxyType
 
 from site_builder.engine import constants as C
-from site_builder.engine.budget import kv_capacity
+from site_builder.engine.budget import Launch, kv_capacity
 from site_builder.engine.estimate import Workload, memory, speed
-from site_builder.engine.hardware import make_setup
-from site_builder.engine.memory import ModelFacts
+from site_builder.engine.hardware import Setup, make_setup
+from site_builder.engine.memory import ModelFacts, weight_bytes_per_gpu
 from site_builder.engine.plan import engine_class_for, facts_of
-from site_builder.engine.precision import GIB, PRECISIONS
+from site_builder.engine.precision import GIB, PRECISIONS, Precision, default_kv_precision
 from site_builder.records import BenchmarkRecord, FrameworkRecord, GpuRecord, ModelRecord
 
 # Serving engines cap a batch at a few thousand sequences (vLLM's max_num_seqs default is 256; TensorRT-LLM's
@@ -77,7 +77,10 @@ def predict(
     w = bench.workload
     prompt = w.prompt_tokens or 0
     output = w.output_tokens or 0
-    kv = "fp8" if (w.kv_precision or "").lower().startswith("fp8") else "fp16"
+    if w.kv_precision is None:
+        kv = default_kv_precision(prec, setup.base.id, bench.framework)
+    else:
+        kv = "fp8" if w.kv_precision.lower().startswith("fp8") else "fp16"
     conc = w.concurrency or 1
     if w.concurrency is None and bench.metric.startswith("aggregate_output"):
         # An offline throughput run with no stated concurrency fills the engine's KV pool: as many sequences as
@@ -89,11 +92,14 @@ def predict(
     fused = w.flash_attention is not False
     work = Workload(max(prompt + output, 1), conc, prompt, output, kv, fused, w.identical_sequences is True)
     m = bench.metric
+    if m in SPEED_METRICS and weights_exceed_resident(facts, prec, setup):
+        return None
     if m in CAPACITY_METRICS:
         mem = memory(facts, prec, setup, work, engine)
         if mem is None:
             return None
-        return float(kv_capacity(facts, setup, work, mem, bench.framework, engine).tokens)
+        launch = Launch(w.memory_fraction, w.batch_tokens)
+        return float(kv_capacity(facts, setup, work, mem, bench.framework, engine, launch).tokens)
     if m in MEMORY_METRICS:
         mem = memory(facts, prec, setup, work, engine)
         if mem is None:
@@ -129,6 +135,14 @@ def predict(
     if m == "aggregate_output_tok_s_per_gpu":
         return spd.output_tokens_per_s / setup.count if spd.output_tokens_per_s else None
     return None
+
+
+def weights_exceed_resident(facts: ModelFacts, prec: Precision, setup: Setup) -> bool:
+    """Whether the weights alone exceed what the device keeps resident: a card's memory, or on a Mac the share macOS
+    lets Metal wire (the record's usable fraction). Such a run pages or offloads every step, a regime the engine does
+    not estimate, so its record is evidence of that, not a calibration point for the roofline."""
+    limit = setup.usable_bytes if setup.base.segment == "apple-silicon" else setup.capacity_bytes
+    return limit is not None and weight_bytes_per_gpu(facts, prec, setup.count) > limit
 
 
 def compare_all(

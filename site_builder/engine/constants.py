@@ -199,11 +199,16 @@ MAX_PREFILL_LOAD = 0.9
 class EngineBudget:
     """How an engine sizes its KV cache at start-up, the flag that changes it, and where the default comes from.
 
-    rule: "of-total"    KV = fraction x GPU memory - weights - activation peak - runtime overhead (vLLM profiles the
-                        peak and subtracts it from gpu_memory_utilization x total)
+    GPU memory is what PyTorch reports, 1% below the nominal size (DRIVER_RESERVED_FRACTION).
+    rule: "of-total"    KV = fraction x GPU memory - weights - activation peak - non-torch memory (vLLM: its start-up
+                        profile's peak, the larger of a forward pass of max_num_batched_tokens tokens and the sampler
+                        over max_num_seqs sequences, both by GPU; non-torch 0.25 GiB, 2.1 GiB per tensor-parallel rank)
           "of-free"     KV = fraction x (GPU memory - weights - activation peak - runtime overhead)
-          "sglang"      KV = GPU memory - weights - reserved, reserved by GPU memory (SGLang's mem_fraction_static
-                        heuristic: static share = (memory - reserved) / memory, and the static share holds weights + KV)
+          "sglang"      KV = GPU memory - reserved - weights - non-torch memory, reserved by GPU memory (SGLang's
+                        mem_fraction_static heuristic: static share = (memory - reserved) / memory, and the static share
+                        holds what is in use after loading + KV)
+          "tgi"         KV = TGI_WIGGLE_ROOM x (fraction x GPU memory - weights - warm-up prefill peak - runtime
+                        overhead - the warm-up batch's KV) + the warm-up batch's KV (TGI's warm-up)
           "exact"       KV = what the launch asks for: --ctx-size tokens shared by the parallel slots
           "working-set" KV = what the OS lets the GPU keep resident (the setup's usable memory) - the rest
     """
@@ -236,11 +241,13 @@ ENGINE_BUDGETS: dict[str, EngineBudget] = {
         "the memory free after loading weights",
     ),
     "tgi": EngineBudget(
-        "of-total",
+        "tgi",
         1.0,
         "--cuda-memory-fraction (and --max-batch-total-tokens)",
         "huggingface/text-generation-inference launcher/src/main.rs: --cuda-memory-fraction defaults to 1.0 of "
-        "total memory; warm-up infers max_batch_total_tokens from what is left",
+        "total memory; server/text_generation_server/models/flash_causal_lm.py (commit 895c5f1) warmup: after a "
+        "prefill of --max-batch-prefill-tokens, 95% of the memory still free becomes KV blocks, plus the warm-up "
+        "batch's own blocks",
     ),
     "lmdeploy": EngineBudget(
         "of-free",
@@ -275,3 +282,39 @@ SGLANG_RESERVED_GIB: tuple[tuple[float, float, float], ...] = (
     (160.0, 12.0, 0.5),
     (float("inf"), 32.0, 0.0),
 )
+
+# vLLM sizes its KV pool from a start-up profile: one forward pass of max_num_batched_tokens tokens, then the sampler
+# over min(max_num_seqs, tokens) sequences (vllm-project/vllm vllm/v1/worker/gpu_model_runner.py, profile_run and
+# _dummy_sampler_run, commit 4e17906); the pool is gpu_memory_utilization x total memory less the weights, that
+# profiled peak and the non-torch memory. The OpenAI server's batch defaults depend on the GPU
+# (vllm/engine/arg_utils.py, EngineArgs.get_batch_defaults, commit 99d7eb5): a GPU of at least 70 GiB that is not an
+# A100 profiles 8192 tokens and 1024 sequences, any other 2048 and 256. With chunked prefill off (vLLM V0 below 32K
+# context) the profiled batch is max(max_model_len, that default) instead (the same function), which a calibration
+# record states as its batch tokens.
+VLLM_LARGE_BATCH_MIN_GIB = 70.0
+VLLM_LARGE_BATCH = (8192, 1024)  # (max_num_batched_tokens, max_num_seqs)
+VLLM_SMALL_BATCH = (2048, 256)
+VLLM_SMALL_BATCH_GPUS = ("a100",)  # vLLM keeps the small defaults on A100s by device name (its PR #17885)
+# TGI's warm-up prefill is --max-batch-prefill-tokens, 4096 by default (launcher/src/main.rs); 95% of the memory free
+# after it becomes KV blocks ("Leave 5% for some wiggle room", flash_causal_lm.py warmup in TGI 2.x; later releases
+# read the share from TGI_WIGGLE_ROOM).
+TGI_PREFILL_TOKENS = 4096
+TGI_WIGGLE_ROOM = 0.95
+# Memory outside PyTorch's allocator that vLLM's profile measures and keeps out of the KV pool (CUDA context, cuBLAS
+# workspaces, and with tensor parallelism NCCL's and the custom all-reduce's buffers); SGLang's free-memory probe after
+# loading the weights sees the same runtime. vLLM 0.19.0 on H100 80GB
+# (llm-d-incubation/llm-d-planner accuracy/results/v0.19.0/results_raw.csv, commit d3121e0, 50 runs): 0.24-0.27 GiB
+# on one GPU, 2.06-2.21 GiB per GPU at TP 2 and 4; vLLM issue #10517 logs 0.35 GiB on one RTX 3090. The 1.79 GiB of
+# PR #10511 (RUNTIME_OVERHEAD_BYTES) stays the fit check's conservative figure; the pool is sized on what the
+# profile sees.
+SERVER_NON_TORCH_BYTES = (int(0.25 * GIB), int(2.1 * GIB))  # (one GPU, each GPU of a tensor-parallel group)
+# vLLM's profile frees the forward pass's activations before it samples, so its peak is the larger of the two. The
+# sampler's peak over max_num_seqs rows of the vocabulary is 3.8 fp32 copies of the logits (fitted on the sweep above
+# where the sampler dominates: Llama-3.1-8B 1.89 GiB, Qwen2.5-7B 2.21 GiB and Gemma-2-2B 3.62 GiB at 1024 sequences
+# are 3.86, 3.81 and 3.71 copies; the fp32 logits, their sorted copy with int64 indices for top-k/top-p, and the
+# probabilities).
+VLLM_SAMPLER_FP32_COPIES = 3.8
+# The driver keeps part of a GPU's memory to itself: PyTorch's total_memory, which every engine sizes its pool from,
+# is 79.19 GiB on an 80 GB H100 (llm-d-planner sweep above) and 79.15 GiB on an 80 GB A100 (vLLM start-up logs,
+# "total_gpu_memory (79.15GiB)"), about 1% less than the nominal size.
+DRIVER_RESERVED_FRACTION = 0.01

@@ -121,7 +121,9 @@ def categories(
     if gpu is not None and gpu.segment == "apple-silicon":
         out.append("Apple")
     w = bench.workload
-    if (w.prompt_tokens or 0) + (w.output_tokens or 0) >= LONG_CONTEXT_TOKENS:
+    # A capacity record's prompt is the launch's max_model_len, not a long request: it measures memory, not attention.
+    long_request = (w.prompt_tokens or 0) + (w.output_tokens or 0) >= LONG_CONTEXT_TOKENS
+    if long_request and bench.metric != "kv_cache_capacity_tokens":
         out.append("long context")
     model = models.get(bench.model or "")
     if model is not None and bench.metric in DECODE_METRICS and facts_of(model).shape.is_moe:

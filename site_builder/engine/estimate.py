@@ -194,7 +194,21 @@ def bytes_read_per_step(
     weights = (whole - table - tower - expert_bytes * (1 - touched)) / n
     kv_share = kv_share_per_gpu(facts, n, work.decode_context)
     kv = kv_read_bytes(facts, work.kv_precision, work.decode_context, work.concurrency) * kv_share
-    return weights + kv
+    return weights + kv * unfused_kv_reads(facts, work, setup.base.vendor)
+
+
+def unfused_kv_reads(facts: ModelFacts, work: Workload, vendor: str) -> float:
+    """How many times a decode step reads each cached K and V row from memory. Fused (flash) attention reads it once.
+    Without it, llama.cpp multiplies K by Q with ggml_mul_mat, which broadcasts each KV head over the query heads of its
+    group (ggml-org/llama.cpp src/llama-graph.cpp, build_attn_mha, commit 434f71a). Metal's matrix-vector kernels
+    stream the broadcast rows again for every query head, so on Apple GPUs a grouped-query layer reads its cache
+    heads / kv_heads times: the catalog's llama-bench runs slow from tg512 to tg8192 by that much (Llama 3 8B and 70B
+    on M2 Ultra and M3 Max, f16 and Q4_K_M alike), while the CUDA runs of the same sweep (RTX 3090/4080/4090) slow by
+    one read (the GPU's L2 cache serves the repeats)."""
+    s = facts.shape
+    if work.fused_attention or vendor != "apple" or s.is_mla or s.kv_heads <= 0:
+        return 1.0
+    return s.heads / s.kv_heads
 
 
 def flops_per_token(facts: ModelFacts, context: int) -> float:
@@ -284,7 +298,13 @@ class _Step:
         """(bytes, flops, fixed seconds) of a step with `decode` running sequences and `prefill` prompt tokens."""
         w = self.work
         running = Workload(
-            w.context, decode, w.prompt, w.output, w.kv_precision, identical_sequences=w.identical_sequences
+            w.context,
+            decode,
+            w.prompt,
+            w.output,
+            w.kv_precision,
+            w.fused_attention,
+            identical_sequences=w.identical_sequences,
         )
         tokens = max(decode + prefill, 1)
         bytes_step = bytes_read_per_step(self.facts, self.prec, self.setup, running, tokens, self.shards)

@@ -183,13 +183,22 @@ def kv_share_per_gpu(facts: ModelFacts, gpus: int, context: int | None = None) -
     return held / whole if whole else 1.0
 
 
-def activation_bytes(facts: ModelFacts, batched: bool, concurrency: int, gpus: int) -> int:
+def activation_per_token(facts: ModelFacts, gpus: int) -> float:
+    """Activation bytes one token of a forward pass holds on one GPU (the MLP's buffers split across ranks)."""
     s = facts.shape
-    tokens = C.SERVER_BATCH_TOKENS if batched else C.LOCAL_BATCH_TOKENS
     ffn = s.dense_ffn if not s.is_moe else max(s.dense_ffn if s.dense_layers else 0, s.experts_per_token * s.expert_ffn)
-    per_token = (C.ACT_FFN_FACTOR * ffn / gpus + C.ACT_HIDDEN_FACTOR * s.hidden) * SIXTEEN_BIT
-    sampled = min(concurrency, C.MAX_SAMPLED_SEQUENCES)
-    sampler = sampled * s.vocab * 4 * C.SAMPLER_FP32_COPIES
+    return (C.ACT_FFN_FACTOR * ffn / gpus + C.ACT_HIDDEN_FACTOR * s.hidden) * SIXTEEN_BIT
+
+
+def sampler_bytes(facts: ModelFacts, sequences: int, copies: float = C.SAMPLER_FP32_COPIES) -> float:
+    """The sampler's fp32 logits, probabilities and log-probabilities for `sequences` sequences."""
+    return sequences * facts.shape.vocab * 4 * copies
+
+
+def activation_bytes(facts: ModelFacts, batched: bool, concurrency: int, gpus: int) -> int:
+    tokens = C.SERVER_BATCH_TOKENS if batched else C.LOCAL_BATCH_TOKENS
+    per_token = activation_per_token(facts, gpus)
+    sampler = sampler_bytes(facts, min(concurrency, C.MAX_SAMPLED_SEQUENCES))
     return math.ceil(tokens * per_token + sampler)
 
 

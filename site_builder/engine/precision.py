@@ -142,6 +142,30 @@ PRECISIONS: dict[str, Precision] = {
 
 KV_BYTES: dict[str, float] = {"fp32": 4, "bf16": 2, "fp16": 2, "fp8": 1, "q8_0": 34 / 32}
 
+# Engine recipes that keep the KV cache in FP8 unless the launch says otherwise: (framework id or None for any,
+# GPU id prefix or None for any, weight formats).
+# - TensorRT-LLM serves NVIDIA Model Optimizer checkpoints, whose FP8 and NVFP4 exports record kv_cache_quant_algo FP8
+#   in hf_quant_config.json, and its KV-cache dtype "auto" inherits the checkpoint's
+#   (https://nvidia.github.io/TensorRT-LLM/1.4.0rc4/features/quantization.html); NVIDIA's own FP8 performance tables
+#   (the catalog's trtllm014-*-fp8 records) ran with an FP8 KV cache.
+# - vLLM's FP8 recipe on Intel Gaudi quantizes the KV cache with Intel Neural Compressor: "vllm serve ... --quantization
+#   inc --kv-cache-dtype fp8_inc" (https://docs.vllm.ai/en/v0.10.0/features/quantization/inc.html).
+FP8_KV_RECIPES: tuple[tuple[str | None, str | None, tuple[str, ...]], ...] = (
+    ("tensorrt-llm", None, ("fp8", "nvfp4")),
+    (None, "gaudi", ("fp8",)),
+)
+
+
+def default_kv_precision(prec: Precision, gpu_id: str, framework_id: str | None) -> str:
+    """The KV-cache precision a setup's engine recipe uses when the reader names none: FP8 where the recipe stores the
+    cache in FP8 (FP8_KV_RECIPES), else 16-bit."""
+    for framework, gpu_prefix, formats in FP8_KV_RECIPES:
+        if prec.id not in formats or (framework is not None and framework != framework_id):
+            continue
+        if gpu_prefix is None or gpu_id.startswith(gpu_prefix):
+            return "fp8"
+    return "fp16"
+
 
 def precision(pid: str) -> Precision:
     return PRECISIONS[pid]

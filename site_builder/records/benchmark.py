@@ -41,6 +41,19 @@ class Workload(Record):
         description="Whether every sequence of the batch feeds the same tokens (llama-batched-bench's synthetic "
         "prompts and decode token): a mixture-of-experts layer then routes the whole batch to one token's experts.",
     )
+    memory_fraction: float | None = Field(
+        default=None,
+        gt=0,
+        le=1,
+        description="The engine's memory share as launched when not its default (vLLM --gpu-memory-utilization, SGLang "
+        "--mem-fraction-static, TensorRT-LLM free_gpu_memory_fraction); absent: the default.",
+    )
+    batch_tokens: int | None = Field(
+        default=None,
+        ge=1,
+        description="Tokens of the batch the engine profiles or warms up with when not its default (vLLM "
+        "max_num_batched_tokens, which is max_model_len with chunked prefill off; TGI --max-batch-prefill-tokens).",
+    )
     notes: str | None = None
 
 
