@@ -7,7 +7,8 @@ Pages only arrange what this stage computed: no module under `pages/` calls an e
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import Any
 
 from site_builder.catalog import Catalog
 from site_builder.engine.budget import KvCapacity, kv_capacity
@@ -21,6 +22,8 @@ from site_builder.engine.plan import MATRIX_PRECISIONS, Analysis, Candidate, ana
 from site_builder.engine.precision import PRECISIONS, supported_on
 from site_builder.engine.quality import QualityIndex, quality_index
 from site_builder.engine.similar import Similar, similar_all
+from site_builder.problems import UsageError
+from site_builder.query import EstimateQuery, estimate
 from site_builder.records import BenchmarkRecord, FamilyRecord, FrameworkRecord, GpuRecord, ModelRecord
 from site_builder.records.provider import ApiPrice, ProviderRecord
 
@@ -67,6 +70,16 @@ class Breakeven:
 
 
 @dataclass(frozen=True)
+class CalculatorDefault:
+    """The calculator's first answer on a model page: `estimate --json` (unrounded) for the page's serving workload
+    on its best-scoring setup, or the engine's refusal."""
+
+    query: EstimateQuery
+    result: dict[str, Any] | None
+    error: str = ""
+
+
+@dataclass(frozen=True)
 class GpuAnalysis:
     setup: Setup  # the record as one unit (a bundle: all its GPUs)
     supported: frozenset[str]  # MATRIX_PRECISIONS the hardware runs
@@ -82,6 +95,7 @@ class ModelData:
     api_prices: tuple[tuple[ProviderRecord, ApiPrice], ...]
     deploys: tuple[DeployAnalysis, ...] = ()  # one per deployment page, in page order
     breakeven: Breakeven | None = None
+    calculator: CalculatorDefault | None = None
 
     @property
     def facts(self) -> ModelFacts:
@@ -252,5 +266,38 @@ def analyse_site(catalog: Catalog, previous: SiteAnalysis | None = None) -> Site
             deploys=deploys,
             breakeven=analyse_breakeven(an, api_prices),
         )
+    for mid, md in site.models.items():
+        site.models[mid] = replace(md, calculator=analyse_calculator_default(md, site))
     site.gpu_analyses = {gid: analyse_gpu(g, gpus) for gid, g in gpus.items()}
     return site
+
+
+# The calculator opens on this GPU when a model has no setup of its own to show.
+FALLBACK_GPU = "h100-sxm"
+
+
+def calculator_query(md: ModelData, gpus: dict[str, GpuRecord]) -> EstimateQuery:
+    """The page's serving workload on its best-scoring setup (or its smallest single GPU, or an H100)."""
+    an, m = md.analysis, md.record
+    w = an.serve_workload
+    c = md.best or an.min_single_gpu or (an.candidates[0] if an.candidates else None)
+    gpu, count, precision = (c.setup.record.id, c.setup.count, c.precision.id) if c else (FALLBACK_GPU, 1, None)
+    return EstimateQuery(
+        model=m.id,
+        gpu=gpu if gpu in gpus else next(iter(gpus)),
+        gpus=count,
+        precision=precision or m.native_precision,
+        kv_precision=w.kv_precision,
+        context=w.context,
+        concurrency=str(w.concurrency),
+        prompt=w.prompt,
+        output=w.output,
+    )
+
+
+def analyse_calculator_default(md: ModelData, site: SiteAnalysis) -> CalculatorDefault:
+    q = calculator_query(md, site.gpus)
+    try:
+        return CalculatorDefault(q, estimate(site.catalog, q, site.error_bars, rounded=False))
+    except UsageError as err:
+        return CalculatorDefault(q, None, str(err))

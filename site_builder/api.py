@@ -1,5 +1,5 @@
 """The JSON API (`api/v1/`): model summaries, each model's record with the engine's results, the GPUs, and the
-engine's inputs for the browser. `recommend --json` prints the same setup objects (`setup_json`)."""
+engine's inputs for the browser. Setups are `query.setup_json`, the objects `recommend --json` prints."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import Any
 
 from site_builder.analysis import ModelData, SiteAnalysis
-from site_builder.engine.plan import Candidate
 from site_builder.engine_export import write_engine_data
 from site_builder.output import write_text
+from site_builder.query import setup_json
 
 
 def dumps(data: Any) -> str:
@@ -42,25 +42,6 @@ def model_summary(md: ModelData) -> dict[str, Any]:
             "precision": best.precision.id,
             "score": best.score,
         },
-    }
-
-
-def setup_json(c: Candidate) -> dict[str, Any]:
-    """One ranked setup: the API's recommendations and `recommend --json` print this, unrounded."""
-    return {
-        "gpu": c.setup.record.id,
-        "gpus": c.setup.count,
-        "precision": c.precision.id,
-        "framework": c.framework.id if c.framework else None,
-        "score": c.score,
-        "total_bytes_per_gpu": c.memory.total_bytes,
-        "fit_level": c.memory.fit_level,
-        "output_tokens_per_s": c.speed.output_tokens_per_s if c.speed else None,
-        "itl_ms": c.speed.itl_ms if c.speed else None,
-        "ttft_ms": c.speed.ttft_ms if c.speed else None,
-        "ttft_idle_ms": c.speed.ttft_idle_ms if c.speed else None,
-        "cost_per_month_usd": c.cost.cost_per_month_usd if c.cost else None,
-        "cost_per_million_tokens_usd": c.cost.cost_per_million_tokens_usd if c.cost else None,
     }
 
 

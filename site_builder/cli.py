@@ -6,23 +6,10 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TextIO
 
-from site_builder.problems import CatalogError, Report
+from site_builder.problems import CatalogError, Report, UsageError, print_report
 
 Handler = Callable[[argparse.Namespace], int]
-
-
-class UsageError(Exception):
-    """A bad option or unknown id: printed as one line, exit 1."""
-
-
-def print_report(report: Report, *, github: bool = False, stream: TextIO | None = None) -> None:
-    out = stream or sys.stderr
-    for problem in report.sorted():
-        print(problem.github_annotation() if github else problem.format(), file=out)
-    if report.problems:
-        print(report.summary(), file=out)
 
 
 def cmd_check(args: argparse.Namespace) -> int:

@@ -139,7 +139,7 @@ class Preview:
                     html.unlink()
 
     def _report(self, report: Report, ok: bool) -> None:
-        from site_builder.cli import print_report
+        from site_builder.problems import print_report
 
         print_report(report)
         errors = [] if ok else [p.format() for p in report.sorted()]
@@ -203,7 +203,7 @@ def make_handler(out: Path, status: Status) -> type[http.server.SimpleHTTPReques
 
 
 def bind(out: Path, status: Status, port: int) -> http.server.ThreadingHTTPServer:
-    from site_builder.cli import UsageError
+    from site_builder.problems import UsageError
 
     try:
         return http.server.ThreadingHTTPServer(("127.0.0.1", port), make_handler(out, status))

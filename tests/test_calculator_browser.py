@@ -1,14 +1,13 @@
 """The calculator and planner (issue 13) in Chromium: presets, edits, copy link, planner, no-JS, axe, phone width.
 
 Every figure the browser shows is checked against the CLI's own answer for the same flags: `site-builder estimate
---json` run as a subprocess for presets and defaults, and the same `commands.estimate` in-process for the planner's
+--json` run as a subprocess for presets and defaults, and the same `query.estimate` in-process for the planner's
 rows (the parity test holds the in-process call equal to the CLI). One site build, one browser and one page per
 module: browser tests are slow.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import subprocess
@@ -21,11 +20,11 @@ import pytest
 from browser_support import AXE, CATALOG, ROOT, build, chromium_available, launch, missing_tool, serve
 from playwright.sync_api import Browser, Page, ViewportSize, sync_playwright
 
-from site_builder import commands
 from site_builder.catalog import Catalog
 from site_builder.engine.calibrate import compare_all
 from site_builder.engine.errorbars import ErrorBars, error_bars
 from site_builder.problems import Report
+from site_builder.query import EstimateQuery, estimate
 from site_builder.validate import validate_catalog
 
 pytestmark = pytest.mark.browser
@@ -252,8 +251,7 @@ def test_planner_lists_setups_that_meet_the_targets(
     for row in rows:
         flags = dict(parse_qsl(urlsplit(row["href"]).query))
         assert (flags["concurrency"], flags["context"]) == ("16", "4096")
-        args = argparse.Namespace(
-            catalog=str(CATALOG),
+        q = EstimateQuery(
             model="internlm-20b",
             gpu=flags["gpu"],
             gpus=int(flags["gpus"]),
@@ -265,7 +263,7 @@ def test_planner_lists_setups_that_meet_the_targets(
             output=int(flags["output"]),
             framework=flags.get("framework"),
         )
-        r = commands.estimate(args, cat, bars)
+        r = estimate(cat, q, bars)
         assert r["fits"] is True, flags
         assert r["per_user_tokens_per_s"] >= 25 and r["ttft_ms"] <= 1500, (flags, r)
         for key, value in row["cells"].items():

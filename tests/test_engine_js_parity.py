@@ -1,11 +1,10 @@
 """static/engine.js computes what `site-builder estimate --json` prints: over 1,000+ seeded random setups across the
 whole catalog, every key equal (integers, booleans and strings exactly, floats within 0.1%) and the same error for
-the setups the CLI refuses. Both sides run the real code: commands.estimate in Python, engine.js under node on the
+the setups the CLI refuses. Both sides run the real code: query.estimate in Python, engine.js under node on the
 data site_builder/engine_export.py writes into the site."""
 
 from __future__ import annotations
 
-import argparse
 import gzip
 import json
 import math
@@ -18,15 +17,14 @@ from typing import Any
 
 import pytest
 
-from site_builder import commands
 from site_builder.catalog import Catalog
-from site_builder.cli import UsageError
 from site_builder.engine.calibrate import compare_all
-from site_builder.engine.errorbars import SPEED_KEYS, error_bars
+from site_builder.engine.errorbars import SPEED_KEYS, ErrorBars, error_bars
 from site_builder.engine.plan import facts_of
 from site_builder.engine.precision import KV_BYTES, PRECISIONS
 from site_builder.engine_export import write_engine_data
-from site_builder.problems import Report
+from site_builder.problems import Report, UsageError
+from site_builder.query import EstimateQuery, catalog_error_bars, estimate, query_catalog
 from site_builder.validate import validate_catalog
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -107,9 +105,9 @@ RECIPE_CASES: list[dict[str, Any]] = [
 ]
 
 
-def _python(inputs: dict[str, Any]) -> dict[str, Any]:
-    args = argparse.Namespace(
-        catalog=str(CATALOG),
+def _python(inputs: dict[str, Any], cat: Catalog | None = None, bars: ErrorBars | None = None) -> dict[str, Any]:
+    """The CLI's answer; with `cat`, over that catalog instead of the records a query loads."""
+    q = EstimateQuery(
         model=inputs["model"],
         gpu=inputs["gpu"],
         gpus=inputs["gpus"],
@@ -122,7 +120,7 @@ def _python(inputs: dict[str, Any]) -> dict[str, Any]:
         framework=inputs["framework"],
     )
     try:
-        return {"ok": commands.estimate(args)}
+        return {"ok": estimate(query_catalog(str(CATALOG), q.model) if cat is None else cat, q, bars)}
     except UsageError as err:
         return {"error": str(err)}
 
@@ -161,7 +159,7 @@ def test_export_is_deterministic_and_small(catalog: Catalog, tmp_path: Path) -> 
             assert len(gzip.compress(data)) <= 10 * 1024, rel  # issue 13's per-model budget
 
 
-def test_engine_js_matches_estimate(catalog: Catalog, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_engine_js_matches_estimate(catalog: Catalog, tmp_path: Path) -> None:
     node = _node()
     cat = catalog
     _export(cat, tmp_path)
@@ -170,17 +168,12 @@ def test_engine_js_matches_estimate(catalog: Catalog, tmp_path: Path, monkeypatc
     frameworks = sorted(cat.frameworks)
 
     # The same estimate function, spared reloading the catalog and re-running the calibration for each setup.
-    error_keys = commands._error_keys
-    cache: dict[tuple[str, str], dict[str, Any]] = {}
-    monkeypatch.setattr(commands, "_catalog", lambda path, model: cat)
-    monkeypatch.setattr(
-        commands, "_error_keys", lambda c, e, h: cache.get((e, h)) or cache.setdefault((e, h), error_keys(c, e, h))
-    )
+    bars = catalog_error_bars(cat)
 
     rng = random.Random(SEED)
     ids = models
     cases = [_case(rng, ids[i % len(ids)], gpus, frameworks, cat) for i in range(CASES)] + RECIPE_CASES
-    expected = [_python(c) for c in cases]
+    expected = [_python(c, cat, bars) for c in cases]
     (tmp_path / "cases.json").write_text(json.dumps(cases))
     proc = subprocess.run(
         [node, str(RUNNER), str(tmp_path / "api/v1/engine"), str(tmp_path / "cases.json"), str(ENGINE_JS)],
@@ -214,7 +207,7 @@ def test_engine_js_matches_estimate(catalog: Catalog, tmp_path: Path, monkeypatc
     assert not problems, f"{len(problems)} differences:\n" + "\n".join(problems[:40])
 
 
-def test_the_cli_reads_what_the_full_catalog_would_give(catalog: Catalog, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_cli_reads_what_the_full_catalog_would_give(catalog: Catalog) -> None:
     """The CLI loads only the records a query needs; its answer, error bars included, must be the full catalog's
     (the figure the site and engine.js show)."""
     defaults: dict[str, Any] = {
@@ -233,6 +226,4 @@ def test_the_cli_reads_what_the_full_catalog_would_give(catalog: Catalog, monkey
         defaults | {"model": "qwen3-30b-a3b", "gpu": "rtx-4090", "precision": "q4_k_m"},
         defaults | {"model": "llama-3.1-70b", "gpu": "mi300x", "gpus": 2, "concurrency": "max"},
     ]
-    fast = [_python(case) for case in cases]
-    monkeypatch.setattr(commands, "_catalog", lambda path, model: catalog)
-    assert fast == [_python(case) for case in cases]
+    assert [_python(case) for case in cases] == [_python(case, catalog) for case in cases]

@@ -6,14 +6,12 @@ with the model's published sizes, not the engine's own helpers.
 
 from __future__ import annotations
 
-import argparse
 import math
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_engine_memory_speed import GPUS, MODELS, ROOT
 
-from site_builder import commands
 from site_builder.engine import constants as C
 from site_builder.engine.budget import KvCapacity, Launch, kv_capacity
 from site_builder.engine.estimate import Workload, memory
@@ -21,6 +19,7 @@ from site_builder.engine.hardware import make_setup
 from site_builder.engine.money import throughput_optimal
 from site_builder.engine.plan import facts_of
 from site_builder.engine.precision import PRECISIONS
+from site_builder.query import EstimateQuery, estimate, query_catalog
 from site_builder.records.framework import EngineClass
 
 GIB = 2**30
@@ -177,8 +176,7 @@ def test_throughput_never_falls_when_the_engine_holds_more_kv(low: float, step: 
 
 
 def _cli_kv(gpu: str, precision: str, framework: str | None, kv: str | None = None) -> str:
-    args = argparse.Namespace(
-        catalog=str(ROOT / "catalog"),
+    q = EstimateQuery(
         model="llama-3.1-8b",
         gpu=gpu,
         gpus=1,
@@ -190,7 +188,7 @@ def _cli_kv(gpu: str, precision: str, framework: str | None, kv: str | None = No
         output=None,
         framework=framework,
     )
-    out = commands.estimate(args)
+    out = estimate(query_catalog(str(ROOT / "catalog"), q.model), q)
     return str(out["kv_precision"])
 
 

@@ -1,27 +1,25 @@
 """The calculator and the planner (a model page's #calculator and #planner, and /calculator/): inputs, option lists
 and the default answer.
 
-The default answer is `commands.estimate` for the page's serving workload on its best-scoring setup, run at build
-time with unrounded floats: without JavaScript the page shows what `site-builder estimate --json` prints, and every
+The default answer is the analysis stage's `estimate` for the page's serving workload on its best-scoring setup, with
+unrounded floats: without JavaScript the page shows what `site-builder estimate --json` prints, and every
 result element carries its key and value. static/calculator.js recomputes the same keys with static/engine.js when
 the reader edits an input, and formats them with the same `data-format` kinds as `display` below.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from site_builder.cli import UsageError
-from site_builder.commands import estimate
+from site_builder.analysis import CalculatorDefault, ModelData, SiteAnalysis
 from site_builder.engine import constants as C
 from site_builder.engine.plan import Candidate
 from site_builder.engine.precision import KV_BYTES, PRECISIONS
 from site_builder.pages import format as F
-from site_builder.analysis import ModelData, SiteAnalysis
+from site_builder.query import EstimateQuery
 from site_builder.records import GpuRecord
 
 # The query parameters are `site-builder estimate`'s flags, with their names and meanings.
@@ -241,24 +239,18 @@ def gpu_choices(gpus: dict[str, GpuRecord]) -> tuple[ChoiceGroup, ...]:
     return tuple(ChoiceGroup(key[2], tuple(items)) for key, items in sorted(groups.items()))
 
 
-def _defaults(md: ModelData, site: SiteAnalysis) -> dict[str, str]:
-    """The page's serving workload on its best-scoring setup (or its smallest single GPU, or an H100)."""
-    an, m = md.analysis, md.record
-    w = an.serve_workload
-    c: Candidate | None = md.best or an.min_single_gpu or (an.candidates[0] if an.candidates else None)
-    gpu, gpus, precision = (c.setup.record.id, c.setup.count, c.precision.id) if c else ("h100-sxm", 1, "")
-    if gpu not in site.gpus:
-        gpu = next(iter(site.gpus))
+def _inputs(q: EstimateQuery) -> dict[str, str]:
+    """The calculator's form values: the query's flags as the URL spells them ("" leaves a flag to the engine)."""
     return {
-        "gpu": gpu,
-        "gpus": str(gpus),
-        "precision": precision or m.native_precision,
-        "kv-precision": w.kv_precision,
-        "context": str(w.context),
-        "concurrency": str(w.concurrency),
-        "prompt": str(w.prompt),
-        "output": str(w.output),
-        "framework": "",
+        "gpu": q.gpu,
+        "gpus": str(q.gpus),
+        "precision": q.precision or "",
+        "kv-precision": q.kv_precision or "",
+        "context": "" if q.context is None else str(q.context),
+        "concurrency": q.concurrency,
+        "prompt": "" if q.prompt is None else str(q.prompt),
+        "output": "" if q.output is None else str(q.output),
+        "framework": q.framework or "",
     }
 
 
@@ -271,20 +263,7 @@ def preset_query(c: Candidate) -> str:
     return "&".join(f"{k}={v}" for k, v in flags.items())
 
 
-def default_answer(md: ModelData, site: SiteAnalysis, inputs: dict[str, str]) -> Answer:
-    args = argparse.Namespace(
-        catalog=str(site.catalog.root),
-        model=md.record.id,
-        gpu=inputs["gpu"],
-        gpus=int(inputs["gpus"]),
-        precision=inputs["precision"] or None,
-        kv_precision=inputs["kv-precision"],
-        context=int(inputs["context"]),
-        concurrency=inputs["concurrency"],
-        prompt=int(inputs["prompt"]),
-        output=int(inputs["output"]),
-        framework=inputs["framework"] or None,
-    )
+def default_answer(d: CalculatorDefault, site: SiteAnalysis) -> Answer:
     names = {
         "gpu": {gid: g.short_name for gid, g in site.gpus.items()},
         "precision": {pid: p.label for pid, p in PRECISIONS.items()},
@@ -292,10 +271,7 @@ def default_answer(md: ModelData, site: SiteAnalysis, inputs: dict[str, str]) ->
         "framework": {fid: f.name for fid, f in site.frameworks.items()},
         "provider": {pid: p.record.name for pid, p in site.catalog.providers.items()},
     }
-    try:
-        return answer(estimate(args, site.catalog, site.error_bars, rounded=False), names)
-    except UsageError as err:
-        return answer(None, names, str(err))
+    return answer(d.result, names, d.error)
 
 
 def _model_choices(site: SiteAnalysis) -> tuple[Choice, ...]:
@@ -303,7 +279,9 @@ def _model_choices(site: SiteAnalysis) -> tuple[Choice, ...]:
 
 
 def calculator_view(md: ModelData, site: SiteAnalysis, base: str, picker: bool = False) -> Calculator:
-    inputs = _defaults(md, site)
+    default = md.calculator
+    assert default is not None, "the analysis stage gives every model its calculator default"
+    inputs = _inputs(default.query)
     return Calculator(
         model_id=md.record.id,
         model_name=md.record.name,
@@ -316,7 +294,7 @@ def calculator_view(md: ModelData, site: SiteAnalysis, base: str, picker: bool =
             *(Choice(fid, f.name) for fid, f in site.frameworks.items()),
         ),
         models=_model_choices(site) if picker else (),
-        answer=default_answer(md, site, inputs),
+        answer=default_answer(default, site),
         data_url=f"{base}api/v1/engine/",
         script=f"{base}static/calculator.js",
         fit_labels=json.dumps(C.FIT_LABELS, sort_keys=True),
