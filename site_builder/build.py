@@ -25,7 +25,7 @@ from site_builder.pages.detail_pages import compare_page, deploy_page, family_pa
 from site_builder.pages.gpu_page import gpu_page
 from site_builder.pages.info_pages import about_page, api_page, contribute_page, methodology_page
 from site_builder.pages.listing_pages import family_index_page, gpu_index_page, index_page
-from site_builder.pages.model_page import deploy_slug, model_page
+from site_builder.pages.model import deploy_slug, model_page
 from site_builder.pages.site import SiteData, compare_slug, compute_site
 from site_builder.problems import Report
 from site_builder.render import environment
@@ -55,7 +55,7 @@ class Page:
 
     path: str  # relative output path, e.g. models/x/index.html
     template: str
-    make: Callable[[], dict[str, Any]]
+    make: Callable[[], object]  # the page model the template reads: a dict or a frozen dataclass
     deps: frozenset[str] = frozenset({"*"})
 
     def affected_by(self, changed: set[str]) -> bool:
@@ -196,8 +196,6 @@ class RenderSettings:
 
 
 def _render_one(env: Environment, page: Page, settings: RenderSettings) -> str:
-    from site_builder.pages.faq import faq_jsonld
-
     context = page.make()
     ctx = {
         "page": context,
@@ -208,7 +206,6 @@ def _render_one(env: Environment, page: Page, settings: RenderSettings) -> str:
         "live_reload": settings.live_reload,
         "site_title": settings.site_title,
         "repository": settings.repository,
-        "faq_jsonld": faq_jsonld(context) if page.template == "model.html" else "",
     }
     return env.get_template(page.template).render(ctx)
 

@@ -13,7 +13,7 @@ from site_builder.engine.hardware import make_setup
 from site_builder.engine.plan import Candidate, evaluate_on, local_workload
 from site_builder.engine.precision import PRECISIONS
 from site_builder.pages.detail_pages import deploy_page, launch_command
-from site_builder.pages.model_page import model_page
+from site_builder.pages.model import model_page
 from site_builder.pages.site import SiteData, compute_site
 from site_builder.problems import Report
 
@@ -105,7 +105,7 @@ def test_deploy_page_of_an_ort_row_shows_export_and_run_commands(site: SiteData)
 
 def test_model_page_links_ort_rows_to_their_deploy_pages(site: SiteData) -> None:
     page = model_page(site.models["internlm2-7b"], site, "/")
-    links = [r["deploy_href"] for r in page["local_rows"] if r["framework"] == "ONNX Runtime GenAI"]
+    links = [r.deploy_href for r in page.local.rows if r.framework == "ONNX Runtime GenAI"]
     assert links and all(
         href and href.startswith("/deploy/internlm2-7b/") and href.endswith(f"-{ORT}/") for href in links
     )

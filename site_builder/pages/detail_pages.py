@@ -14,7 +14,7 @@ from site_builder.markdown_render import render_article, word_count
 from site_builder.pages import charts
 from site_builder.pages import format as F
 from site_builder.pages.figures import engine
-from site_builder.pages.model_page import attention_kind, candidate_view, setup_label, work_note
+from site_builder.pages.model import attention_kind, candidate_view, setup_label, work_note
 from site_builder.pages.site import ModelData, SiteData
 from site_builder.records import FamilyRecord, FrameworkRecord, ModelRecord
 from site_builder.records.framework import LaunchTemplate
