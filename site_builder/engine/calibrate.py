@@ -17,11 +17,12 @@ from pathlib import Path
 
 from site_builder.engine import constants as C
 from site_builder.engine.budget import kv_capacity
+from site_builder.engine.constants import GIB
 from site_builder.engine.estimate import Workload, memory, speed
 from site_builder.engine.hardware import make_setup
 from site_builder.engine.memory import ModelFacts
 from site_builder.engine.plan import engine_class_for, facts_of
-from site_builder.engine.precision import GIB, PRECISIONS
+from site_builder.engine.precision import PRECISIONS
 from site_builder.records import BenchmarkRecord, FrameworkRecord, GpuRecord, ModelRecord
 
 # Serving engines cap a batch at a few thousand sequences (vLLM's max_num_seqs default is 256; TensorRT-LLM's

@@ -9,15 +9,19 @@ from __future__ import annotations
 
 from typing import Any
 
+from site_builder.pages.colours import CHART_LIMIT_LINE, CHART_PALETTE
 from site_builder.render import script_json
 
-PALETTE = ["#3b6fd8", "#e0803a", "#4ca37a", "#b04fc0", "#c94a4a", "#8a8f98"]
+# Chart heights in px that site.css reserves for the chart box (.chart-box, .chart-box.tall) before
+# plotly.js loads; a taller chart is sized by charts.js.
+HEIGHT = 340
+TALL_HEIGHT = 420
 LAYOUT: dict[str, Any] = {
     "margin": {"l": 60, "r": 20, "t": 30, "b": 60},
     "font": {"family": "system-ui, sans-serif", "size": 12},
     "paper_bgcolor": "rgba(0,0,0,0)",
     "plot_bgcolor": "rgba(0,0,0,0)",
-    "height": 340,
+    "height": HEIGHT,
     "legend": {"orientation": "h", "y": -0.25},
 }
 
@@ -29,7 +33,9 @@ def chart(div_id: str, title: str, data: list[dict[str, Any]], layout: dict[str,
     # The box reserves the chart's height before plotly.js loads, so nothing shifts when it draws. Taller
     # charts than the two reserved sizes get theirs from charts.js.
     height = merged["height"]
-    box = "chart-box" if height <= 340 else "chart-box tall" if height <= 420 else "chart-box sized-by-script"
+    box = (
+        "chart-box" if height <= HEIGHT else "chart-box tall" if height <= TALL_HEIGHT else "chart-box sized-by-script"
+    )
     return {"id": div_id, "title": title, "json": text, "box_class": box, "table": data_table(data, merged)}
 
 
@@ -83,7 +89,7 @@ def bar(div_id: str, title: str, labels: list[str], values: list[float], axis: s
             "type": "bar",
             "x": labels,
             "y": [round(v, 2) for v in values],
-            "marker": {"color": PALETTE[0]},
+            "marker": {"color": CHART_PALETTE[0]},
             "hovertext": hover,
             "hoverinfo": "text",
         }
@@ -105,7 +111,7 @@ def stacked(
             "name": name,
             "x": labels,
             "y": [round(v, 2) for v in values],
-            "marker": {"color": PALETTE[i % len(PALETTE)]},
+            "marker": {"color": CHART_PALETTE[i % len(CHART_PALETTE)]},
         }
         for i, (name, values) in enumerate(parts.items())
     ]
@@ -121,7 +127,7 @@ def stacked(
                 "x1": i + 0.45,
                 "y0": round(cap, 2),
                 "y1": round(cap, 2),
-                "line": {"color": "#c94a4a", "width": 3, "dash": "dash"},
+                "line": {"color": CHART_LIMIT_LINE, "width": 3, "dash": "dash"},
             }
             for i, cap in enumerate(capacity)
         ]

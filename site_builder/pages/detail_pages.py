@@ -7,17 +7,23 @@ from typing import Any
 
 from site_builder.engine import constants as C
 from site_builder.engine.budget import kv_capacity
+from site_builder.engine.constants import GIB
 from site_builder.engine.estimate import Workload
 from site_builder.engine.plan import Candidate, evaluate, evaluate_on
 from site_builder.engine.precision import Precision
 from site_builder.markdown_render import render_article, word_count
 from site_builder.pages import charts
 from site_builder.pages import format as F
+from site_builder.pages.colours import CHART_PALETTE
 from site_builder.pages.figures import engine
 from site_builder.pages.model import attention_kind, candidate_view, setup_label, work_note
 from site_builder.pages.site import ModelData, SiteData
 from site_builder.records import FamilyRecord, FrameworkRecord, ModelRecord
 from site_builder.records.framework import LaunchTemplate
+
+# A deploy page tabulates its setup at these loads: one user, then batches that double and quadruple up to
+# where serving engines usually run out of KV cache or compute.
+DEPLOY_CONCURRENCIES = (1, 8, 32, 64, 128)
 
 
 def family_page(fam: FamilyRecord, body: str, site: SiteData, base: str) -> dict[str, Any]:
@@ -119,7 +125,7 @@ def compare_page(a: ModelData, b: ModelData, site: SiteData, base: str) -> dict[
     labels += [r.precision.label for r in b.analysis.precision_rows if r.precision.label not in labels]
 
     def weights(md: ModelData) -> list[float]:
-        by = {r.precision.label: r.weights_bytes / F.GIB for r in md.analysis.precision_rows}
+        by = {r.precision.label: r.weights_bytes / GIB for r in md.analysis.precision_rows}
         return [round(by.get(lab, 0), 2) for lab in labels]
 
     chart = charts.chart(
@@ -131,14 +137,14 @@ def compare_page(a: ModelData, b: ModelData, site: SiteData, base: str) -> dict[
                 "name": a.record.name,
                 "x": labels,
                 "y": weights(a),
-                "marker": {"color": charts.PALETTE[0]},
+                "marker": {"color": CHART_PALETTE[0]},
             },
             {
                 "type": "bar",
                 "name": b.record.name,
                 "x": labels,
                 "y": weights(b),
-                "marker": {"color": charts.PALETTE[1]},
+                "marker": {"color": CHART_PALETTE[1]},
             },
         ],
         {"barmode": "group", "yaxis": {"title": {"text": "GiB"}}},
@@ -232,7 +238,7 @@ def deploy_page(md: ModelData, c: Candidate, site: SiteData, base: str) -> dict[
         if cmd:
             commands.append(command_view(fw, cmd))
     variants = []
-    for conc in (1, 8, 32, 64, 128):
+    for conc in DEPLOY_CONCURRENCIES:
         w = Workload(c.workload.context, conc, c.workload.prompt, c.workload.output, c.workload.kv_precision)
         # The candidate's own runtime: a local runtime's page must not switch to the preferred server.
         v = (

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-GIB = 1024**3
+from site_builder.engine.constants import GIB
 
 
 def gib(nbytes: float | None, digits: int = 1) -> str:

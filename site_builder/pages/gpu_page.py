@@ -5,14 +5,19 @@ from __future__ import annotations
 from typing import Any
 
 from site_builder.engine import constants as C
+from site_builder.engine.fit import CellState
 from site_builder.engine.hardware import make_setup
 from site_builder.engine.plan import MATRIX_PRECISIONS, serving_workload
 from site_builder.engine.precision import PRECISIONS, supported_on
 from site_builder.pages import charts
 from site_builder.pages import format as F
 from site_builder.pages.figures import engine, stated
+from site_builder.pages.labels import MATRIX_LABELS
 from site_builder.pages.site import SiteData
 from site_builder.records import GpuRecord
+
+# The GPU page charts its fastest models only: past this many bars the labels overlap.
+CHART_MODELS = 15
 
 
 def gpu_page(g: GpuRecord, site: SiteData, base: str) -> dict[str, Any]:
@@ -70,8 +75,8 @@ def gpu_page(g: GpuRecord, site: SiteData, base: str) -> dict[str, Any]:
         levels = {c.precision: c.level for c in row.cells} if row else {}
         cells = []
         for pid in MATRIX_PRECISIONS:
-            level = levels.get(pid, "unknown") if supported_on(PRECISIONS[pid], b) else "n/a"
-            cells.append({"level": level, "label": C.FIT_LABELS.get(level, level)})
+            level = levels.get(pid, CellState.UNKNOWN) if supported_on(PRECISIONS[pid], b) else CellState.NOT_APPLICABLE
+            cells.append({"level": level, "label": MATRIX_LABELS[level]})
         best = md.analysis.single.get(g.id)
         tps = best.speed.output_tokens_per_s if best and best.speed else None
         rows.append(
@@ -90,7 +95,7 @@ def gpu_page(g: GpuRecord, site: SiteData, base: str) -> dict[str, Any]:
                 "tps_raw": round(tps or 0, 1),
             }
         )
-    top = sorted((r for r in rows if r["tps_raw"]), key=lambda r: -r["tps_raw"])[:15]
+    top = sorted((r for r in rows if r["tps_raw"]), key=lambda r: -r["tps_raw"])[:CHART_MODELS]
     chart = (
         charts.bar(
             f"chart-gpu-{g.id}",

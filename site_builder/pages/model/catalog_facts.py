@@ -6,20 +6,9 @@ from dataclasses import dataclass
 
 from site_builder.engine.precision import PRECISIONS
 from site_builder.pages.figures import Fig, stated
+from site_builder.pages.labels import CAPABILITY_LABELS
 from site_builder.pages.site import ModelData, SiteData
 from site_builder.records.common import Source
-
-CAPABILITY_LABELS = {
-    "chat": "Chat",
-    "tool-use": "Tool use",
-    "vision": "Vision",
-    "code": "Code",
-    "math": "Math",
-    "reasoning": "Reasoning",
-    "multilingual": "Multilingual",
-    "structured-output": "Structured output",
-    "long-context": "Long context",
-}
 
 
 @dataclass(frozen=True)

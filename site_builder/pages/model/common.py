@@ -9,13 +9,8 @@ from site_builder.engine.errorbars import ErrorBars, hardware_class
 from site_builder.engine.plan import Candidate
 from site_builder.pages import format as F
 from site_builder.pages.figures import Fig, engine, stated
+from site_builder.pages.labels import FIT_LABELS, LINEAR_KIND_LABELS, kv_cache_label
 from site_builder.records import ModelRecord
-
-LINEAR_KIND_LABEL = {
-    "gated_deltanet": "Gated DeltaNet",
-    "kimi_delta": "Kimi delta attention",
-    "mamba2": "Mamba-2 state-space",
-}
 
 
 def attention_kind(m: ModelRecord) -> str:
@@ -56,7 +51,7 @@ def linear_layers_note(m: ModelRecord) -> str:
     linear = sum(k in ("linear", "parallel") for k in mixers)
     parallel = " in parallel with attention" if "parallel" in mixers else ""
     return (
-        f" on {attention} of {len(mixers)} layers; {LINEAR_KIND_LABEL[la.kind]} layers{parallel} on {linear}, "
+        f" on {attention} of {len(mixers)} layers; {LINEAR_KIND_LABELS[la.kind]} layers{parallel} on {linear}, "
         "with a fixed per-sequence state instead of a KV cache"
     )
 
@@ -96,7 +91,7 @@ def work_note(c: Candidate) -> str:
     w = c.workload
     return (
         f"{w.concurrency} concurrent requests, {w.prompt:,}-token prompts, {w.output:,}-token answers, "
-        f"{c.precision.label} weights, 16-bit KV cache, {runtime_name(c)} "
+        f"{c.precision.label} weights, {kv_cache_label(w.kv_precision)}, {runtime_name(c)} "
         f"({c.engine} efficiency factors)"
     )
 
@@ -164,7 +159,7 @@ def candidate_view(c: Candidate, base: str, model_id: str, bars: ErrorBars | Non
         ),
         memory=engine(
             f"{F.gib(c.memory.total_bytes)} of {F.gib(c.memory.usable_bytes)} per GPU",
-            f"Fit level: {C.FIT_LABELS[c.memory.fit_level]}",
+            f"Fit level: {FIT_LABELS[c.memory.fit_level]}",
         ),
         deploy_href=deploy_href(c, base, model_id),
         note=note,

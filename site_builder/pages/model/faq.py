@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from site_builder.engine.estimate import CostResult, SpeedResult
-from site_builder.engine.plan import Candidate
+from site_builder.engine.plan import PER_TOKEN_KV, Candidate
 from site_builder.pages import format as F
+from site_builder.pages.labels import kv_cache_label
 from site_builder.pages.site import ModelData
 from site_builder.render import script_json
 
@@ -43,8 +44,8 @@ def _vram(md: ModelData) -> Question:
     return Question(
         f"How much VRAM does {m.name} need?",
         f"The weights alone take {weights}. On top of that, every token of context holds "
-        f"{an.kv_bytes_per_token:,} bytes of 16-bit KV cache, and a serving framework needs an activation "
-        f"buffer and runtime memory."
+        f"{an.kv_bytes_per_token:,} bytes of {kv_cache_label(PER_TOKEN_KV)}, and a serving framework needs an "
+        f"activation buffer and runtime memory."
         + (
             f" For {best.workload.concurrency} concurrent requests of {best.workload.context:,} tokens on "
             f"{best.setup.label} at {best.precision.label}, the engine estimates "

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from site_builder.engine.plan import PER_TOKEN_KV
 from site_builder.pages import format as F
 from site_builder.pages.figures import Fig, engine, stated
+from site_builder.pages.labels import kv_cache_label
 from site_builder.pages.model.common import attention_kind, source_note, stated_fig
 from site_builder.pages.site import ModelData, SiteData
 from site_builder.records import FamilyRecord, ModelRecord
@@ -87,7 +89,7 @@ def brief(md: ModelData) -> str:
         text += f"Its weights take {F.gib(fp16.weights_bytes)} at 16-bit"
         q4 = next((r for r in a.precision_rows if r.precision.id in FOUR_BIT), None)
         text += f" and {F.gib(q4.weights_bytes)} at {q4.precision.label}. " if q4 else ". "
-    text += f"Each token of context costs {a.kv_bytes_per_token:,} bytes of 16-bit KV cache"
+    text += f"Each token of context costs {a.kv_bytes_per_token:,} bytes of {kv_cache_label(PER_TOKEN_KV)}"
     state = md.facts.linear_state_bytes
     text += f", plus {state / MIB:,.1f} MiB of fixed state per sequence in its linear layers. " if state else ". "
     b = md.best

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from site_builder.engine import constants as C
+from site_builder.engine.fit import CellState, FitLevel, MatrixLevel
 from site_builder.engine.plan import MATRIX_PRECISIONS, MatrixRow
 from site_builder.engine.precision import PRECISIONS
 from site_builder.pages import format as F
+from site_builder.pages.labels import FIT_LEGEND_ORDER, MATRIX_LABELS, kv_cache_label
 from site_builder.pages.site import ModelData
 
-FIT_ORDER = ["no-fit", "very-tight", "tight", "moderate", "good", "excellent"]
 # Row groups: by vendor in this order, then newest generation first; CPU profiles form one group, last.
 VENDOR_ORDER = ("nvidia", "amd", "intel", "apple", "cpu")
 CPU_GROUP = "CPU only"
@@ -18,7 +18,7 @@ CPU_GROUP = "CPU only"
 
 @dataclass(frozen=True)
 class Cell:
-    level: str
+    level: MatrixLevel
     label: str
     title: str
 
@@ -39,7 +39,7 @@ class Group:
 
 @dataclass(frozen=True)
 class LegendEntry:
-    level: str
+    level: FitLevel
     label: str
 
 
@@ -64,12 +64,12 @@ def _setup_row(row: MatrixRow, base: str) -> SetupRow:
     cells = tuple(
         Cell(
             level=c.level,
-            label=C.FIT_LABELS.get(c.level, c.level),
+            label=MATRIX_LABELS[c.level],
             title=(
                 f"{F.gib(c.total_bytes)} needed of {F.gib(c.usable_bytes)} usable per GPU"
                 if c.total_bytes is not None
                 else "GPU cannot run this precision"
-                if c.level == "n/a"
+                if c.level == CellState.NOT_APPLICABLE
                 else "memory unknown"
             ),
         )
@@ -102,6 +102,6 @@ def matrix(md: ModelData, base: str) -> Matrix:
         share=F.percent(an.fit_share),
         cells=an.fit_cells,
         gpu_count=len(an.matrix),
-        workload=f"one sequence of {w.context:,} tokens, 16-bit KV cache",
-        legend=tuple(LegendEntry(lv, C.FIT_LABELS[lv]) for lv in FIT_ORDER),
+        workload=f"one sequence of {w.context:,} tokens, {kv_cache_label(w.kv_precision)}",
+        legend=tuple(LegendEntry(lv, MATRIX_LABELS[lv]) for lv in FIT_LEGEND_ORDER),
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from site_builder.engine.constants import GIB
 from site_builder.engine.plan import Candidate
 from site_builder.pages import charts
 from site_builder.pages import format as F
@@ -82,9 +83,9 @@ def vram(md: ModelData) -> Vram | None:
             f"chart-vram-{md.record.id}",
             "Memory per GPU for the recommended setups, against usable memory",
             [f"{c.setup.label} {c.precision.label}" for c in recs],
-            {k: [_parts(c)[k] / F.GIB for c in recs] for k in parts},
+            {k: [_parts(c)[k] / GIB for c in recs] for k in parts},
             "GiB",
-            [c.memory.usable_bytes / F.GIB for c in recs],
+            [c.memory.usable_bytes / GIB for c in recs],
         ),
     )
 
@@ -124,7 +125,7 @@ def precision_impact(md: ModelData) -> PrecisionImpact:
         f"chart-precision-{md.record.id}",
         "Weights by precision",
         [r.precision.label for r in an.precision_rows],
-        [r.weights_bytes / F.GIB for r in an.precision_rows],
+        [r.weights_bytes / GIB for r in an.precision_rows],
         "GiB",
         [r.precision.note for r in an.precision_rows],
     )

@@ -5,12 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any
 
-from site_builder.engine import constants as C
 from site_builder.engine.errorbars import ErrorBars
 from site_builder.engine.plan import Candidate
 from site_builder.pages import charts
 from site_builder.pages import format as F
 from site_builder.pages.figures import Fig, engine
+from site_builder.pages.labels import FIT_LABELS, SEGMENT_LABELS
 from site_builder.pages.model.common import (
     CandidateView,
     candidate_view,
@@ -24,13 +24,6 @@ from site_builder.pages.site import ModelData, SiteData
 
 # The performance chart and table show the best-scoring setups only: past a dozen bars the labels overlap.
 PERFORMANCE_ROWS = 12
-
-SEGMENT_LABELS = {
-    "consumer": "Consumer GPU",
-    "workstation": "Workstation GPU",
-    "apple-silicon": "Mac (unified memory)",
-    "cpu": "CPU only",
-}
 
 
 @dataclass(frozen=True)
@@ -98,7 +91,7 @@ def _local_row(c: Candidate, base: str, model_id: str, with_deploy: bool, bars: 
         ),
         memory=engine(
             f"{F.gib(c.memory.total_bytes)} of {F.gib(c.memory.usable_bytes)}",
-            f"fit: {C.FIT_LABELS[c.memory.fit_level]}",
+            f"fit: {FIT_LABELS[c.memory.fit_level]}",
         ),
     )
 
