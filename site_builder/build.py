@@ -30,6 +30,7 @@ from site_builder.pages.site import SiteData, compare_slug, compute_site
 from site_builder.problems import Report
 from site_builder.render import environment
 from site_builder.siteconfig import ConfigError, find_config, load_config
+from site_builder.stylesheet import stylesheet
 from site_builder.uptodate import MARKER, built_pages, fingerprint, marker_text
 from site_builder.validate import validate_catalog
 
@@ -308,7 +309,9 @@ def write_plumbing(site: SiteData, pages: list[Page], out: Path, absolute: str, 
 
 def write_static(out: Path) -> None:
     # The vendored plotly.js bundle travels with its licence; the README is for maintainers only.
-    shutil.copytree(STATIC, out / "static", ignore=shutil.ignore_patterns("README.md"))
+    shutil.copytree(STATIC, out / "static", ignore=shutil.ignore_patterns("README.md"), dirs_exist_ok=True)
+    css = stylesheet((STATIC / "site.css").read_text(encoding="utf-8"))
+    write_text(out, "static/site.css", css)
 
 
 def write_api(site: SiteData, out: Path, absolute: str) -> None:
