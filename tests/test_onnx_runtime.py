@@ -95,12 +95,12 @@ def test_deploy_page_of_an_ort_row_shows_export_and_run_commands(site: SiteData)
     md = site.models["internlm2-7b"]
     cpu_row = next(c for c in _ort_rows(site, "internlm2-7b") if c.setup.record.segment == "cpu")
     page = deploy_page(md, cpu_row, site, "/")
-    assert [cmd["framework"] for cmd in page["commands"]] == ["ONNX Runtime GenAI"]
-    (cmd,) = page["commands"]
-    assert _flag(str(cmd["command"]), "-e") == "cpu"
-    assert cmd["run"] and "-m ./onnx-model" in str(cmd["run"])
-    assert ("Execution provider", "cpu") in page["flags"]
-    assert page["checkpoint_note"] == ""  # the builder quantizes the original repository's weights itself
+    assert [cmd.framework for cmd in page.commands] == ["ONNX Runtime GenAI"]
+    (cmd,) = page.commands
+    assert _flag(cmd.command, "-e") == "cpu"
+    assert cmd.run and "-m ./onnx-model" in cmd.run
+    assert ("Execution provider", "cpu") in page.flags
+    assert page.checkpoint_note == ""  # the builder quantizes the original repository's weights itself
 
 
 def test_model_page_links_ort_rows_to_their_deploy_pages(site: SiteData) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shlex
+from dataclasses import dataclass
 from typing import Any
 
 from site_builder.engine import constants as C
@@ -15,8 +16,8 @@ from site_builder.markdown_render import render_article, word_count
 from site_builder.pages import charts
 from site_builder.pages import format as F
 from site_builder.pages.colours import CHART_PALETTE
-from site_builder.pages.figures import engine
-from site_builder.pages.model import attention_kind, candidate_view, setup_label, work_note
+from site_builder.pages.figures import Fig, engine
+from site_builder.pages.model import CandidateView, attention_kind, candidate_view, setup_label, work_note
 from site_builder.pages.site import ModelData, SiteData
 from site_builder.records import FamilyRecord, FrameworkRecord, ModelRecord
 from site_builder.records.framework import LaunchTemplate
@@ -198,16 +199,52 @@ def _provider_flag(c: Candidate) -> list[tuple[str, str]]:
     return [("Execution provider", provider)] if provider else []
 
 
-def command_view(fw: FrameworkRecord, cmd: str) -> dict[str, str | None]:
+@dataclass(frozen=True)
+class CommandView:
     """A framework's launch command; for an export-then-run runtime, the command that runs the export too."""
+
+    framework: str
+    href: str
+    command: str
+    run: str | None
+    notes: str | None
+
+
+def command_view(fw: FrameworkRecord, cmd: str) -> CommandView:
     t = fw.launch
-    return {
-        "framework": fw.name,
-        "href": str(fw.url),
-        "command": cmd,
-        "run": t.run_command if t else None,
-        "notes": t.notes if t else None,
-    }
+    return CommandView(fw.name, str(fw.url), cmd, t.run_command if t else None, t.notes if t else None)
+
+
+@dataclass(frozen=True)
+class Variant:
+    """The deploy page's setup at another concurrency."""
+
+    concurrency: int
+    fits: bool
+    tps: str
+    itl: str
+    cpm: str
+    memory: str
+
+
+@dataclass(frozen=True)
+class DeployPage:
+    title: str
+    description: str
+    model: ModelRecord
+    model_href: str
+    c: CandidateView
+    commands: tuple[CommandView, ...]
+    flags: tuple[tuple[str, str], ...]  # the launch settings, named as a reader would look for them
+    memory: tuple[tuple[str, Fig], ...]  # per GPU
+    max_concurrency: int
+    max_context: int
+    kv_capacity: Fig
+    variants: tuple[Variant, ...]
+    checkpoint_note: str
+    note: str
+    hours: int
+    charts: bool = False
 
 
 def _checkpoint_note(m: ModelRecord, prec: Precision) -> str:
@@ -220,7 +257,7 @@ def _checkpoint_note(m: ModelRecord, prec: Precision) -> str:
     )
 
 
-def deploy_page(md: ModelData, c: Candidate, site: SiteData, base: str) -> dict[str, Any]:
+def deploy_page(md: ModelData, c: Candidate, site: SiteData, base: str) -> DeployPage:
     m = md.record
     # --max-model-len is a per-sequence limit: the longest single sequence that fits beside the weights.
     single = evaluate(
@@ -249,14 +286,14 @@ def deploy_page(md: ModelData, c: Candidate, site: SiteData, base: str) -> dict[
         if v is None:
             continue
         variants.append(
-            {
-                "concurrency": conc,
-                "fits": v.memory.fits,
-                "tps": F.tokens_per_s(v.speed.output_tokens_per_s if v.speed else None),
-                "itl": F.ms(v.speed.itl_ms if v.speed else None),
-                "cpm": F.usd(v.cost.cost_per_million_tokens_usd if v.cost else None),
-                "memory": F.gib(v.memory.total_bytes),
-            }
+            Variant(
+                concurrency=conc,
+                fits=v.memory.fits,
+                tps=F.tokens_per_s(v.speed.output_tokens_per_s if v.speed else None),
+                itl=F.ms(v.speed.itl_ms if v.speed else None),
+                cpm=F.usd(v.cost.cost_per_million_tokens_usd if v.cost else None),
+                memory=F.gib(v.memory.total_bytes),
+            )
         )
     view = candidate_view(c, base, m.id, site.error_bars)
     mem = c.memory
@@ -266,36 +303,35 @@ def deploy_page(md: ModelData, c: Candidate, site: SiteData, base: str) -> dict[
         f"{cap.tokens:,} tokens",
         f"{cap_fw.name if cap_fw else cap.framework} at its defaults ({cap.rule} rule); set with {cap.flag}",
     )
-    return {
-        "title": f"Deploy {m.name} on {c.setup.label} ({c.precision.label})",
-        "description": f"Launch commands and expected memory, speed and cost for {m.name} on {c.setup.label}.",
-        "model": m,
-        "model_href": f"{base}models/{m.id}/",
-        "c": view,
-        "commands": commands,
-        "flags": [
+    return DeployPage(
+        title=f"Deploy {m.name} on {c.setup.label} ({c.precision.label})",
+        description=f"Launch commands and expected memory, speed and cost for {m.name} on {c.setup.label}.",
+        model=m,
+        model_href=f"{base}models/{m.id}/",
+        c=view,
+        commands=tuple(commands),
+        flags=(
             ("Tensor parallel size", str(c.setup.count)),
             ("Max model length", f"{min(max_len, m.context_window):,}"),
             ("Weights", c.precision.label),
             ("KV-cache dtype", c.workload.kv_precision),
             ("GPU memory utilization", f"{c.setup.usable_fraction:.2f}"),
             *_provider_flag(c),
-        ],
-        "memory": [
+        ),
+        memory=(
             ("Weights", engine(F.gib(mem.weights_bytes))),
             ("KV cache", engine(F.gib(mem.kv_cache_bytes))),
             ("Activations", engine(F.gib(mem.activations_bytes))),
             ("Runtime overhead", engine(F.gib(mem.overhead_bytes))),
             ("Total", engine(F.gib(mem.total_bytes))),
             ("Usable", engine(F.gib(mem.usable_bytes))),
-        ],
-        "max_concurrency": mem.max_concurrency,
-        "max_context": mem.max_context,
-        "kv_capacity": capacity,
-        "variants": variants,
+        ),
+        max_concurrency=mem.max_concurrency,
+        max_context=mem.max_context,
+        kv_capacity=capacity,
+        variants=tuple(variants),
         # An export-based runtime quantizes the original weights itself while it builds the ONNX model.
-        "checkpoint_note": "" if _provider_flag(c) else _checkpoint_note(m, c.precision),
-        "note": work_note(c),
-        "charts": False,
-        "hours": C.HOURS_PER_MONTH,
-    }
+        checkpoint_note="" if _provider_flag(c) else _checkpoint_note(m, c.precision),
+        note=work_note(c),
+        hours=C.HOURS_PER_MONTH,
+    )
