@@ -16,6 +16,12 @@ from site_builder.render import script_json
 # plotly.js loads; a taller chart is sized by charts.js.
 HEIGHT = 340
 TALL_HEIGHT = 420
+# The usable-memory line spans this far either side of a bar's centre (bars are 0.8 of a slot wide by
+# default), so it reads as a cap across the bar; its label sits this many px above the line.
+LIMIT_HALF_WIDTH = 0.45
+LIMIT_LABEL_LIFT_PX = 10
+# Chart values keep two decimals: finer than a chart or its table can show, and fewer bytes in the page.
+DIGITS = 2
 LAYOUT: dict[str, Any] = {
     "margin": {"l": 60, "r": 20, "t": 30, "b": 60},
     "font": {"family": "system-ui, sans-serif", "size": 12},
@@ -88,7 +94,7 @@ def bar(div_id: str, title: str, labels: list[str], values: list[float], axis: s
         {
             "type": "bar",
             "x": labels,
-            "y": [round(v, 2) for v in values],
+            "y": [round(v, DIGITS) for v in values],
             "marker": {"color": CHART_PALETTE[0]},
             "hovertext": hover,
             "hoverinfo": "text",
@@ -110,7 +116,7 @@ def stacked(
             "type": "bar",
             "name": name,
             "x": labels,
-            "y": [round(v, 2) for v in values],
+            "y": [round(v, DIGITS) for v in values],
             "marker": {"color": CHART_PALETTE[i % len(CHART_PALETTE)]},
         }
         for i, (name, values) in enumerate(parts.items())
@@ -123,10 +129,10 @@ def stacked(
                 "type": "line",
                 "xref": "x",
                 "yref": "y",
-                "x0": i - 0.45,
-                "x1": i + 0.45,
-                "y0": round(cap, 2),
-                "y1": round(cap, 2),
+                "x0": i - LIMIT_HALF_WIDTH,
+                "x1": i + LIMIT_HALF_WIDTH,
+                "y0": round(cap, DIGITS),
+                "y1": round(cap, DIGITS),
                 "line": {"color": CHART_LIMIT_LINE, "width": 3, "dash": "dash"},
             }
             for i, cap in enumerate(capacity)
@@ -134,12 +140,12 @@ def stacked(
         layout["annotations"] = [
             {
                 "x": i,
-                "y": round(cap, 2),
+                "y": round(cap, DIGITS),
                 "xref": "x",
                 "yref": "y",
                 "text": f"usable {cap:.1f}",
                 "showarrow": False,
-                "yshift": 10,
+                "yshift": LIMIT_LABEL_LIFT_PX,
             }
             for i, cap in enumerate(capacity)
         ]
@@ -147,6 +153,6 @@ def stacked(
     if capacity is not None:
         spec["table"]["head"].append("Usable")
         spec["table"]["rows"] = [
-            [*row, _cell(round(cap, 2))] for row, cap in zip(spec["table"]["rows"], capacity, strict=True)
+            [*row, _cell(round(cap, DIGITS))] for row, cap in zip(spec["table"]["rows"], capacity, strict=True)
         ]
     return spec

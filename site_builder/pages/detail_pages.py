@@ -127,7 +127,7 @@ def compare_page(a: ModelData, b: ModelData, site: SiteData, base: str) -> dict[
 
     def weights(md: ModelData) -> list[float]:
         by = {r.precision.label: r.weights_bytes / GIB for r in md.analysis.precision_rows}
-        return [round(by.get(lab, 0), 2) for lab in labels]
+        return [round(by.get(lab, 0), charts.DIGITS) for lab in labels]
 
     chart = charts.chart(
         f"chart-compare-{a.record.id}-{b.record.id}",

@@ -53,8 +53,8 @@ def methodology_page(site: SiteData, base: str) -> dict[str, Any]:
                 "type": "scatter",
                 "mode": "markers",
                 "name": metric.replace("_", " "),
-                "x": [round(c.record.value, 2) for c in speed if c.record.metric == metric],
-                "y": [round(c.predicted, 2) for c in speed if c.record.metric == metric],
+                "x": [round(c.record.value, charts.DIGITS) for c in speed if c.record.metric == metric],
+                "y": [round(c.predicted, charts.DIGITS) for c in speed if c.record.metric == metric],
                 "text": [c.record.id for c in speed if c.record.metric == metric],
                 "hoverinfo": "text+x+y",
             }
