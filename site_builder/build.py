@@ -29,11 +29,12 @@ from site_builder.pages.detail_pages import compare_page, deploy_page, family_pa
 from site_builder.pages.gpu_page import gpu_page
 from site_builder.pages.info_pages import about_page, api_page, contribute_page, methodology_page
 from site_builder.pages.listing_pages import family_index_page, gpu_index_page, index_page
-from site_builder.pages.model_page import deploy_slug, model_page
+from site_builder.pages.model import deploy_slug, model_page
 from site_builder.paths import STATIC
 from site_builder.problems import Problem, Report
 from site_builder.render import environment
 from site_builder.siteconfig import ConfigError, find_config, load_config
+from site_builder.stylesheet import stylesheet
 from site_builder.uptodate import MARKER, built_pages, fingerprint, marker_text
 from site_builder.validate import apply_rules
 
@@ -57,7 +58,7 @@ class Page:
 
     path: str  # relative output path, e.g. models/x/index.html
     template: str
-    make: Callable[[], dict[str, Any]]
+    make: Callable[[], object]  # the page model the template reads: a dict or a frozen dataclass
     deps: frozenset[str] = frozenset({"*"})
 
     def affected_by(self, changed: set[str]) -> bool:
@@ -196,8 +197,6 @@ class RenderSettings:
 
 
 def _render_one(env: Environment, page: Page, settings: RenderSettings) -> str:
-    from site_builder.pages.faq import faq_jsonld
-
     context = page.make()
     ctx = {
         "page": context,
@@ -208,7 +207,6 @@ def _render_one(env: Environment, page: Page, settings: RenderSettings) -> str:
         "live_reload": settings.live_reload,
         "site_title": settings.site_title,
         "repository": settings.repository,
-        "faq_jsonld": faq_jsonld(context) if page.template == "model.html" else "",
     }
     return env.get_template(page.template).render(ctx)
 
@@ -322,7 +320,9 @@ def write_plumbing(
 
 def write_static(out: Path) -> None:
     # The vendored plotly.js bundle travels with its licence; the README is for maintainers only.
-    shutil.copytree(STATIC, out / "static", ignore=shutil.ignore_patterns("README.md"))
+    shutil.copytree(STATIC, out / "static", ignore=shutil.ignore_patterns("README.md"), dirs_exist_ok=True)
+    css = stylesheet((STATIC / "site.css").read_text(encoding="utf-8"))
+    write_text(out, "static/site.css", css)
 
 
 class _Lap:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import http.server
 import json
-import shutil
 import sys
 import threading
 import time
@@ -27,6 +26,7 @@ from site_builder.build import (
     render_pages,
     split_base,
     write_plumbing,
+    write_static,
 )
 from site_builder.catalog import KINDS
 from site_builder.output import check_output_dir, mark
@@ -100,7 +100,7 @@ class Preview:
         self.pending |= changed
         keys = change_keys(self.pending, self.catalog)
         if keys == {"static"}:
-            shutil.copytree(STATIC, self.out / "static", dirs_exist_ok=True)
+            write_static(self.out)
             self.pending.clear()
             self.status.update([])
             print(f"copied static files in {time.perf_counter() - start:.2f}s", file=sys.stderr)
@@ -119,7 +119,7 @@ class Preview:
         written = render_pages(environment(), chosen, self.out, settings)
         write_plumbing(site, pages, self.out, self.absolute)
         if "static" in keys:
-            shutil.copytree(STATIC, self.out / "static", dirs_exist_ok=True)
+            write_static(self.out)
         self._remove_stale({p.path for p in pages})
         self.pending.clear()
         self._report(report, ok=True)

@@ -9,10 +9,14 @@
   var requested = false;
   function themed(layout) {
     if (!dark) { return layout; }
-    // Light-on-dark text and quiet grid lines, matching the site's dark palette.
-    layout.font = Object.assign({}, layout.font, { color: '#e6e8ec' });
+    // Light-on-dark text and quiet grid lines: the page's own dark tokens (text, rules), which the build
+    // writes into site.css from site_builder/pages/colours.py.
+    var tokens = window.getComputedStyle(document.documentElement);
+    var text = tokens.getPropertyValue('--fg').trim();
+    var rule = tokens.getPropertyValue('--line').trim();
+    layout.font = Object.assign({}, layout.font, { color: text });
     ['xaxis', 'yaxis'].forEach(function (axis) {
-      layout[axis] = Object.assign({ gridcolor: '#2e333c', zerolinecolor: '#2e333c' }, layout[axis] || {});
+      layout[axis] = Object.assign({ gridcolor: rule, zerolinecolor: rule }, layout[axis] || {});
     });
     return layout;
   }

@@ -14,7 +14,7 @@ from site_builder.engine.hardware import make_setup
 from site_builder.engine.plan import Candidate, evaluate_on, local_workload
 from site_builder.engine.precision import PRECISIONS
 from site_builder.pages.detail_pages import deploy_page, launch_command
-from site_builder.pages.model_page import model_page
+from site_builder.pages.model import model_page
 from site_builder.problems import Report
 
 ORT = "onnxruntime-genai"
@@ -96,17 +96,17 @@ def test_deploy_page_of_an_ort_row_shows_export_and_run_commands(site: SiteAnaly
     cpu_row = next(c for c in _ort_rows(site, "internlm2-7b") if c.setup.record.segment == "cpu")
     deploy = next(d for d in md.deploys if d.candidate is cpu_row)
     page = deploy_page(md, deploy, site, "/")
-    assert [cmd["framework"] for cmd in page["commands"]] == ["ONNX Runtime GenAI"]
-    (cmd,) = page["commands"]
-    assert _flag(str(cmd["command"]), "-e") == "cpu"
-    assert cmd["run"] and "-m ./onnx-model" in str(cmd["run"])
-    assert ("Execution provider", "cpu") in page["flags"]
-    assert page["checkpoint_note"] == ""  # the builder quantizes the original repository's weights itself
+    assert [cmd.framework for cmd in page.commands] == ["ONNX Runtime GenAI"]
+    (cmd,) = page.commands
+    assert _flag(cmd.command, "-e") == "cpu"
+    assert cmd.run and "-m ./onnx-model" in cmd.run
+    assert ("Execution provider", "cpu") in page.flags
+    assert page.checkpoint_note == ""  # the builder quantizes the original repository's weights itself
 
 
 def test_model_page_links_ort_rows_to_their_deploy_pages(site: SiteAnalysis) -> None:
     page = model_page(site.models["internlm2-7b"], site, "/")
-    links = [r["deploy_href"] for r in page["local_rows"] if r["framework"] == "ONNX Runtime GenAI"]
+    links = [r.deploy_href for r in page.local.rows if r.framework == "ONNX Runtime GenAI"]
     assert links and all(
         href and href.startswith("/deploy/internlm2-7b/") and href.endswith(f"-{ORT}/") for href in links
     )

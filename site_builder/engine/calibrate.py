@@ -17,11 +17,12 @@ from types import MappingProxyType
 
 from site_builder.engine import constants as C
 from site_builder.engine.budget import Launch, kv_capacity
+from site_builder.engine.constants import GIB
 from site_builder.engine.estimate import Workload, memory, speed
 from site_builder.engine.hardware import Setup, make_setup
 from site_builder.engine.memory import ModelFacts, weight_bytes_per_gpu
 from site_builder.engine.plan import engine_class_for, facts_of
-from site_builder.engine.precision import GIB, PRECISIONS, Precision, default_kv_precision
+from site_builder.engine.precision import PRECISIONS, Precision, default_kv_precision
 from site_builder.records import BenchmarkRecord, FrameworkRecord, GpuRecord, ModelRecord
 
 # Serving engines cap a batch at a few thousand sequences (vLLM's max_num_seqs default is 256; TensorRT-LLM's

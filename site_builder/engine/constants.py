@@ -9,6 +9,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
 
+from site_builder.engine.fit import FitLevel
+
 GIB = 1024**3
 HOURS_PER_MONTH = 730
 
@@ -40,21 +42,14 @@ SAMPLER_FP32_COPIES = 3
 
 # --- Fit levels ----------------------------------------------------------------------------------------
 # Share of usable memory a setup needs -> level. Headroom matters: longer prompts and more users need KV.
-FIT_LEVELS: tuple[tuple[str, float], ...] = (
-    ("excellent", 0.50),
-    ("good", 0.70),
-    ("moderate", 0.85),
-    ("tight", 0.95),
-    ("very-tight", 1.00),
+# Above the last limit: FitLevel.NO_FIT.
+FIT_LEVELS: tuple[tuple[FitLevel, float], ...] = (
+    (FitLevel.EXCELLENT, 0.50),
+    (FitLevel.GOOD, 0.70),
+    (FitLevel.MODERATE, 0.85),
+    (FitLevel.TIGHT, 0.95),
+    (FitLevel.VERY_TIGHT, 1.00),
 )
-FIT_LABELS = {
-    "excellent": "Excellent",
-    "good": "Good",
-    "moderate": "Moderate",
-    "tight": "Tight",
-    "very-tight": "Very tight",
-    "no-fit": "No fit",
-}
 
 # --- Speed ---------------------------------------------------------------------------------------------
 # Tensor parallelism needs a recorded GPU-to-GPU link (kind and bandwidth): a GPU record without one gets no

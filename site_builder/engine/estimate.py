@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from site_builder.engine import constants as C
+from site_builder.engine.fit import FitLevel
 from site_builder.engine.hardware import Setup
 from site_builder.engine.memory import (
     ModelFacts,
@@ -24,8 +25,6 @@ from site_builder.engine.memory import (
 )
 from site_builder.engine.precision import Precision, compute_rate_for
 from site_builder.records.framework import EngineClass
-
-FitLevel = Literal["no-fit", "very-tight", "tight", "moderate", "good", "excellent"]
 
 
 @dataclass(frozen=True)
@@ -90,11 +89,10 @@ class CostResult:
 
 
 def fit_level(ratio: float) -> FitLevel:
-    level: FitLevel
-    for level, limit in C.FIT_LEVELS:  # type: ignore[assignment]
+    for level, limit in C.FIT_LEVELS:
         if ratio <= limit:
             return level
-    return "no-fit"
+    return FitLevel.NO_FIT
 
 
 def memory(

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from site_builder.engine import constants as C
 from site_builder.engine.budget import kv_capacity
 from site_builder.engine.estimate import CostResult, MemoryResult, SpeedResult, Workload, cost, memory, speed
+from site_builder.engine.fit import CellState, MatrixLevel, is_fit
 from site_builder.engine.hardware import Setup, make_setup
 from site_builder.engine.memory import ModelFacts, kv_bytes_per_token, weight_bytes
 from site_builder.engine.money import FullLoad, throughput_optimal
@@ -20,6 +21,13 @@ from site_builder.records.gpu import GpuRecord
 from site_builder.records.model import ModelRecord
 
 MATRIX_PRECISIONS = ("bf16", "fp8", "awq-int4", "q4_k_m")
+# A setup that leaves this share of its usable memory free earns the full headroom score; one with less
+# free memory scores in proportion (the methodology page prints the formula from score_parts_doc).
+FULL_HEADROOM = 0.5
+# The model page recommends the best-scoring setup on this many different GPUs.
+RECOMMENDATIONS = 3
+# Analysis.kv_bytes_per_token counts a KV cache of this dtype (kv_bytes_per_token_fp8 beside it: FP8).
+PER_TOKEN_KV = "fp16"
 # Preference among frameworks that can serve a setup: continuous-batching servers first.
 FRAMEWORK_PREFERENCE = (
     "vllm",
@@ -106,7 +114,7 @@ class Candidate:
 @dataclass(frozen=True)
 class MatrixCell:
     precision: str
-    level: str  # a fit level, or "n/a" when the GPU cannot run the precision, or "unknown"
+    level: MatrixLevel
     total_bytes: int | None
     usable_bytes: int | None
 
@@ -207,12 +215,12 @@ def _matrix(
         for pid in MATRIX_PRECISIONS:
             prec = PRECISIONS[pid]
             if not supported_on(prec, setup.base) or tensor_parallel_problem(model.architecture, setup.count):
-                cells.append(MatrixCell(pid, "n/a", None, None))
+                cells.append(MatrixCell(pid, CellState.NOT_APPLICABLE, None, None))
                 continue
             _, engine = serving_engine(model, prec, setup.base, frameworks)
             mem = memory(facts, prec, setup, work, engine)
             if mem is None:
-                cells.append(MatrixCell(pid, "unknown", None, None))
+                cells.append(MatrixCell(pid, CellState.UNKNOWN, None, None))
             else:
                 cells.append(MatrixCell(pid, mem.fit_level, mem.total_bytes, mem.usable_bytes))
         rows.append(MatrixRow(setup, tuple(cells)))
@@ -237,7 +245,7 @@ def _score(cands: list[Candidate]) -> list[Candidate]:
             "cost": best_cost / cpm,
             "throughput": (c.speed.output_tokens_per_s or 0) / best_tps if best_tps else 0,
             "latency": min(1.0, C.ITL_TARGET_MS / c.speed.itl_ms),
-            "headroom": min(1.0, max(0.0, 1 - c.memory.total_bytes / c.memory.usable_bytes) / 0.5),
+            "headroom": min(1.0, max(0.0, 1 - c.memory.total_bytes / c.memory.usable_bytes) / FULL_HEADROOM),
         }
         score = round(100 * sum(w[k] * v for k, v in parts.items()))
         scored.append(
@@ -258,7 +266,7 @@ def score_parts_doc() -> dict[str, str]:
         "cost": "cheapest cost per million output tokens among this model's setups ÷ this setup's",
         "throughput": "this setup's output tokens/s ÷ the fastest setup's",
         "latency": f"min(1, {C.ITL_TARGET_MS:g} ms ÷ inter-token latency)",
-        "headroom": "min(1, (1 − memory needed ÷ usable memory) ÷ 0.5)",
+        "headroom": f"min(1, (1 − memory needed ÷ usable memory) ÷ {FULL_HEADROOM:g})",
     }
 
 
@@ -416,11 +424,11 @@ def analyse(model: ModelRecord, gpus: dict[str, GpuRecord], frameworks: dict[str
         if c.score and c.setup.record.id not in seen:
             recs.append(c)
             seen.add(c.setup.record.id)
-        if len(recs) == 3:
+        if len(recs) == RECOMMENDATIONS:
             break
     matrix = _matrix(model, facts, gpus, frameworks)
-    applicable = [cell for row in matrix for cell in row.cells if cell.level not in ("n/a", "unknown")]
-    fitting = [cell for cell in applicable if cell.level != "no-fit"]
+    applicable = [cell for row in matrix for cell in row.cells if not isinstance(cell.level, CellState)]
+    fitting = [cell for cell in applicable if is_fit(cell.level)]
     prows = []
     for pid in model.precisions:
         prec = PRECISIONS[pid]
@@ -434,7 +442,7 @@ def analyse(model: ModelRecord, gpus: dict[str, GpuRecord], frameworks: dict[str
         single=single,
         model=model,
         facts=facts,
-        kv_bytes_per_token=kv_bytes_per_token(facts, "fp16"),
+        kv_bytes_per_token=kv_bytes_per_token(facts, PER_TOKEN_KV),
         kv_bytes_per_token_fp8=kv_bytes_per_token(facts, "fp8"),
         matrix=matrix,
         fit_share=len(fitting) / len(applicable) if applicable else 0.0,

@@ -11,11 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from site_builder.engine.constants import GIB
 from site_builder.records.gpu import GpuRecord
 
 ComputeRate = Literal["fp32", "bf16", "fp16", "fp8", "int8", "int4", "fp4"]
-
-GIB = 1024**3
 
 
 @dataclass(frozen=True)

@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from site_builder.analysis import CalculatorDefault, ModelData, SiteAnalysis
-from site_builder.engine import constants as C
 from site_builder.engine.plan import Candidate
 from site_builder.engine.precision import KV_BYTES, PRECISIONS
 from site_builder.pages import format as F
+from site_builder.pages.labels import FIT_LABELS
 from site_builder.query import EstimateQuery
 from site_builder.records import GpuRecord
 
@@ -112,7 +112,7 @@ FORMATS: dict[str, Callable[[Any], str]] = {
     "share": F.percent,
     "band": lambda v: f"±{v:.0f}%",
     "yes-no": lambda v: "yes" if v else "no",
-    "level": lambda v: C.FIT_LABELS.get(v, v),
+    "level": lambda v: FIT_LABELS.get(v, v),
 }
 
 
@@ -297,7 +297,7 @@ def calculator_view(md: ModelData, site: SiteAnalysis, base: str, picker: bool =
         answer=default_answer(default, site),
         data_url=f"{base}api/v1/engine/",
         script=f"{base}static/calculator.js",
-        fit_labels=json.dumps(C.FIT_LABELS, sort_keys=True),
+        fit_labels=json.dumps(FIT_LABELS, sort_keys=True),
     )
 
 

@@ -9,15 +9,25 @@ from __future__ import annotations
 
 from typing import Any
 
+from site_builder.pages.colours import CHART_LIMIT_LINE, CHART_PALETTE
 from site_builder.render import script_json
 
-PALETTE = ["#3b6fd8", "#e0803a", "#4ca37a", "#b04fc0", "#c94a4a", "#8a8f98"]
+# Chart heights in px that site.css reserves for the chart box (.chart-box, .chart-box.tall) before
+# plotly.js loads; a taller chart is sized by charts.js.
+HEIGHT = 340
+TALL_HEIGHT = 420
+# The usable-memory line spans this far either side of a bar's centre (bars are 0.8 of a slot wide by
+# default), so it reads as a cap across the bar; its label sits this many px above the line.
+LIMIT_HALF_WIDTH = 0.45
+LIMIT_LABEL_LIFT_PX = 10
+# Chart values keep two decimals: finer than a chart or its table can show, and fewer bytes in the page.
+DIGITS = 2
 LAYOUT: dict[str, Any] = {
     "margin": {"l": 60, "r": 20, "t": 30, "b": 60},
     "font": {"family": "system-ui, sans-serif", "size": 12},
     "paper_bgcolor": "rgba(0,0,0,0)",
     "plot_bgcolor": "rgba(0,0,0,0)",
-    "height": 340,
+    "height": HEIGHT,
     "legend": {"orientation": "h", "y": -0.25},
 }
 
@@ -29,7 +39,9 @@ def chart(div_id: str, title: str, data: list[dict[str, Any]], layout: dict[str,
     # The box reserves the chart's height before plotly.js loads, so nothing shifts when it draws. Taller
     # charts than the two reserved sizes get theirs from charts.js.
     height = merged["height"]
-    box = "chart-box" if height <= 340 else "chart-box tall" if height <= 420 else "chart-box sized-by-script"
+    box = (
+        "chart-box" if height <= HEIGHT else "chart-box tall" if height <= TALL_HEIGHT else "chart-box sized-by-script"
+    )
     return {"id": div_id, "title": title, "json": text, "box_class": box, "table": data_table(data, merged)}
 
 
@@ -82,8 +94,8 @@ def bar(div_id: str, title: str, labels: list[str], values: list[float], axis: s
         {
             "type": "bar",
             "x": labels,
-            "y": [round(v, 2) for v in values],
-            "marker": {"color": PALETTE[0]},
+            "y": [round(v, DIGITS) for v in values],
+            "marker": {"color": CHART_PALETTE[0]},
             "hovertext": hover,
             "hoverinfo": "text",
         }
@@ -104,8 +116,8 @@ def stacked(
             "type": "bar",
             "name": name,
             "x": labels,
-            "y": [round(v, 2) for v in values],
-            "marker": {"color": PALETTE[i % len(PALETTE)]},
+            "y": [round(v, DIGITS) for v in values],
+            "marker": {"color": CHART_PALETTE[i % len(CHART_PALETTE)]},
         }
         for i, (name, values) in enumerate(parts.items())
     ]
@@ -117,23 +129,23 @@ def stacked(
                 "type": "line",
                 "xref": "x",
                 "yref": "y",
-                "x0": i - 0.45,
-                "x1": i + 0.45,
-                "y0": round(cap, 2),
-                "y1": round(cap, 2),
-                "line": {"color": "#c94a4a", "width": 3, "dash": "dash"},
+                "x0": i - LIMIT_HALF_WIDTH,
+                "x1": i + LIMIT_HALF_WIDTH,
+                "y0": round(cap, DIGITS),
+                "y1": round(cap, DIGITS),
+                "line": {"color": CHART_LIMIT_LINE, "width": 3, "dash": "dash"},
             }
             for i, cap in enumerate(capacity)
         ]
         layout["annotations"] = [
             {
                 "x": i,
-                "y": round(cap, 2),
+                "y": round(cap, DIGITS),
                 "xref": "x",
                 "yref": "y",
                 "text": f"usable {cap:.1f}",
                 "showarrow": False,
-                "yshift": 10,
+                "yshift": LIMIT_LABEL_LIFT_PX,
             }
             for i, cap in enumerate(capacity)
         ]
@@ -141,6 +153,6 @@ def stacked(
     if capacity is not None:
         spec["table"]["head"].append("Usable")
         spec["table"]["rows"] = [
-            [*row, _cell(round(cap, 2))] for row, cap in zip(spec["table"]["rows"], capacity, strict=True)
+            [*row, _cell(round(cap, DIGITS))] for row, cap in zip(spec["table"]["rows"], capacity, strict=True)
         ]
     return spec

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import shlex
+from dataclasses import dataclass
 from typing import Any
 
 from site_builder.analysis import DeployAnalysis, DeployVariant, ModelData, SiteAnalysis
 from site_builder.engine import constants as C
+from site_builder.engine.constants import GIB
 from site_builder.engine.plan import Candidate
 from site_builder.engine.precision import Precision
 from site_builder.markdown_render import render_article, word_count
 from site_builder.pages import charts
 from site_builder.pages import format as F
-from site_builder.pages.figures import engine
-from site_builder.pages.model_page import attention_kind, candidate_view, setup_label, work_note
+from site_builder.pages.colours import CHART_PALETTE
+from site_builder.pages.figures import Fig, engine
+from site_builder.pages.model import CandidateView, attention_kind, candidate_view, setup_label, work_note
 from site_builder.records import FamilyRecord, FrameworkRecord, ModelRecord
 from site_builder.records.framework import LaunchTemplate
 
@@ -117,8 +120,8 @@ def compare_page(a: ModelData, b: ModelData, site: SiteAnalysis, base: str) -> d
     labels += [r.precision.label for r in b.analysis.precision_rows if r.precision.label not in labels]
 
     def weights(md: ModelData) -> list[float]:
-        by = {r.precision.label: r.weights_bytes / F.GIB for r in md.analysis.precision_rows}
-        return [round(by.get(lab, 0), 2) for lab in labels]
+        by = {r.precision.label: r.weights_bytes / GIB for r in md.analysis.precision_rows}
+        return [round(by.get(lab, 0), charts.DIGITS) for lab in labels]
 
     chart = charts.chart(
         f"chart-compare-{a.record.id}-{b.record.id}",
@@ -129,14 +132,14 @@ def compare_page(a: ModelData, b: ModelData, site: SiteAnalysis, base: str) -> d
                 "name": a.record.name,
                 "x": labels,
                 "y": weights(a),
-                "marker": {"color": charts.PALETTE[0]},
+                "marker": {"color": CHART_PALETTE[0]},
             },
             {
                 "type": "bar",
                 "name": b.record.name,
                 "x": labels,
                 "y": weights(b),
-                "marker": {"color": charts.PALETTE[1]},
+                "marker": {"color": CHART_PALETTE[1]},
             },
         ],
         {"barmode": "group", "yaxis": {"title": {"text": "GiB"}}},
@@ -190,16 +193,52 @@ def _provider_flag(c: Candidate) -> list[tuple[str, str]]:
     return [("Execution provider", provider)] if provider else []
 
 
-def command_view(fw: FrameworkRecord, cmd: str) -> dict[str, str | None]:
+@dataclass(frozen=True)
+class CommandView:
     """A framework's launch command; for an export-then-run runtime, the command that runs the export too."""
+
+    framework: str
+    href: str
+    command: str
+    run: str | None
+    notes: str | None
+
+
+def command_view(fw: FrameworkRecord, cmd: str) -> CommandView:
     t = fw.launch
-    return {
-        "framework": fw.name,
-        "href": str(fw.url),
-        "command": cmd,
-        "run": t.run_command if t else None,
-        "notes": t.notes if t else None,
-    }
+    return CommandView(fw.name, str(fw.url), cmd, t.run_command if t else None, t.notes if t else None)
+
+
+@dataclass(frozen=True)
+class Variant:
+    """The deploy page's setup at another concurrency."""
+
+    concurrency: int
+    fits: bool
+    tps: str
+    itl: str
+    cpm: str
+    memory: str
+
+
+@dataclass(frozen=True)
+class DeployPage:
+    title: str
+    description: str
+    model: ModelRecord
+    model_href: str
+    c: CandidateView
+    commands: tuple[CommandView, ...]
+    flags: tuple[tuple[str, str], ...]  # the launch settings, named as a reader would look for them
+    memory: tuple[tuple[str, Fig], ...]  # per GPU
+    max_concurrency: int
+    max_context: int
+    kv_capacity: Fig
+    variants: tuple[Variant, ...]
+    checkpoint_note: str
+    note: str
+    hours: int
+    charts: bool = False
 
 
 def _checkpoint_note(m: ModelRecord, prec: Precision) -> str:
@@ -212,19 +251,19 @@ def _checkpoint_note(m: ModelRecord, prec: Precision) -> str:
     )
 
 
-def _variant_view(x: DeployVariant) -> dict[str, Any]:
+def _variant_view(x: DeployVariant) -> Variant:
     v = x.result
-    return {
-        "concurrency": x.concurrency,
-        "fits": v.memory.fits,
-        "tps": F.tokens_per_s(v.speed.output_tokens_per_s if v.speed else None),
-        "itl": F.ms(v.speed.itl_ms if v.speed else None),
-        "cpm": F.usd(v.cost.cost_per_million_tokens_usd if v.cost else None),
-        "memory": F.gib(v.memory.total_bytes),
-    }
+    return Variant(
+        concurrency=x.concurrency,
+        fits=v.memory.fits,
+        tps=F.tokens_per_s(v.speed.output_tokens_per_s if v.speed else None),
+        itl=F.ms(v.speed.itl_ms if v.speed else None),
+        cpm=F.usd(v.cost.cost_per_million_tokens_usd if v.cost else None),
+        memory=F.gib(v.memory.total_bytes),
+    )
 
 
-def deploy_page(md: ModelData, d: DeployAnalysis, site: SiteAnalysis, base: str) -> dict[str, Any]:
+def deploy_page(md: ModelData, d: DeployAnalysis, site: SiteAnalysis, base: str) -> DeployPage:
     m, c, max_len = md.record, d.candidate, d.max_len
     commands = []
     # A local runtime's row (an ONNX export for a CPU) is about that runtime; a server's page lists every framework.
@@ -245,36 +284,35 @@ def deploy_page(md: ModelData, d: DeployAnalysis, site: SiteAnalysis, base: str)
         f"{cap.tokens:,} tokens",
         f"{cap_fw.name if cap_fw else cap.framework} at its defaults ({cap.rule} rule); set with {cap.flag}",
     )
-    return {
-        "title": f"Deploy {m.name} on {c.setup.label} ({c.precision.label})",
-        "description": f"Launch commands and expected memory, speed and cost for {m.name} on {c.setup.label}.",
-        "model": m,
-        "model_href": f"{base}models/{m.id}/",
-        "c": view,
-        "commands": commands,
-        "flags": [
+    return DeployPage(
+        title=f"Deploy {m.name} on {c.setup.label} ({c.precision.label})",
+        description=f"Launch commands and expected memory, speed and cost for {m.name} on {c.setup.label}.",
+        model=m,
+        model_href=f"{base}models/{m.id}/",
+        c=view,
+        commands=tuple(commands),
+        flags=(
             ("Tensor parallel size", str(c.setup.count)),
             ("Max model length", f"{max_len:,}"),
             ("Weights", c.precision.label),
             ("KV-cache dtype", c.workload.kv_precision),
             ("GPU memory utilization", f"{c.setup.usable_fraction:.2f}"),
             *_provider_flag(c),
-        ],
-        "memory": [
+        ),
+        memory=(
             ("Weights", engine(F.gib(mem.weights_bytes))),
             ("KV cache", engine(F.gib(mem.kv_cache_bytes))),
             ("Activations", engine(F.gib(mem.activations_bytes))),
             ("Runtime overhead", engine(F.gib(mem.overhead_bytes))),
             ("Total", engine(F.gib(mem.total_bytes))),
             ("Usable", engine(F.gib(mem.usable_bytes))),
-        ],
-        "max_concurrency": mem.max_concurrency,
-        "max_context": mem.max_context,
-        "kv_capacity": capacity,
-        "variants": variants,
+        ),
+        max_concurrency=mem.max_concurrency,
+        max_context=mem.max_context,
+        kv_capacity=capacity,
+        variants=tuple(variants),
         # An export-based runtime quantizes the original weights itself while it builds the ONNX model.
-        "checkpoint_note": "" if _provider_flag(c) else _checkpoint_note(m, c.precision),
-        "note": work_note(c),
-        "charts": False,
-        "hours": C.HOURS_PER_MONTH,
-    }
+        checkpoint_note="" if _provider_flag(c) else _checkpoint_note(m, c.precision),
+        note=work_note(c),
+        hours=C.HOURS_PER_MONTH,
+    )

@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
-GIB = 1024**3
+from site_builder.engine.constants import GIB
+
+# From this value up, speeds and latencies show no decimals: a tenth is noise beside the engine's error.
+WHOLE_FROM = 100
+MS_PER_S = 1000
+CENT = 0.01
+# Context windows are powers of two; "128K" means 128 × 1024 tokens, as model cards write it.
+TOKENS_PER_K = 1024
 
 
 def gib(nbytes: float | None, digits: int = 1) -> str:
@@ -26,7 +33,7 @@ def integer(n: int | float | None) -> str:
 def tokens_per_s(v: float | None) -> str:
     if v is None:
         return "unknown"
-    if v >= 100:
+    if v >= WHOLE_FROM:
         return f"{v:,.0f} tok/s"
     return f"{v:,.1f} tok/s"
 
@@ -35,15 +42,15 @@ def usd_request(v: float | None) -> str:
     """Dollars per request: requests cost fractions of a cent, so keep three significant figures."""
     if v is None:
         return "unknown"
-    return f"${v:.3g}" if v >= 0.01 else f"${v:.2g}"
+    return f"${v:.3g}" if v >= CENT else f"${v:.2g}"
 
 
 def ms(v: float | None) -> str:
     if v is None:
         return "unknown"
-    if v >= 1000:
-        return f"{v / 1000:,.2f} s"
-    return f"{v:,.1f} ms" if v < 100 else f"{v:,.0f} ms"
+    if v >= MS_PER_S:
+        return f"{v / MS_PER_S:,.2f} s"
+    return f"{v:,.1f} ms" if v < WHOLE_FROM else f"{v:,.0f} ms"
 
 
 def usd(v: float | None, digits: int = 2) -> str:
@@ -57,8 +64,8 @@ def usd_month(v: float | None) -> str:
 
 
 def context(n: int) -> str:
-    if n >= 1024 and n % 1024 == 0:
-        return f"{n // 1024}K"
+    if n >= TOKENS_PER_K and n % TOKENS_PER_K == 0:
+        return f"{n // TOKENS_PER_K}K"
     return f"{n:,}"
 
 

@@ -2,26 +2,74 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from site_builder.analysis import SiteAnalysis
 from site_builder.engine import constants as C
+from site_builder.engine.fit import CellState, MatrixLevel
 from site_builder.engine.plan import MATRIX_PRECISIONS
 from site_builder.engine.precision import PRECISIONS
 from site_builder.pages import charts
 from site_builder.pages import format as F
-from site_builder.pages.figures import engine, stated
+from site_builder.pages.figures import Fig, engine, stated
+from site_builder.pages.labels import MATRIX_LABELS
 from site_builder.records import GpuRecord
+from site_builder.records.common import Source
+
+# The GPU page charts its fastest models only: past this many bars the labels overlap.
+CHART_MODELS = 15
 
 
-def gpu_page(g: GpuRecord, site: SiteAnalysis, base: str) -> dict[str, Any]:
+@dataclass(frozen=True)
+class FitCell:
+    level: MatrixLevel
+    label: str
+
+
+@dataclass(frozen=True)
+class ModelRow:
+    name: str
+    href: str
+    cells: tuple[FitCell, ...]
+    best: str  # the fastest precision that fits one of this GPU, or "does not fit"
+    tps: Fig | None
+    tps_raw: float  # the sort key of the throughput column
+
+
+@dataclass(frozen=True)
+class PriceRow:
+    provider: str
+    price: Fig
+    offer: str
+    as_of: str
+
+
+@dataclass(frozen=True)
+class GpuPage:
+    gpu: GpuRecord
+    base_gpu: GpuRecord  # the single GPU a bundle is made of; the GPU itself otherwise
+    title: str
+    description: str
+    specs: tuple[tuple[str, Fig], ...]
+    prices: tuple[PriceRow, ...]
+    rows: tuple[ModelRow, ...]
+    chart: dict[str, Any] | None
+    columns: tuple[str, ...]
+    sources: tuple[Source, ...]
+    conflicts: tuple[str, ...]
+    notes: str | None
+    charts: bool
+
+
+def gpu_page(g: GpuRecord, site: SiteAnalysis, base: str) -> GpuPage:
     ga = site.gpu_analyses[g.id]
     setup = ga.setup
     b = setup.base
     src = b.sources[0].url if b.sources else None
     link = setup.interconnect
 
-    def spec(label: str, value: Any, unit: str) -> tuple[str, Any]:
+    def spec(label: str, value: float | None, unit: str) -> tuple[str, Fig | None]:
         return (
             label,
             stated(f"{value:,g} {unit}" if value is not None else "unknown", "datasheet figure", src)
@@ -29,7 +77,7 @@ def gpu_page(g: GpuRecord, site: SiteAnalysis, base: str) -> dict[str, Any]:
             else None,
         )
 
-    specs = [
+    specs: list[tuple[str, Fig | None]] = [
         ("Vendor", stated(b.vendor, "", src)),
         ("Segment", stated(b.segment, "", src)),
         ("Architecture", stated(b.architecture, "", src)),
@@ -62,67 +110,62 @@ def gpu_page(g: GpuRecord, site: SiteAnalysis, base: str) -> dict[str, Any]:
     ]
     if g.bundle:
         specs.insert(0, ("Bundle", stated(f"{g.bundle.count} × {b.short_name}", "", g.sources[0].url)))
-    rows: list[dict[str, Any]] = []
+    rows: list[ModelRow] = []
     for mid, md in site.models.items():
         work = md.analysis.serve_workload
         row = md.analysis.matrix_by_gpu.get(g.id)
         levels = {c.precision: c.level for c in row.cells} if row else {}
         cells = []
         for pid in MATRIX_PRECISIONS:
-            level = levels.get(pid, "unknown") if pid in ga.supported else "n/a"
-            cells.append({"level": level, "label": C.FIT_LABELS.get(level, level)})
+            level = levels.get(pid, CellState.UNKNOWN) if pid in ga.supported else CellState.NOT_APPLICABLE
+            cells.append(FitCell(level, MATRIX_LABELS[level]))
         best = md.analysis.single.get(g.id)
         tps = best.speed.output_tokens_per_s if best and best.speed else None
         rows.append(
-            {
-                "name": md.record.name,
-                "href": f"{base}models/{mid}/",
-                "cells": cells,
-                "best": f"{best.precision.label}" if best else "does not fit",
-                "tps": engine(
+            ModelRow(
+                name=md.record.name,
+                href=f"{base}models/{mid}/",
+                cells=tuple(cells),
+                best=f"{best.precision.label}" if best else "does not fit",
+                tps=engine(
                     F.tokens_per_s(tps),
                     f"{work.concurrency} concurrent requests, {work.prompt:,}-token "
                     f"prompts, {work.output:,}-token answers",
                 )
                 if best
                 else None,
-                "tps_raw": round(tps or 0, 1),
-            }
+                tps_raw=round(tps or 0, 1),
+            )
         )
-    top = sorted((r for r in rows if r["tps_raw"]), key=lambda r: -r["tps_raw"])[:15]
+    top = sorted((r for r in rows if r.tps_raw), key=lambda r: -r.tps_raw)[:CHART_MODELS]
     chart = (
         charts.bar(
             f"chart-gpu-{g.id}",
             f"Output tokens/s on {g.short_name}",
-            [r["name"] for r in top],
-            [r["tps_raw"] for r in top],
+            [r.name for r in top],
+            [r.tps_raw for r in top],
             "output tokens/s",
-            [r["best"] for r in top],
+            [r.best for r in top],
         )
         if top
         else None
     )
-    prices = [
-        {
-            "provider": p.provider,
-            "price": stated(F.usd(p.usd_per_gpu_hour), f"as of {p.as_of}", p.source),
-            "offer": p.offer or "",
-            "as_of": p.as_of,
-        }
+    prices = tuple(
+        PriceRow(p.provider, stated(F.usd(p.usd_per_gpu_hour), f"as of {p.as_of}", p.source), p.offer or "", p.as_of)
         for p in sorted(b.prices if not g.prices else g.prices, key=lambda p: p.usd_per_gpu_hour)
-    ]
-    return {
-        "gpu": g,
-        "base_gpu": b,
-        "title": f"{g.name}: which LLMs fit and how fast",
-        "description": f"Specs, prices and the open models that fit on {g.name}, with estimated throughput.",
-        "specs": [s for s in specs if s is not None and s[1] is not None],
-        "prices": prices,
-        "rows": rows,
-        "chart": chart,
-        "columns": [PRECISIONS[p].label for p in MATRIX_PRECISIONS],
-        "sources": g.sources + (b.sources if g.bundle else []),
-        "conflicts": b.resolved_conflicts,
-        "notes": b.notes,
-        "charts": chart is not None,
-    }
+    )
+    return GpuPage(
+        gpu=g,
+        base_gpu=b,
+        title=f"{g.name}: which LLMs fit and how fast",
+        description=f"Specs, prices and the open models that fit on {g.name}, with estimated throughput.",
+        specs=tuple((label, f) for label, f in specs if f is not None),
+        prices=prices,
+        rows=tuple(rows),
+        chart=chart,
+        columns=tuple(PRECISIONS[p].label for p in MATRIX_PRECISIONS),
+        sources=tuple(g.sources + (b.sources if g.bundle else [])),
+        conflicts=tuple(b.resolved_conflicts),
+        notes=b.notes,
+        charts=chart is not None,
+    )

@@ -9,6 +9,7 @@ from site_builder.engine import constants as C
 from site_builder.engine.calibrate import SPEED_METRICS
 from site_builder.engine.errorbars import LONG_CONTEXT_TOKENS, MIN_RESULTS
 from site_builder.engine.estimate import loaded_latency_doc
+from site_builder.engine.fit import FitLevel
 from site_builder.engine.gguf import __doc__ as GGUF_DOC
 from site_builder.engine.params import __doc__ as PARAMS_DOC
 from site_builder.engine.plan import MATRIX_PRECISIONS, score_parts_doc
@@ -17,6 +18,8 @@ from site_builder.engine.quality import MIN_SCORES, QUALITY_BENCHMARKS
 from site_builder.engine.similar import SIMILARITY_WEIGHTS
 from site_builder.markdown_render import render_document
 from site_builder.pages import charts
+from site_builder.pages.colours import CHART_REFERENCE_LINE
+from site_builder.pages.labels import FIT_LABELS
 from site_builder.paths import REPOSITORY
 
 
@@ -50,8 +53,8 @@ def methodology_page(site: SiteAnalysis, base: str) -> dict[str, Any]:
                 "type": "scatter",
                 "mode": "markers",
                 "name": metric.replace("_", " "),
-                "x": [round(c.record.value, 2) for c in speed if c.record.metric == metric],
-                "y": [round(c.predicted, 2) for c in speed if c.record.metric == metric],
+                "x": [round(c.record.value, charts.DIGITS) for c in speed if c.record.metric == metric],
+                "y": [round(c.predicted, charts.DIGITS) for c in speed if c.record.metric == metric],
                 "text": [c.record.id for c in speed if c.record.metric == metric],
                 "hoverinfo": "text+x+y",
             }
@@ -66,7 +69,7 @@ def methodology_page(site: SiteAnalysis, base: str) -> dict[str, Any]:
                 "name": "prediction = measurement",
                 "x": [lo, hi],
                 "y": [lo, hi],
-                "line": {"dash": "dot", "color": "#888"},
+                "line": {"dash": "dot", "color": CHART_REFERENCE_LINE},
             }
         )
         chart = charts.chart(
@@ -76,7 +79,7 @@ def methodology_page(site: SiteAnalysis, base: str) -> dict[str, Any]:
             {
                 "xaxis": {"type": "log", "title": {"text": "measured"}},
                 "yaxis": {"type": "log", "title": {"text": "engine"}},
-                "height": 420,
+                "height": charts.TALL_HEIGHT,
             },
         )
     return {
@@ -98,8 +101,8 @@ def methodology_page(site: SiteAnalysis, base: str) -> dict[str, Any]:
         "constants": [
             ("Capacity unit", f"{C.CAPACITY_UNIT_BYTES:,} bytes per marketed GB"),
             ("Usable share of GPU memory", f"{C.USABLE_FRACTION:.0%}"),
-            ("Runtime overhead, batched servers", f"{C.RUNTIME_OVERHEAD_BYTES / 2**30:.2f} GiB per GPU"),
-            ("Runtime overhead, local runtimes", f"{C.LOCAL_RUNTIME_OVERHEAD_BYTES / 2**30:.2f} GiB per GPU"),
+            ("Runtime overhead, batched servers", f"{C.RUNTIME_OVERHEAD_BYTES / C.GIB:.2f} GiB per GPU"),
+            ("Runtime overhead, local runtimes", f"{C.LOCAL_RUNTIME_OVERHEAD_BYTES / C.GIB:.2f} GiB per GPU"),
             ("Activation batch, batched servers", f"{C.SERVER_BATCH_TOKENS:,} tokens"),
             ("Activation batch, local runtimes", f"{C.LOCAL_BATCH_TOKENS:,} tokens"),
             ("Sampled sequences (max)", str(C.MAX_SAMPLED_SEQUENCES)),
@@ -134,8 +137,8 @@ def methodology_page(site: SiteAnalysis, base: str) -> dict[str, Any]:
         "stack_per_sequence": "; ".join(
             f"{engine} on {vendor}: {value * 1000:g} ms" for (engine, vendor), value in C.STACK_PER_SEQUENCE_S.items()
         ),
-        "fit_levels": [{"label": C.FIT_LABELS[k], "limit": f"≤ {v:.0%}"} for k, v in C.FIT_LEVELS]
-        + [{"label": C.FIT_LABELS["no-fit"], "limit": "> 100%"}],
+        "fit_levels": [{"label": FIT_LABELS[k], "limit": f"≤ {v:.0%}"} for k, v in C.FIT_LEVELS]
+        + [{"label": FIT_LABELS[FitLevel.NO_FIT], "limit": "> 100%"}],
         "score_weights": [
             {"part": k, "weight": f"{v:.0%}", "formula": score_parts_doc()[k]} for k, v in C.SCORE_WEIGHTS.items()
         ],

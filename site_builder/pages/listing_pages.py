@@ -6,6 +6,8 @@ from typing import Any
 
 from site_builder.analysis import SiteAnalysis
 from site_builder.engine import constants as C
+from site_builder.engine.constants import GIB
+from site_builder.engine.fit import is_fit
 from site_builder.engine.plan import MATRIX_PRECISIONS
 from site_builder.engine.precision import PRECISIONS
 from site_builder.pages import format as F
@@ -18,9 +20,9 @@ def model_rows(site: SiteAnalysis, base: str) -> list[dict[str, Any]]:
         fits = []
         for row in md.analysis.matrix:
             for cell in row.cells:
-                if cell.level not in ("no-fit", "n/a", "unknown"):
+                if is_fit(cell.level):
                     fits.append(f"{row.setup.id}:{cell.precision}")
-        min_gib = min((r.weights_bytes for r in md.analysis.precision_rows), default=0) / F.GIB
+        min_gib = min((r.weights_bytes for r in md.analysis.precision_rows), default=0) / GIB
         rows.append(
             {
                 "id": mid,
