@@ -59,11 +59,10 @@ EVALUATION_FUNCTIONS: dict[str, frozenset[str]] = {
 # Engine modules a page may import whole: tables of named constants, no evaluation.
 MODULE_IMPORTS_ALLOWED = frozenset({"site_builder.engine.constants"})
 
-# Cycles closed only by an import inside a function, each waiting for its own change: a lazily loaded GGUF table
-# and `calibrate`'s command entry point. Any other cycle fails, and the module-level import graph must be acyclic.
+# Cycles closed only by an import inside a function, each waiting for its own change: `calibrate`'s command entry
+# point. Any other cycle fails, and the module-level import graph must be acyclic.
 KNOWN_CYCLES = frozenset(
     {
-        frozenset({"site_builder.engine.memory", "site_builder.engine.gguf"}),
         frozenset({"site_builder.engine.calibrate", "site_builder.engine.errorbars"}),
     }
 )

@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from site_builder.engine.memory import ModelFacts
+from site_builder.engine.params import ParamCount, Shape
 
 TYPE_BITS: dict[str, float] = {
     "q4_0": 18 * 8 / 32,
@@ -52,10 +52,9 @@ def promoted_share(layers: int) -> float:
     return sum(use_more_bits(i, layers) for i in range(layers)) / layers if layers else 0.0
 
 
-def gguf_weight_bytes(facts: ModelFacts, mix_id: str) -> int:
+def gguf_weight_bytes(p: ParamCount, s: Shape, mix_id: str) -> int:
     """Bytes of the model's weights in the GGUF mix `mix_id`, tensor class by tensor class."""
     mix = MIXES[mix_id]
-    p, s = facts.params, facts.shape
     bits = TYPE_BITS
     # Value projection (MLA has none of this shape) and the down third of every gate/up/down triplet.
     v_proj = 0 if s.is_mla else s.layers * s.hidden * s.kv_heads * s.head_dim

@@ -7,6 +7,7 @@ import math
 from dataclasses import dataclass
 
 from site_builder.engine import constants as C
+from site_builder.engine.gguf import gguf_weight_bytes
 from site_builder.engine.params import (
     SPARSE_COMPRESS_RATIO,
     ParamCount,
@@ -77,9 +78,7 @@ def quantizable_params(p: ParamCount, prec: Precision, shape: Shape, arch: Archi
 def weight_bytes(facts: ModelFacts, prec: Precision) -> int:
     """Bytes of the whole model's weights in this precision (a GGUF format: its real tensor-type mix)."""
     if prec.family == "gguf":
-        from site_builder.engine.gguf import gguf_weight_bytes  # gguf builds on this module
-
-        return gguf_weight_bytes(facts, prec.id)
+        return gguf_weight_bytes(facts.params, facts.shape, prec.id)
     p = facts.params
     q = quantizable_params(p, prec, facts.shape, facts.arch)
     return math.ceil(q * prec.bytes_per_weight + (p.total - q) * SIXTEEN_BIT)
