@@ -28,6 +28,13 @@ def print_report(report: Report, *, github: bool = False, stream: TextIO | None 
 def cmd_check(args: argparse.Namespace) -> int:
     from site_builder.validate import validate_catalog
 
+    if args.list_rules:
+        from site_builder.rules import RULES
+
+        for r in sorted(RULES.values(), key=lambda r: r.id):
+            print(f"{r.id:<{max(map(len, RULES))}}  {r.severity.value:<7}  {r.description}")
+        return 0
+
     report = Report()
     validate_catalog(Path(args.catalog), report)
     # The report is what `check` was asked for, so it goes to stdout (pipeable); the exit status says pass/fail.
@@ -106,6 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--catalog", default="catalog")
     p.add_argument("--strict", action="store_true", help="treat warnings as errors")
     p.add_argument("--github", action="store_true", help="print GitHub Actions annotations")
+    p.add_argument("--list-rules", action="store_true", help="list every rule's id, severity and description")
     p.set_defaults(handler=cmd_check)
 
     p = sub.add_parser("build", help="build the site into --out, atomically")
