@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
+from typing import TextIO
 
 
 class Severity(StrEnum):
@@ -83,3 +85,16 @@ class CatalogError(Exception):
     def __init__(self, report: Report) -> None:
         super().__init__(report.summary())
         self.report = report
+
+
+class UsageError(Exception):
+    """A bad option or unknown id: printed as one line, exit 1."""
+
+
+def print_report(report: Report, *, github: bool = False, stream: TextIO | None = None) -> None:
+    """Every problem, sorted, then the summary line (stderr unless `stream` says otherwise)."""
+    out = stream or sys.stderr
+    for problem in report.sorted():
+        print(problem.github_annotation() if github else problem.format(), file=out)
+    if report.problems:
+        print(report.summary(), file=out)

@@ -1,11 +1,10 @@
 """static/engine.js computes what `site-builder estimate --json` prints: over 1,000+ seeded random setups across the
 whole catalog, every key equal (integers, booleans and strings exactly, floats within 0.1%) and the same error for
-the setups the CLI refuses. Both sides run the real code: commands.estimate in Python, engine.js under node on the
+the setups the CLI refuses. Both sides run the real code: query.estimate in Python, engine.js under node on the
 data site_builder/engine_export.py writes into the site."""
 
 from __future__ import annotations
 
-import argparse
 import gzip
 import json
 import math
@@ -18,15 +17,14 @@ from typing import Any
 
 import pytest
 
-from site_builder import commands
+from site_builder import query
 from site_builder.catalog import Catalog
-from site_builder.cli import UsageError
 from site_builder.engine.calibrate import compare_all
 from site_builder.engine.errorbars import SPEED_KEYS, error_bars
 from site_builder.engine.plan import facts_of
 from site_builder.engine.precision import KV_BYTES, PRECISIONS
 from site_builder.engine_export import write_engine_data
-from site_builder.problems import Report
+from site_builder.problems import Report, UsageError
 from site_builder.validate import validate_catalog
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -90,7 +88,7 @@ def _case(rng: random.Random, model: str, gpus: list[str], frameworks: list[str]
 
 
 def _python(inputs: dict[str, Any]) -> dict[str, Any]:
-    args = argparse.Namespace(
+    args = query.EstimateQuery(
         catalog=str(CATALOG),
         model=inputs["model"],
         gpu=inputs["gpu"],
@@ -104,7 +102,7 @@ def _python(inputs: dict[str, Any]) -> dict[str, Any]:
         framework=inputs["framework"],
     )
     try:
-        return {"ok": commands.estimate(args)}
+        return {"ok": query.estimate(args)}
     except UsageError as err:
         return {"error": str(err)}
 
@@ -151,11 +149,11 @@ def test_engine_js_matches_estimate(catalog: Catalog, tmp_path: Path, monkeypatc
     frameworks = sorted(cat.frameworks)
 
     # The same estimate function, spared reloading the catalog and re-running the calibration for each setup.
-    error_keys = commands._error_keys
+    error_keys = query._error_keys
     cache: dict[tuple[str, str], dict[str, Any]] = {}
-    monkeypatch.setattr(commands, "_catalog", lambda path, model: cat)
+    monkeypatch.setattr(query, "_catalog", lambda path, model: cat)
     monkeypatch.setattr(
-        commands, "_error_keys", lambda c, e, h: cache.get((e, h)) or cache.setdefault((e, h), error_keys(c, e, h))
+        query, "_error_keys", lambda c, e, h: cache.get((e, h)) or cache.setdefault((e, h), error_keys(c, e, h))
     )
 
     rng = random.Random(SEED)
@@ -215,5 +213,5 @@ def test_the_cli_reads_what_the_full_catalog_would_give(catalog: Catalog, monkey
         defaults | {"model": "llama-3.1-70b", "gpu": "mi300x", "gpus": 2, "concurrency": "max"},
     ]
     fast = [_python(case) for case in cases]
-    monkeypatch.setattr(commands, "_catalog", lambda path, model: catalog)
+    monkeypatch.setattr(query, "_catalog", lambda path, model: catalog)
     assert fast == [_python(case) for case in cases]

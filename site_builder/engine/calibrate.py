@@ -7,7 +7,6 @@ record) and prints the best set, which a maintainer copies into constants.EFFICI
 
 from __future__ import annotations
 
-import argparse
 import itertools
 import statistics
 from collections.abc import Iterator
@@ -246,13 +245,14 @@ def engine_class_of(b: BenchmarkRecord, frameworks: dict[str, FrameworkRecord]) 
     return "local" if (b.precision or "").startswith(("q", "iq")) else "batched-server"
 
 
-def calibrate_command(args: argparse.Namespace) -> int:
+def calibrate_command(catalog_dir: Path, fit: bool) -> int:
+    """Print the engine's error against every benchmark record (`fit`: also the best-fitting efficiencies)."""
     from site_builder.engine.errorbars import summarize_categories
     from site_builder.problems import CatalogError, Report
     from site_builder.validate import validate_catalog
 
     report = Report()
-    catalog = validate_catalog(Path(args.catalog), report)
+    catalog = validate_catalog(catalog_dir, report)
     if report.errors:
         raise CatalogError(report)
     models = {k: v.record for k, v in catalog.models.items()}
@@ -274,7 +274,7 @@ def calibrate_command(args: argparse.Namespace) -> int:
             print(f"{cat.category:34} {0:>3} {'no records':>13}")
             continue
         print(f"{cat.category:34} {cat.count:>3} {cat.median_ape:>12.1%} {cat.worst_ape:>12.1%}  {cat.worst_id}")
-    if args.fit:
+    if fit:
         fitted = fit_efficiency(benches, models, gpus, fws)
         for engine, eff in fitted.items():
             print(

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import argparse
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from site_builder.catalog import Catalog, load_catalog
-from site_builder.cli import UsageError
 from site_builder.engine.budget import kv_capacity
 from site_builder.engine.calibrate import compare_all
 from site_builder.engine.errorbars import SPEED_KEYS, error_bars, hardware_class
@@ -18,8 +17,34 @@ from site_builder.engine.money import self_usd_per_request, throughput_optimal
 from site_builder.engine.parallel import tensor_parallel_problem
 from site_builder.engine.plan import analyse, choose_framework, engine_class_for, facts_of
 from site_builder.engine.precision import KV_BYTES, PRECISIONS, supported_on
-from site_builder.problems import CatalogError, Report
+from site_builder.problems import CatalogError, Report, UsageError
 from site_builder.records import ModelRecord
+
+
+@dataclass(frozen=True)
+class EstimateQuery:
+    """One setup to estimate, as `site-builder estimate` takes it (None: the default the CLI documents)."""
+
+    model: str
+    gpu: str
+    catalog: str = "catalog"
+    gpus: int = 1
+    precision: str | None = None
+    kv_precision: str = "fp16"
+    context: int | None = None
+    concurrency: str = "1"  # a whole number, or "max"
+    prompt: int | None = None
+    output: int | None = None
+    framework: str | None = None
+
+
+@dataclass(frozen=True)
+class RecommendQuery:
+    """A model to rank GPU setups for, as `site-builder recommend` takes it."""
+
+    model: str
+    catalog: str = "catalog"
+    limit: int = 10
 
 
 def _catalog(path: str, model: str) -> Catalog:
@@ -69,7 +94,7 @@ def tensor_parallel_check(model: ModelRecord, n: int) -> None:
         raise UsageError(f"--gpus {n}: {model.id}: {problem} (tensor parallel)")
 
 
-def estimate(args: argparse.Namespace) -> dict[str, Any]:
+def estimate(args: EstimateQuery) -> dict[str, Any]:
     cat = _catalog(args.catalog, args.model)
     if args.model not in cat.models:
         raise UsageError(f"unknown model {args.model!r}")
@@ -192,11 +217,11 @@ def estimate(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
-def estimate_json(args: argparse.Namespace) -> str:
+def estimate_json(args: EstimateQuery) -> str:
     return json.dumps(estimate(args), indent=2, sort_keys=True)
 
 
-def recommend_json(args: argparse.Namespace) -> str:
+def recommend_json(args: RecommendQuery) -> str:
     cat = _catalog(args.catalog, args.model)
     if args.model not in cat.models:
         raise UsageError(f"unknown model {args.model!r}")
