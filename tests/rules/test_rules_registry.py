@@ -4,6 +4,7 @@ the clock, and `check --list-rules` lists them all."""
 from __future__ import annotations
 
 import ast
+import json
 import re
 from pathlib import Path
 
@@ -86,3 +87,17 @@ def test_list_rules_prints_each_id_severity_and_description(capsys: pytest.Captu
     assert len(lines) == len(RULES)
     for line, registered in zip(lines, sorted(RULES.values(), key=lambda r: r.id), strict=True):
         assert line.split(None, 2) == [registered.id, registered.severity.value, registered.description]
+
+
+def test_check_json_names_the_rule_of_each_problem(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    write(tmp_path, {"models/m.yaml": model_data() | {"precisions": ["fp8"]}})
+    assert main(["check", "--json", "--catalog", str(tmp_path)]) == 1
+    found = json.loads(capsys.readouterr().out)
+    assert found["valid"] is False
+    mine = [p for p in found["problems"] if p["path"] == str(tmp_path / "models" / "m.yaml")]
+    precisions = [p for p in mine if p["field"] == "precisions"]
+    assert [(p["rule"], p["severity"], p["message"]) for p in precisions] == [
+        ("model.precisions-include-native", "error", "must include native_precision (bf16)")
+    ]
+    # The folder with no GPU is found while loading, by no rule: its id is empty.
+    assert [p["rule"] for p in found["problems"] if p["path"].endswith("gpus")] == [""]
