@@ -10,11 +10,11 @@ round-trip).
 
 from __future__ import annotations
 
-import argparse
 import inspect
 import io
 import re
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, get_args
 
@@ -258,14 +258,23 @@ def format_file(path: Path, check: bool, report: Report) -> bool:
     return True
 
 
-def fmt_command(args: argparse.Namespace) -> int:
-    paths = [Path(p) for p in args.paths] or catalog_files(Path(args.catalog))
+@dataclass(frozen=True)
+class FmtOptions:
+    """`site-builder fmt`: these record files (none: every record of `catalog`); `check` only reports."""
+
+    catalog: Path
+    paths: tuple[Path, ...] = ()
+    check: bool = False
+
+
+def fmt_command(options: FmtOptions) -> int:
+    paths = list(options.paths) or catalog_files(options.catalog)
     report = Report()
-    changed = [p for p in paths if format_file(p, args.check, report)]
+    changed = [p for p in paths if format_file(p, options.check, report)]
     for problem in report.sorted():
         print(problem.format(), file=sys.stderr)
-    verb = "would be reformatted" if args.check else "reformatted"
-    if not args.check:
+    verb = "would be reformatted" if options.check else "reformatted"
+    if not options.check:
         for path in changed:
             print(f"reformatted {display_path(path)}", file=sys.stderr)
     plural = "" if len(changed) == 1 else "s"

@@ -8,11 +8,11 @@ there, so the file passes `site-builder check` as soon as it is saved and the co
 
 from __future__ import annotations
 
-import argparse
 import json
 import re
 import sys
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -836,17 +836,28 @@ def record_from_file(path: Path, model_id: str, name: str | None, hf_repo: str |
         raise HfConfigError(f"{path}: {exc}") from None
 
 
-def import_hf_config_command(args: argparse.Namespace) -> int:
+@dataclass(frozen=True)
+class ImportOptions:
+    """`site-builder import-hf-config`: the config file, the new record's id, and where to write (None: stdout)."""
+
+    config: Path
+    id: str
+    name: str | None = None
+    hf_repo: str | None = None
+    output: Path | None = None
+
+
+def import_hf_config_command(options: ImportOptions) -> int:
     try:
-        text = record_from_file(Path(args.config), args.id, args.name, args.hf_repo)
-        if args.output:
-            Path(args.output).write_text(text, encoding="utf-8")
+        text = record_from_file(options.config, options.id, options.name, options.hf_repo)
+        if options.output:
+            options.output.write_text(text, encoding="utf-8")
         else:
             sys.stdout.write(text)
     except HfConfigError as exc:
         print(f"site-builder import-hf-config: error: {exc}", file=sys.stderr)
         return 1
     except OSError as exc:
-        print(f"site-builder import-hf-config: error: cannot write {args.output}: {exc.strerror}", file=sys.stderr)
+        print(f"site-builder import-hf-config: error: cannot write {options.output}: {exc.strerror}", file=sys.stderr)
         return 1
     return 0

@@ -9,10 +9,6 @@ from pathlib import Path
 from typing import TextIO
 
 
-class UsageError(Exception):
-    """A bad option or unknown id: printed as one line, exit 1."""
-
-
 class Severity(StrEnum):
     ERROR = "error"
     WARNING = "warning"
@@ -91,7 +87,12 @@ class CatalogError(Exception):
         self.report = report
 
 
+class UsageError(Exception):
+    """A bad option or unknown id: printed as one line, exit 1."""
+
+
 def print_report(report: Report, *, github: bool = False, stream: TextIO | None = None) -> None:
+    """Every problem, sorted, then the summary line (stderr unless `stream` says otherwise)."""
     out = stream or sys.stderr
     for problem in report.sorted():
         print(problem.github_annotation() if github else problem.format(), file=out)

@@ -7,9 +7,9 @@ parses, and `site-builder check` then names each required field still missing, w
 
 from __future__ import annotations
 
-import argparse
 import sys
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, get_args, get_origin
 
@@ -134,17 +134,28 @@ def target_path(catalog: Path, kind: str, record_id: str) -> Path:
     return path
 
 
-def record_text(args: argparse.Namespace) -> str:
-    if args.kind == "model" and args.from_hf_config:
+@dataclass(frozen=True)
+class NewOptions:
+    """`site-builder new`: the kind and id of the record, and for a model the config.json to start from."""
+
+    kind: str  # "model" or "gpu"
+    id: str
+    catalog: Path
+    from_hf_config: Path | None = None
+    hf_repo: str | None = None
+    name: str | None = None
+    force: bool = False  # add a model even if the catalog has its hf_repo
+
+
+def record_text(options: NewOptions) -> str:
+    if options.kind == "model" and options.from_hf_config:
         try:
-            return record_from_file(
-                Path(args.from_hf_config), args.id, getattr(args, "name", None), getattr(args, "hf_repo", None)
-            )
+            return record_from_file(options.from_hf_config, options.id, options.name, options.hf_repo)
         except HfConfigError as exc:
             raise ScaffoldError(str(exc)) from None
-    if args.from_hf_config:
+    if options.from_hf_config:
         raise ScaffoldError("--from-hf-config only applies to `new model`")
-    return skeleton(args.kind, args.id)
+    return skeleton(options.kind, options.id)
 
 
 def next_steps(kind: str, path: Path, from_config: bool) -> list[str]:
@@ -213,12 +224,12 @@ def refuse_duplicate_repo(path: Path, text: str, force: bool) -> None:
         raise ScaffoldError(f"{', '.join(others)} already describes {repo}; edit it, or pass --force to add another")
 
 
-def new_command(args: argparse.Namespace) -> int:
+def new_command(options: NewOptions) -> int:
     try:
-        path = target_path(Path(args.catalog), args.kind, args.id)
-        text = record_text(args)
-        if args.kind == "model":
-            refuse_duplicate_repo(path, text, getattr(args, "force", False))
+        path = target_path(options.catalog, options.kind, options.id)
+        text = record_text(options)
+        if options.kind == "model":
+            refuse_duplicate_repo(path, text, options.force)
         path.parent.mkdir(parents=True, exist_ok=True)
         with path.open("x", encoding="utf-8") as out:  # "x": never overwrite, even in a race
             out.write(text)
@@ -228,6 +239,6 @@ def new_command(args: argparse.Namespace) -> int:
     except OSError as exc:
         print(f"site-builder new: error: cannot write {exc.filename}: {exc.strerror}", file=sys.stderr)
         return 1
-    from_config = bool(args.kind == "model" and args.from_hf_config)
-    print("\n".join(next_steps(args.kind, path, from_config) + warnings_for(path, text)))
+    from_config = bool(options.kind == "model" and options.from_hf_config)
+    print("\n".join(next_steps(options.kind, path, from_config) + warnings_for(path, text)))
     return 0

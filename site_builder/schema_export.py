@@ -6,9 +6,9 @@ and CI runs `site-builder schema --check` so the two never drift apart.
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -98,9 +98,17 @@ def write_schemas(out: Path) -> list[Path]:
     return written
 
 
-def schema_command(args: argparse.Namespace) -> int:
-    out = Path(args.out)
-    if args.check:
+@dataclass(frozen=True)
+class SchemaOptions:
+    """`site-builder schema`: write the schemas into `out`, or with `check` only report stale files."""
+
+    out: Path
+    check: bool = False
+
+
+def schema_command(options: SchemaOptions) -> int:
+    out = options.out
+    if options.check:
         stale = stale_files(out)
         for path in stale:
             print(f"{path}: out of date with the record models (run site-builder schema)", file=sys.stderr)

@@ -31,7 +31,7 @@ from site_builder.build import (
 from site_builder.catalog import KINDS
 from site_builder.output import check_output_dir, mark
 from site_builder.paths import STATIC, TEMPLATES
-from site_builder.problems import Report, display_path
+from site_builder.problems import Report, UsageError, display_path, print_report
 from site_builder.render import environment
 from site_builder.validate import validate_catalog
 
@@ -139,8 +139,6 @@ class Preview:
                     html.unlink()
 
     def _report(self, report: Report, ok: bool) -> None:
-        from site_builder.problems import print_report
-
         print_report(report)
         errors = [] if ok else [p.format() for p in report.sorted()]
         if errors and not (self.out / "index.html").is_file():
@@ -203,8 +201,6 @@ def make_handler(out: Path, status: Status) -> type[http.server.SimpleHTTPReques
 
 
 def bind(out: Path, status: Status, port: int) -> http.server.ThreadingHTTPServer:
-    from site_builder.problems import UsageError
-
     try:
         return http.server.ThreadingHTTPServer(("127.0.0.1", port), make_handler(out, status))
     except OSError as exc:

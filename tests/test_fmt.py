@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import shutil
 from pathlib import Path
 
@@ -11,7 +10,7 @@ import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from site_builder.fmt import field_order, fmt_command, format_text
+from site_builder.fmt import FmtOptions, field_order, fmt_command, format_text
 from site_builder.records import GpuRecord, ModelRecord
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -155,8 +154,8 @@ def test_any_key_order_formats_to_the_same_text(order: list[str]) -> None:
 # --- the command on temporary catalogs ---------------------------------------------------------------
 
 
-def args(catalog: Path, *paths: Path, check: bool = False) -> argparse.Namespace:
-    return argparse.Namespace(catalog=str(catalog), check=check, paths=[str(p) for p in paths])
+def args(catalog: Path, *paths: Path, check: bool = False) -> FmtOptions:
+    return FmtOptions(catalog, paths, check)
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def _link_problems(catalog: Path, name: str) -> list[str]:
     report = Report()
     validate_catalog(catalog, report)
-    return [p.message for p in report.errors if p.path.endswith(name) and p.rule == "links-stated"]
+    return [p.message for p in report.errors if p.path.endswith(name) and p.rule.startswith("gpu.link-")]
 
 
 def _edit(path: Path, **changes: object) -> None:

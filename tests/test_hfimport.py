@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import functools
 import json
 from pathlib import Path
@@ -15,6 +14,7 @@ from site_builder.fmt import format_text
 from site_builder.hfimport import (
     SCHEMA_LINE,
     HfConfigError,
+    ImportOptions,
     architecture_from_config,
     hf_repo_from_path,
     import_hf_config,
@@ -378,8 +378,8 @@ def test_errors_from_the_function() -> None:
         import_hf_config({**BASE, "model_type": "dbrx", "ffn_config": [1]}, "m", None, "o/m")
 
 
-def run(config: str, *, hf_repo: str | None = "org/model", output: str | None = None) -> argparse.Namespace:
-    return argparse.Namespace(config=config, id="test-model", name=None, hf_repo=hf_repo, output=output)
+def run(config: str, *, hf_repo: str | None = "org/model", output: str | None = None) -> ImportOptions:
+    return ImportOptions(Path(config), "test-model", None, hf_repo, Path(output) if output else None)
 
 
 @pytest.mark.parametrize(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 import re
 from pathlib import Path
@@ -16,7 +15,7 @@ from site_builder.fmt import field_order, format_text, nested_model
 from site_builder.hfimport import import_hf_config
 from site_builder.problems import Report
 from site_builder.records import Architecture, GpuRecord, ModelRecord
-from site_builder.scaffold import new_command
+from site_builder.scaffold import NewOptions, new_command
 from site_builder.validate import validate_catalog
 
 CONFIG = {
@@ -34,12 +33,8 @@ CONFIG = {
 Capture = pytest.CaptureFixture[str]
 
 
-def new(
-    catalog: Path, kind: str, record_id: str, config: Path | None = None, force: bool = False
-) -> argparse.Namespace:
-    return argparse.Namespace(
-        kind=kind, id=record_id, catalog=str(catalog), from_hf_config=str(config) if config else None, force=force
-    )
+def new(catalog: Path, kind: str, record_id: str, config: Path | None = None, force: bool = False) -> NewOptions:
+    return NewOptions(kind, record_id, catalog, from_hf_config=config, force=force)
 
 
 def all_field_paths(model: type[BaseModel], prefix: str = "") -> list[str]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import functools
 import json
@@ -15,7 +14,7 @@ import yaml
 
 from site_builder.catalog import KINDS, split_front_matter
 from site_builder.records.common import SLUG_RE, PrecisionId
-from site_builder.schema_export import KIND_FOLDERS, render, schema_command, schema_for, stale_files
+from site_builder.schema_export import KIND_FOLDERS, SchemaOptions, render, schema_command, schema_for, stale_files
 
 ROOT = Path(__file__).resolve().parents[1]
 CATALOG = ROOT / "catalog"
@@ -185,8 +184,8 @@ def test_rendering_is_deterministic_sorted_and_newline_terminated() -> None:
 # --- the command -------------------------------------------------------------------------------------
 
 
-def command(out: Path, check: bool) -> argparse.Namespace:
-    return argparse.Namespace(out=str(out), check=check)
+def command(out: Path, check: bool) -> SchemaOptions:
+    return SchemaOptions(out, check)
 
 
 def test_write_then_check(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -59,15 +59,6 @@ EVALUATION_FUNCTIONS: dict[str, frozenset[str]] = {
 # Engine modules a page may import whole: tables of named constants, no evaluation.
 MODULE_IMPORTS_ALLOWED = frozenset({"site_builder.engine.constants"})
 
-# Cycles closed only by an import inside a function, each waiting for its own change: `calibrate`'s command entry
-# point. Any other cycle fails, and the module-level import graph must be acyclic.
-KNOWN_CYCLES = frozenset(
-    {
-        frozenset({"site_builder.engine.calibrate", "site_builder.engine.errorbars"}),
-    }
-)
-
-
 def module_name(path: Path) -> str:
     parts = list(path.relative_to(PACKAGE.parent).with_suffix("").parts)
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
@@ -200,9 +191,9 @@ def test_module_level_imports_have_no_cycle() -> None:
     assert cycles(import_graph(top_level_only=True)) == []
 
 
-def test_no_import_cycle_beyond_the_known_deferred_ones() -> None:
-    new = [sorted(c) for c in cycles(import_graph(top_level_only=False)) if c not in KNOWN_CYCLES]
-    assert not new, f"import cycles: {new}"
+def test_no_import_cycle_even_through_imports_inside_functions() -> None:
+    found = [sorted(c) for c in cycles(import_graph(top_level_only=False))]
+    assert not found, f"import cycles: {found}"
 
 
 def test_the_cycle_finder_finds_a_cycle() -> None:

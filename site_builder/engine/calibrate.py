@@ -7,12 +7,10 @@ record) and prints the best set, which a maintainer copies into constants (the D
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import itertools
 import statistics
 from dataclasses import dataclass
-from pathlib import Path
 from types import MappingProxyType
 
 from site_builder.engine import constants as C
@@ -288,43 +286,3 @@ def engine_class_of(b: BenchmarkRecord, frameworks: dict[str, FrameworkRecord]) 
     if fw:
         return fw.engine_class
     return "local" if (b.precision or "").startswith(("q", "iq")) else "batched-server"
-
-
-def calibrate_command(args: argparse.Namespace) -> int:
-    from site_builder.engine.errorbars import summarize_categories
-    from site_builder.problems import CatalogError, Report
-    from site_builder.validate import validate_catalog
-
-    report = Report()
-    catalog = validate_catalog(Path(args.catalog), report)
-    if report.errors:
-        raise CatalogError(report)
-    models = {k: v.record for k, v in catalog.models.items()}
-    gpus = {k: v.record for k, v in catalog.gpus.items()}
-    fws = {k: v.record for k, v in catalog.frameworks.items()}
-    benches = [v.record for v in catalog.benchmarks.values()]
-    comps = compare_all(benches, models, gpus, fws)
-    print(f"{'metric':34} {'n':>3} {'median |err|':>13} {'worst |err|':>12}  worst record")
-    for row in summarize(comps):
-        print(f"{row.metric:34} {row.count:>3} {row.median_ape:>12.1%} {row.worst_ape:>12.1%}  {row.worst_id}")
-    print(
-        f"{len(comps)} of {len(benches)} benchmark records compared (the rest lack a model, GPU or precision,"
-        " or measure hardware only)"
-    )
-    print()
-    print(f"{'category':34} {'n':>3} {'median |err|':>13} {'worst |err|':>12}  worst record")
-    for cat in summarize_categories(comps, models, gpus, fws):
-        if cat.median_ape is None or cat.worst_ape is None:
-            print(f"{cat.category:34} {0:>3} {'no records':>13}")
-            continue
-        print(f"{cat.category:34} {cat.count:>3} {cat.median_ape:>12.1%} {cat.worst_ape:>12.1%}  {cat.worst_id}")
-    if args.fit:
-        fitted = fit_efficiency(benches, models, gpus, fws)
-        for engine, eff in fitted.efficiency.items():
-            print(
-                f"fitted {engine}: memory={eff.memory} compute={eff.compute} step_overhead_s={eff.step_overhead_s}"
-                f" per_sequence_s={eff.per_sequence_s} moe_token_layer_s={eff.moe_token_layer_s}"
-            )
-        for (engine, vendor), value in fit_stack_per_sequence(benches, models, gpus, fws).items():
-            print(f"fitted per-sequence step cost, {engine} on {vendor}: {value * 1000:g} ms")
-    return 0
