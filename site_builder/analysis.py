@@ -1,7 +1,7 @@
 """The analysis stage: every engine result the pages need, computed once per build.
 
 Pages only arrange what this stage computed: no module under `pages/` calls an engine evaluation function
-(tests/test_stage_boundaries.py checks the imports).
+(tests/site/test_stage_boundaries.py checks the imports).
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 Reads the staging directory as a browser would: each `href`, `src` and `action` that is not external must name
 a built file under the base path, and a fragment must name an element id on the target page. The pages are
 written by our own templates (attribute values always double-quoted, autoescaped), so a regular expression over
-the attributes finds the same links as an HTML parser at a tenth of the time; tests/test_links.py compares the two.
+the attributes finds the same links as an HTML parser at a tenth of the time; tests/site/test_links.py compares the two.
 """
 
 from __future__ import annotations

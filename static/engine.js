@@ -1,7 +1,7 @@
 // The estimate engine in the browser: the closed forms of site_builder/engine/, function by function, evaluated on
 // the JSON that site_builder/engine_export.py writes (api/v1/engine/shared.json and models/<id>.json).
 // estimate(shared, model, inputs) returns what `site-builder estimate --json` prints for the same flags, or throws
-// an EstimateError with the CLI's message. tests/test_engine_js_parity.py holds the two sides equal.
+// an EstimateError with the CLI's message. tests/engine/test_engine_js_parity.py holds the two sides equal.
 // No dependencies, no DOM: the calculator and planner import it.
 
 export class EstimateError extends Error {

@@ -1,7 +1,7 @@
 """Every colour the site uses, in one table: the build writes the CSS custom properties and fit-level rules
 from it, and chart figures take their trace colours from it, so a chart and the page around it agree.
 
-Light fit colours carry dark text; the axe browser test (tests/test_browser.py) checks colour contrast on
+Light fit colours carry dark text; the axe browser test (tests/site/test_browser.py) checks colour contrast on
 rendered pages.
 """
 

@@ -1,4 +1,4 @@
-// Runs static/engine.js over a JSON file of setups in one node process, for tests/test_engine_js_parity.py.
+// Runs static/engine.js over a JSON file of setups in one node process, for tests/engine/test_engine_js_parity.py.
 // Usage: node engine_parity_runner.mjs <engine data dir> <cases.json>; prints one JSON array, {ok, raw} (rounded and
 // unrounded) or {error} per case.
 import { readFileSync } from "node:fs";

@@ -13,7 +13,7 @@ import pytest
 from site_builder.problems import Report
 from site_builder.validate import validate_catalog
 
-CATALOG = Path(__file__).resolve().parent.parent / "catalog"
+CATALOG = Path(__file__).resolve().parents[2] / "catalog"
 GOOD_MODEL = (CATALOG / "models" / "internlm-20b.yaml").read_text()
 GOOD_GPU = (CATALOG / "gpus" / "h100-sxm.yaml").read_text()
 GOOD_FRAMEWORK = (CATALOG / "frameworks" / "vllm.yaml").read_text()
@@ -324,7 +324,7 @@ def test_shipped_catalog_is_clean_under_strict() -> None:
         capture_output=True,
         text=True,
         check=False,
-        cwd=Path(__file__).resolve().parent.parent,
+        cwd=Path(__file__).resolve().parents[2],
     )
     assert result.returncode == 0, result.stderr
 

@@ -15,8 +15,8 @@ from site_builder.engine.params import count_params
 from site_builder.hfimport import import_hf_config
 from site_builder.records import ModelRecord
 
-ROOT = Path(__file__).resolve().parent.parent
-CONFIGS = Path(__file__).resolve().parent / "data" / "more2-configs"
+ROOT = Path(__file__).resolve().parents[2]
+CONFIGS = Path(__file__).resolve().parents[1] / "data" / "more2-configs"
 
 
 def record(model_id: str) -> ModelRecord:

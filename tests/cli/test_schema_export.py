@@ -16,7 +16,7 @@ from site_builder.catalog import KINDS, split_front_matter
 from site_builder.records.common import SLUG_RE, PrecisionId
 from site_builder.schema_export import KIND_FOLDERS, SchemaOptions, render, schema_command, schema_for, stale_files
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 CATALOG = ROOT / "catalog"
 
 

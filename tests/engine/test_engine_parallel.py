@@ -12,7 +12,7 @@ from site_builder.engine.plan import analyse
 from site_builder.problems import Report
 from site_builder.validate import validate_catalog
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")

@@ -407,7 +407,7 @@ def test_preview_reloads_on_edit_and_shows_errors_over_the_page(
     from site_builder.serve import Preview, make_handler
 
     catalog = tmp_path / "catalog"
-    shutil.copytree(Path(__file__).resolve().parent.parent / "catalog", catalog)
+    shutil.copytree(Path(__file__).resolve().parents[2] / "catalog", catalog)
     preview = Preview(catalog, tmp_path / "site")
     preview.full()
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), make_handler(preview.out, preview.status))

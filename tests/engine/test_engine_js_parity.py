@@ -27,10 +27,10 @@ from site_builder.problems import Report, UsageError
 from site_builder.query import EstimateQuery, catalog_error_bars, estimate, query_catalog
 from site_builder.validate import validate_catalog
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 CATALOG = ROOT / "catalog"
 ENGINE_JS = ROOT / "static" / "engine.js"
-RUNNER = Path(__file__).resolve().parent / "js" / "engine_parity_runner.mjs"
+RUNNER = Path(__file__).resolve().parents[1] / "js" / "engine_parity_runner.mjs"
 CASES = 2000
 MIN_VALID = 1000
 SEED = 13

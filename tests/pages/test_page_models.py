@@ -19,7 +19,7 @@ from site_builder.pages.detail_pages import DeployPage
 from site_builder.pages.gpu_page import GpuPage
 from site_builder.pages.model import ModelPage
 
-TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+TEMPLATES = Path(__file__).resolve().parents[2] / "templates"
 CHAIN = re.compile(r"\bpage((?:\.[a-z_][a-z0-9_]*)+)")
 
 

@@ -18,7 +18,7 @@ from site_builder.engine.precision import PRECISIONS, supported_on
 from site_builder.records import GpuRecord, ModelRecord
 from site_builder.records.gpu import Interconnect
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _load(kind: str, cls: type[ModelRecord] | type[GpuRecord]) -> dict[str, object]:

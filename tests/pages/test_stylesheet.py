@@ -9,7 +9,7 @@ import pytest
 
 from site_builder.stylesheet import FIT_MARKER, TOKENS_MARKER, StylesheetError, minify, stylesheet
 
-SOURCE = Path(__file__).resolve().parent.parent / "static" / "site.css"
+SOURCE = Path(__file__).resolve().parents[2] / "static" / "site.css"
 
 
 def _declarations(css: str) -> list[tuple[str, str]]:

@@ -22,8 +22,8 @@ from site_builder.hfimport import HfConfigError, architecture_from_config, nativ
 from site_builder.records import Architecture, ModelRecord
 from site_builder.records.model import LinearAttention
 
-DATA = Path(__file__).resolve().parent / "data" / "hf-configs-linear"
-CATALOG = Path(__file__).resolve().parents[1] / "catalog" / "models"
+DATA = Path(__file__).resolve().parents[1] / "data" / "hf-configs-linear"
+CATALOG = Path(__file__).resolve().parents[2] / "catalog" / "models"
 
 
 def config(name: str) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import yaml
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 GPUS: dict[str, dict[str, Any]] = {
     p.stem: yaml.safe_load(p.read_text()) for p in sorted((ROOT / "catalog" / "gpus").glob("*.yaml"))
 }

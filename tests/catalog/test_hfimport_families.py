@@ -15,7 +15,7 @@ from site_builder.engine.params import count_params
 from site_builder.hfimport import HfConfigError, import_hf_config
 from site_builder.records import ModelRecord
 
-CONFIGS = Path(__file__).resolve().parent / "data" / "hf-configs"
+CONFIGS = Path(__file__).resolve().parents[1] / "data" / "hf-configs"
 
 
 def config(name: str) -> dict[str, Any]:

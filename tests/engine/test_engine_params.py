@@ -11,7 +11,7 @@ import yaml
 from site_builder.engine.params import count_params
 from site_builder.records import ModelRecord
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def load(model_id: str) -> ModelRecord:

@@ -141,7 +141,7 @@ def test_build_refuses_a_file_and_the_repository(tmp_path: Path) -> None:
     a_file.write_text("x")
     with pytest.raises(UnsafeOutputError, match="is a file"):
         check_output_dir(a_file, Path("catalog"))
-    repo = Path(__file__).resolve().parent.parent
+    repo = Path(__file__).resolve().parents[2]
     with pytest.raises(UnsafeOutputError, match="repository"):
         check_output_dir(repo, tmp_path / "elsewhere")
 

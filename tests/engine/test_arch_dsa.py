@@ -20,7 +20,7 @@ from site_builder.problems import Report
 from site_builder.records import Architecture, ModelRecord
 from site_builder.validate import validate_catalog
 
-CONFIGS = Path(__file__).resolve().parent / "data" / "hf-configs-2026"
+CONFIGS = Path(__file__).resolve().parents[1] / "data" / "hf-configs-2026"
 
 
 def config(name: str) -> dict[str, Any]:

@@ -103,6 +103,6 @@ def test_the_licence_is_an_spdx_expression() -> None:
     """The table form ({text = ...}) is deprecated by PEP 639 and makes setuptools warn on every install."""
     import tomllib
 
-    pyproject = tomllib.loads((Path(__file__).resolve().parent.parent / "pyproject.toml").read_text())
+    pyproject = tomllib.loads((Path(__file__).resolve().parents[2] / "pyproject.toml").read_text())
     assert pyproject["project"]["license"] == "Apache-2.0"
     assert not [c for c in pyproject["project"].get("classifiers", []) if c.startswith("License ::")]

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-PACKAGE = Path(__file__).resolve().parent.parent / "site_builder"
+PACKAGE = Path(__file__).resolve().parents[2] / "site_builder"
 
 # Functions that compute (evaluate a setup, size memory, price, rank, calibrate), by module. Pages may import the
 # engine's types, constants and docstrings, never these: the analysis stage calls them once per build.

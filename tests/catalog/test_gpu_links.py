@@ -11,7 +11,7 @@ from site_builder.problems import Report
 from site_builder.rules import pcie_link_gbps
 from site_builder.validate import validate_catalog
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _link_problems(catalog: Path, name: str) -> list[str]:

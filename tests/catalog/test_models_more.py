@@ -20,8 +20,8 @@ from site_builder.engine.params import count_params, shape_of
 from site_builder.hfimport import HfConfigError, architecture_from_config, import_hf_config
 from site_builder.records import ModelRecord
 
-DATA = Path(__file__).resolve().parent / "data" / "hf-configs-more"
-CATALOG = Path(__file__).resolve().parents[1] / "catalog" / "models"
+DATA = Path(__file__).resolve().parents[1] / "data" / "hf-configs-more"
+CATALOG = Path(__file__).resolve().parents[2] / "catalog" / "models"
 
 
 def config(name: str) -> dict[str, Any]:

@@ -19,7 +19,7 @@ from site_builder.engine.params import count_params
 from site_builder.hfimport import architecture_from_config, hf_repo_from_path, import_hf_config
 from site_builder.records import Architecture, ModelRecord
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 CONFIGS = ROOT / "tests" / "data" / "refcfg_configs"
 CONFIG_FILES = sorted(CONFIGS.glob("*.json"))
 

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from site_builder.fmt import FmtOptions, field_order, fmt_command, format_text
 from site_builder.records import GpuRecord, ModelRecord
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 GPU_SCHEMA = "# yaml-language-server: $schema=../schema/gpu.schema.json"
 LONG = " that is well over one hundred and ten characters wide" * 2
 

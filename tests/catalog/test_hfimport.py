@@ -25,12 +25,12 @@ from site_builder.problems import Report
 from site_builder.records import Architecture, ModelRecord
 from site_builder.validate import validate_catalog
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 CATALOG = ROOT / "catalog"
 
 
 # Copied into the repository (tests/data/SOURCES.md), so these tests never skip.
-CONFIG_DIR = Path(__file__).resolve().parent / "data" / "reference" / "hf-configs"
+CONFIG_DIR = Path(__file__).resolve().parents[1] / "data" / "reference" / "hf-configs"
 CONFIG_FILES = sorted(CONFIG_DIR.glob("*.json"))
 
 

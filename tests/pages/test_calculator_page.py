@@ -8,7 +8,7 @@ import gzip
 import re
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 PARTIAL = ROOT / "templates" / "partials" / "calculator.html"
 
 
