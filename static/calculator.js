@@ -72,6 +72,7 @@ function init(root) {
     const span = Math.max(r.total_bytes, r.usable_bytes);
     for (const key of STACK) out.querySelector(`[data-part="${key}"]`).style.width = `${(100 * r[key]) / span}%`;
     out.querySelector(".usable-line").style.left = `${(100 * r.usable_bytes) / span}%`;
+    out.querySelector("#calc-nofit").hidden = r.fits;
     out.dataset.computed = "browser"; // no longer the build's answer
   }
 

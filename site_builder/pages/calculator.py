@@ -81,6 +81,7 @@ class Answer:
     stack: tuple[Segment, ...]
     usable_at: str  # percent of the bar where usable memory ends
     error: str  # the engine's message when the default setup is refused
+    fits: bool  # False: the speed and cost figures are for a setup that does not fit
 
 
 @dataclass(frozen=True)
@@ -208,7 +209,7 @@ def answer(result: dict[str, Any] | None, names: Names, error: str = "") -> Answ
             ),
         ),
     )
-    return Answer(setup, groups, *_stack(r), error)
+    return Answer(setup, groups, *_stack(r), error, bool(r.get("fits", True)))
 
 
 def _stack(r: dict[str, Any]) -> tuple[tuple[Segment, ...], str]:
