@@ -583,8 +583,15 @@ function prefill(ctx, setup, work, requests, shards, pipeline, engine, bw, peak)
   const scores = (requests * unfusedScoreBytes(ctx, work)) / shards;
   const perChunk = linkS(C, setup, s.layers, perChunkTokens, s.hidden, pipeline);
   let seconds = Math.max(flops / (peak * eff.compute), pbytes / (bw * eff.memory)) + scores / (bw * eff.memory);
+  seconds *= pipeline ? pipelineShare(chunks, Math.ceil(tokens / C.LOCAL_PIPELINE_TOKENS), setup.count) : 1.0;
   seconds += chunks * (perChunk + eff.step_overhead_s);
   return seconds;
+}
+
+// estimate.pipeline_share
+function pipelineShare(microBatches, calls, stages) {
+  if (microBatches <= 0 || stages <= 1) return 1.0;
+  return (microBatches + calls * (stages - 1)) / (microBatches * stages);
 }
 
 // estimate.unfused_score_bytes

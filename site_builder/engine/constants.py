@@ -183,6 +183,13 @@ ITL_TARGET_MS = 25.0
 STEP_TOKEN_BUDGETS: tuple[tuple[float, int], ...] = ((35.0, 2048), (160.0, 8192), (float("inf"), 16384))
 # llama.cpp's server pushes every slot's tokens through one physical micro-batch (-ub, 512 by default).
 LOCAL_STEP_TOKENS = LOCAL_BATCH_TOKENS
+# llama.cpp splits a model over GPUs by layers (--split-mode layer, the default) and pipelines a prompt's micro-batches
+# through them: GPU 1 runs micro-batch 2 while GPU 2 runs micro-batch 1 ("llama : add pipeline parallelism support",
+# ggml-org/llama.cpp PR #6017, 2024-03). One llama_decode call holds at most the logical batch (-b, 2048 tokens by
+# default in llama-bench and llama-server), and the scheduler keeps GGML_SCHED_MAX_COPIES = 4 copies of the graph's
+# inputs (ggml/src/ggml-backend.c), so up to 2048 tokens (4 micro-batches of 512) are in flight; a call drains the
+# pipeline before the next begins.
+LOCAL_PIPELINE_TOKENS = 2048
 # Share of the step budget prefill may take before queueing theory's waiting time diverges; past it the server is
 # prefill-bound and the M/D/1 wait is held at this load (9 service times at 0.9 would be 4.5 chunks' wait).
 MAX_PREFILL_LOAD = 0.9

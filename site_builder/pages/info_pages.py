@@ -155,6 +155,7 @@ def methodology_page(site: SiteAnalysis, base: str) -> dict[str, Any]:
             for limit, tokens in C.STEP_TOKEN_BUDGETS
         ),
         "local_step_tokens": f"{C.LOCAL_STEP_TOKENS:,}",
+        "local_pipeline_tokens": f"{C.LOCAL_PIPELINE_TOKENS:,}",
         "max_prefill_load": f"{C.MAX_PREFILL_LOAD:g}",
         "budgets": [
             {"engine": k, "rule": b.rule, "fraction": f"{b.fraction:g}", "flag": b.flag, "source": b.source}
