@@ -251,10 +251,12 @@ def _link_s(setup: Setup, layers: int, tokens: float, hidden: int, pipeline: boo
     return _allreduce_s(setup, layers, tokens, hidden)
 
 
-def per_sequence_step_s(setup: Setup, engine: EngineClass, assume: C.Assumptions = C.DEFAULT_ASSUMPTIONS) -> float:
+def per_sequence_step_s(
+    setup: Setup, engine: EngineClass, layers: int, assume: C.Assumptions = C.DEFAULT_ASSUMPTIONS
+) -> float:
     """Seconds each running sequence adds to a decode step beyond its bytes and FLOPs (sampling, scheduling, its
-    attention launch), for this engine class on this vendor's GPUs."""
-    extra = assume.stack_per_sequence_s.get((engine, setup.base.vendor), 0.0)
+    attention launch), for this engine class on this vendor's GPUs; a vendor stack's term is paid in each layer."""
+    extra = assume.stack_per_sequence_s.get((engine, setup.base.vendor), 0.0) * layers
     return assume.efficiency[engine].per_sequence_s + extra
 
 
@@ -309,7 +311,9 @@ class _Step:
         flops = (decode * flops_per_token(self.facts, w.decode_context) + prefill_flops) / self.shards
         link = _link_s(self.setup, self.facts.shape.layers, tokens, self.facts.shape.hidden, self.pipeline)
         # The first sequence's sampling and launches are in the per-step overhead; each further one adds its own.
-        per_sequence = max(decode - 1, 0) * per_sequence_step_s(self.setup, self.engine, self.assume)
+        per_sequence = max(decode - 1, 0) * per_sequence_step_s(
+            self.setup, self.engine, self.facts.shape.layers, self.assume
+        )
         routing = decode * self.facts.shape.moe_layers * self.eff.moe_token_layer_s
         return bytes_step, flops, link + self.eff.step_overhead_s + per_sequence + routing
 

@@ -135,7 +135,8 @@ def methodology_page(site: SiteAnalysis, base: str) -> dict[str, Any]:
         ],
         "unfused_bytes": C.UNFUSED_SCORE_BYTES,
         "stack_per_sequence": "; ".join(
-            f"{engine} on {vendor}: {value * 1000:g} ms" for (engine, vendor), value in C.STACK_PER_SEQUENCE_S.items()
+            f"{engine} on {vendor}: {value * 1e6:g} µs per sequence and layer"
+            for (engine, vendor), value in C.STACK_PER_SEQUENCE_S.items()
         ),
         "fit_levels": [{"label": FIT_LABELS[k], "limit": f"≤ {v:.0%}"} for k, v in C.FIT_LEVELS]
         + [{"label": FIT_LABELS[FitLevel.NO_FIT], "limit": "> 100%"}],
