@@ -240,6 +240,7 @@ def _constants() -> dict[str, Any]:
         "UNFUSED_SCORE_BYTES": C.UNFUSED_SCORE_BYTES,
         "STEP_TOKEN_BUDGETS": [[_finite(limit), tokens] for limit, tokens in C.STEP_TOKEN_BUDGETS],
         "LOCAL_STEP_TOKENS": C.LOCAL_STEP_TOKENS,
+        "LOCAL_PIPELINE_TOKENS": C.LOCAL_PIPELINE_TOKENS,
         "MAX_PREFILL_LOAD": C.MAX_PREFILL_LOAD,
         "ENGINE_BUDGETS": {
             k: {"rule": b.rule, "fraction": b.fraction, "flag": b.flag} for k, b in C.ENGINE_BUDGETS.items()

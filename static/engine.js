@@ -447,8 +447,8 @@ function linkS(C, setup, layers, tokens, hidden, pipeline) {
 }
 
 // estimate.per_sequence_step_s
-function perSequenceStepS(C, setup, engine) {
-  const extra = (C.STACK_PER_SEQUENCE_S[engine] || {})[setup.base.vendor] || 0.0;
+function perSequenceStepS(C, setup, engine, layers) {
+  const extra = ((C.STACK_PER_SEQUENCE_S[engine] || {})[setup.base.vendor] || 0.0) * layers;
   return C.EFFICIENCY[engine].per_sequence_s + extra;
 }
 
@@ -479,7 +479,7 @@ class Step {
     const flops = (decode * flopsPerToken(this.ctx, w.decodeContext) + prefillFlops) / this.shards;
     const l = linkS(this.C, this.setup, s.layers, tokens, s.hidden, this.pipeline);
     // The first sequence's sampling and launches are in the per-step overhead; each further one adds its own.
-    const perSequence = Math.max(decode - 1, 0) * perSequenceStepS(this.C, this.setup, this.engine);
+    const perSequence = Math.max(decode - 1, 0) * perSequenceStepS(this.C, this.setup, this.engine, s.layers);
     const eff = this.C.EFFICIENCY[this.engine];
     const routing = decode * (s.layers - s.dense_layers) * eff.moe_token_layer_s;
     return [bytesStep, flops, l + eff.step_overhead_s + perSequence + routing];
@@ -583,8 +583,15 @@ function prefill(ctx, setup, work, requests, shards, pipeline, engine, bw, peak)
   const scores = (requests * unfusedScoreBytes(ctx, work)) / shards;
   const perChunk = linkS(C, setup, s.layers, perChunkTokens, s.hidden, pipeline);
   let seconds = Math.max(flops / (peak * eff.compute), pbytes / (bw * eff.memory)) + scores / (bw * eff.memory);
+  seconds *= pipeline ? pipelineShare(chunks, Math.ceil(tokens / C.LOCAL_PIPELINE_TOKENS), setup.count) : 1.0;
   seconds += chunks * (perChunk + eff.step_overhead_s);
   return seconds;
+}
+
+// estimate.pipeline_share
+function pipelineShare(microBatches, calls, stages) {
+  if (microBatches <= 0 || stages <= 1) return 1.0;
+  return (microBatches + calls * (stages - 1)) / (microBatches * stages);
 }
 
 // estimate.unfused_score_bytes

@@ -53,5 +53,5 @@ def run(args: argparse.Namespace) -> int:
                 f" per_sequence_s={eff.per_sequence_s} moe_token_layer_s={eff.moe_token_layer_s}"
             )
         for (engine, vendor), value in fit_stack_per_sequence(benches, models, gpus, fws).items():
-            print(f"fitted per-sequence step cost, {engine} on {vendor}: {value * 1000:g} ms")
+            print(f"fitted per-sequence step cost, {engine} on {vendor}: {value * 1e6:g} us per layer")
     return 0

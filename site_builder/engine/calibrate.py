@@ -273,7 +273,7 @@ def fit_stack_per_sequence(
             if engine_class_of(b, frameworks) == engine and (g := gpus.get(b.gpu or "")) and g.vendor == vendor
         ]
         scores = []
-        for value in (0.0, 0.0001, 0.0002, 0.0003, 0.0004, 0.0005, 0.0006, 0.0008, 0.001):
+        for value in (0.0, 0.8e-6, 1.6e-6, 2.0e-6, 2.4e-6, 2.8e-6, 3.2e-6, 4.0e-6, 4.8e-6, 6.4e-6, 8.0e-6):
             trial = with_stack_per_sequence(start, (engine, vendor), value)
             scores.append((_objective(compare_all(subset, models, gpus, frameworks, trial)), value))
         best[(engine, vendor)] = min(scores)[1]

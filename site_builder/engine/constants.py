@@ -132,13 +132,16 @@ _EFFICIENCY: dict[str, Efficiency] = {
 UNFUSED_SCORE_BYTES = 4 * 4
 
 
-# Extra per-sequence step cost of a serving stack on one vendor's GPUs, on top of the class's own (keyed by engine
-# class and GPU vendor). The measured batch sweeps of Llama 3.1 405B on eight MI300X (ROCm vLLM's
-# benchmark_latency, Oracle, 2024; ROCm vLLM 0.6.3 and TGI serving sweeps, dstack, 2024) grow the decode step
-# 4-8x from batch 1 to 256 while weights, KV and datasheet FLOPs grow it less than 2x: the 2024 ROCm kernels and
-# schedulers pay a large cost per running sequence. Fitted by `calibrate --fit` on the AMD records.
+# Extra step cost of a serving stack on one vendor's GPUs for each running sequence in each transformer layer, on top
+# of the class's own per-sequence cost (keyed by engine class and GPU vendor; seconds per sequence and layer). The
+# measured batch sweeps of Llama 3.1 405B on eight MI300X (ROCm vLLM's benchmark_latency, Oracle, 2024; ROCm vLLM 0.6.3
+# and TGI serving sweeps, dstack, 2024) grow the decode step 4-8x from batch 1 to 256 while weights, KV and datasheet
+# FLOPs grow it less than 2x: the ROCm attention kernels pay a cost per running sequence in every layer, 0.3 ms per
+# sequence over the model's 126 layers (fitted by `calibrate --fit` on those records). Counted per layer, a current ROCm
+# vLLM build serving Qwen3-8B's 36 layers at 32 users on one MI300X (vLLM recipes PR #431, 2026: TPOT 9.42 ms) is
+# predicted 12.7 ms; a flat 0.3 ms per sequence would add 9.3 ms to a 10 ms step and predict 19.3 ms.
 _STACK_PER_SEQUENCE_S: dict[tuple[str, str], float] = {
-    ("batched-server", "amd"): 0.0003,
+    ("batched-server", "amd"): 2.4e-6,
 }
 
 
@@ -151,7 +154,7 @@ class Assumptions:
     """
 
     efficiency: Mapping[str, Efficiency]  # by engine class
-    stack_per_sequence_s: Mapping[tuple[str, str], float]  # by (engine class, GPU vendor)
+    stack_per_sequence_s: Mapping[tuple[str, str], float]  # by (engine class, GPU vendor), per sequence and layer
 
 
 DEFAULT_ASSUMPTIONS = Assumptions(MappingProxyType(_EFFICIENCY), MappingProxyType(_STACK_PER_SEQUENCE_S))
@@ -183,6 +186,13 @@ ITL_TARGET_MS = 25.0
 STEP_TOKEN_BUDGETS: tuple[tuple[float, int], ...] = ((35.0, 2048), (160.0, 8192), (float("inf"), 16384))
 # llama.cpp's server pushes every slot's tokens through one physical micro-batch (-ub, 512 by default).
 LOCAL_STEP_TOKENS = LOCAL_BATCH_TOKENS
+# llama.cpp splits a model over GPUs by layers (--split-mode layer, the default) and pipelines a prompt's micro-batches
+# through them: GPU 1 runs micro-batch 2 while GPU 2 runs micro-batch 1 ("llama : add pipeline parallelism support",
+# ggml-org/llama.cpp PR #6017, 2024-03). One llama_decode call holds at most the logical batch (-b, 2048 tokens by
+# default in llama-bench and llama-server), and the scheduler keeps GGML_SCHED_MAX_COPIES = 4 copies of the graph's
+# inputs (ggml/src/ggml-backend.c), so up to 2048 tokens (4 micro-batches of 512) are in flight; a call drains the
+# pipeline before the next begins.
+LOCAL_PIPELINE_TOKENS = 2048
 # Share of the step budget prefill may take before queueing theory's waiting time diverges; past it the server is
 # prefill-bound and the M/D/1 wait is held at this load (9 service times at 0.9 would be 4.5 chunks' wait).
 MAX_PREFILL_LOAD = 0.9

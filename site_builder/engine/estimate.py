@@ -251,10 +251,12 @@ def _link_s(setup: Setup, layers: int, tokens: float, hidden: int, pipeline: boo
     return _allreduce_s(setup, layers, tokens, hidden)
 
 
-def per_sequence_step_s(setup: Setup, engine: EngineClass, assume: C.Assumptions = C.DEFAULT_ASSUMPTIONS) -> float:
+def per_sequence_step_s(
+    setup: Setup, engine: EngineClass, layers: int, assume: C.Assumptions = C.DEFAULT_ASSUMPTIONS
+) -> float:
     """Seconds each running sequence adds to a decode step beyond its bytes and FLOPs (sampling, scheduling, its
-    attention launch), for this engine class on this vendor's GPUs."""
-    extra = assume.stack_per_sequence_s.get((engine, setup.base.vendor), 0.0)
+    attention launch), for this engine class on this vendor's GPUs; a vendor stack's term is paid in each layer."""
+    extra = assume.stack_per_sequence_s.get((engine, setup.base.vendor), 0.0) * layers
     return assume.efficiency[engine].per_sequence_s + extra
 
 
@@ -309,7 +311,9 @@ class _Step:
         flops = (decode * flops_per_token(self.facts, w.decode_context) + prefill_flops) / self.shards
         link = _link_s(self.setup, self.facts.shape.layers, tokens, self.facts.shape.hidden, self.pipeline)
         # The first sequence's sampling and launches are in the per-step overhead; each further one adds its own.
-        per_sequence = max(decode - 1, 0) * per_sequence_step_s(self.setup, self.engine, self.assume)
+        per_sequence = max(decode - 1, 0) * per_sequence_step_s(
+            self.setup, self.engine, self.facts.shape.layers, self.assume
+        )
         routing = decode * self.facts.shape.moe_layers * self.eff.moe_token_layer_s
         return bytes_step, flops, link + self.eff.step_overhead_s + per_sequence + routing
 
@@ -447,11 +451,27 @@ def _prefill(
     pbytes = chunks * weights
     # Unfused attention's score traffic runs in its own memory-bound kernels between the matmuls: it adds, not overlaps.
     scores = requests * unfused_score_bytes(facts, work) / shards
-    floor = max(flops / peak, (pbytes + scores) / bw)
+    # A layer split's GPUs overlap on different micro-batches: the work's wall time shrinks by the pipeline's share.
+    share = pipeline_share(chunks, math.ceil(tokens / C.LOCAL_PIPELINE_TOKENS), setup.count) if pipeline else 1.0
+    floor = max(flops / peak, (pbytes + scores) / bw) * share
     per_chunk = _link_s(setup, facts.shape.layers, per_chunk_tokens, facts.shape.hidden, pipeline)
     seconds = max(flops / (peak * eff.compute), pbytes / (bw * eff.memory)) + scores / (bw * eff.memory)
+    seconds *= share
     seconds += chunks * (per_chunk + eff.step_overhead_s)
     return seconds, floor
+
+
+def pipeline_share(micro_batches: int, calls: int, stages: int) -> float:
+    """Share of the one-GPU-after-another time a layer-split prefill takes when its micro-batches pipeline.
+
+    Each of `stages` GPUs holds 1/stages of the layers, so a micro-batch spends T/stages on each (T: its time through
+    the whole model). A call of m micro-batches fills and drains the pipeline: (m + stages - 1) x T/stages instead of
+    m x T. Summed over the calls: (micro_batches + calls x (stages - 1)) / (micro_batches x stages). One micro-batch
+    (a prompt of at most 512 tokens) gains nothing; many approach 1/stages, limited by the fill of each call.
+    """
+    if micro_batches <= 0 or stages <= 1:
+        return 1.0
+    return (micro_batches + calls * (stages - 1)) / (micro_batches * stages)
 
 
 def unfused_score_bytes(facts: ModelFacts, work: Workload) -> float:

@@ -135,7 +135,8 @@ def methodology_page(site: SiteAnalysis, base: str) -> dict[str, Any]:
         ],
         "unfused_bytes": C.UNFUSED_SCORE_BYTES,
         "stack_per_sequence": "; ".join(
-            f"{engine} on {vendor}: {value * 1000:g} ms" for (engine, vendor), value in C.STACK_PER_SEQUENCE_S.items()
+            f"{engine} on {vendor}: {value * 1e6:g} µs per sequence and layer"
+            for (engine, vendor), value in C.STACK_PER_SEQUENCE_S.items()
         ),
         "fit_levels": [{"label": FIT_LABELS[k], "limit": f"≤ {v:.0%}"} for k, v in C.FIT_LEVELS]
         + [{"label": FIT_LABELS[FitLevel.NO_FIT], "limit": "> 100%"}],
@@ -155,6 +156,7 @@ def methodology_page(site: SiteAnalysis, base: str) -> dict[str, Any]:
             for limit, tokens in C.STEP_TOKEN_BUDGETS
         ),
         "local_step_tokens": f"{C.LOCAL_STEP_TOKENS:,}",
+        "local_pipeline_tokens": f"{C.LOCAL_PIPELINE_TOKENS:,}",
         "max_prefill_load": f"{C.MAX_PREFILL_LOAD:g}",
         "budgets": [
             {"engine": k, "rule": b.rule, "fraction": f"{b.fraction:g}", "flag": b.flag, "source": b.source}

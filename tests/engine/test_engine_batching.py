@@ -56,11 +56,13 @@ def test_each_running_sequence_adds_its_own_cost_by_hand() -> None:
 
 
 def test_a_vendor_stack_term_applies_only_to_its_vendor() -> None:
-    # A 2 ms AMD term: 64 more sequences cost 128 ms more on an MI300X and nothing more on an H100.
-    assume = _server_per_sequence(with_stack_per_sequence(C.DEFAULT_ASSUMPTIONS, ("batched-server", "amd"), 2e-3), 0.0)
+    # A 62.5 us AMD term per sequence and layer: Llama 3.1 8B has 32 layers, so 2 ms per sequence, and 64 more
+    # sequences cost 128 ms more on an MI300X and nothing more on an H100.
+    term = with_stack_per_sequence(C.DEFAULT_ASSUMPTIONS, ("batched-server", "amd"), 62.5e-6)
+    assume = _server_per_sequence(term, 0.0)
     assert _step("mi300x", 65, assume=assume) - _step("mi300x", 1, assume=assume) == pytest.approx(0.128, rel=0.01)
     assert _step("h100-sxm", 65, assume=assume) - _step("h100-sxm", 1, assume=assume) < 0.002
-    local = per_sequence_step_s(make_setup(GPUS["mi300x"], GPUS), "local", assume)
+    local = per_sequence_step_s(make_setup(GPUS["mi300x"], GPUS), "local", 32, assume)
     assert local == assume.efficiency["local"].per_sequence_s
 
 
