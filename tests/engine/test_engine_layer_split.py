@@ -21,7 +21,7 @@ from site_builder.engine.plan import facts_of
 from site_builder.engine.precision import PRECISIONS
 from site_builder.records import GpuRecord, ModelRecord
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 MODEL_IDS = ("llama-3-8b", "llama-3-70b", "qwen2.5-0.5b", "mistral-7b-v0.1")
 
 
