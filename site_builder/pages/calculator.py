@@ -301,12 +301,19 @@ def calculator_view(md: ModelData, site: SiteAnalysis, base: str, picker: bool =
     )
 
 
-def calculator_page(site: SiteAnalysis, base: str) -> dict[str, Any]:
+@dataclass(frozen=True)
+class CalculatorPage:
+    title: str
+    description: str
+    calculator: Calculator  # opens on DEFAULT_MODEL's page defaults, with the model picker
+    charts: bool = False
+
+
+def calculator_page(site: SiteAnalysis, base: str) -> CalculatorPage:
     mid = DEFAULT_MODEL if DEFAULT_MODEL in site.models else next(iter(site.models))
-    return {
-        "title": "Calculator and planner: memory, speed and cost of any setup",
-        "description": "Pick a model, GPU, format, context and users and see the engine's memory, fit, speed and "
+    return CalculatorPage(
+        title="Calculator and planner: memory, speed and cost of any setup",
+        description="Pick a model, GPU, format, context and users and see the engine's memory, fit, speed and "
         "cost; or give targets and get the cheapest setups that meet them.",
-        "charts": False,
-        "calculator": calculator_view(site.models[mid], site, base, picker=True),
-    }
+        calculator=calculator_view(site.models[mid], site, base, picker=True),
+    )
