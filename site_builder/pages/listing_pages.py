@@ -15,7 +15,7 @@ from site_builder.records import GpuRecord
 
 
 @dataclass(frozen=True)
-class ModelRow:
+class ModelListRow:
     """One model in the index table; the `_raw` fields are sort keys and the filters' data attributes."""
 
     id: str
@@ -48,7 +48,7 @@ class Option:
 class IndexPage:
     title: str
     description: str
-    rows: tuple[ModelRow, ...]
+    rows: tuple[ModelListRow, ...]
     orgs: tuple[str, ...]
     families: tuple[tuple[str, str], ...]  # id, title
     licenses: tuple[str, ...]
@@ -67,10 +67,10 @@ def _fits(md: ModelData) -> str:
     )
 
 
-def model_row(mid: str, md: ModelData, site: SiteAnalysis, base: str) -> ModelRow:
+def model_row(mid: str, md: ModelData, site: SiteAnalysis, base: str) -> ModelListRow:
     m, p = md.record, md.facts.params
     min_gib = min((r.weights_bytes for r in md.analysis.precision_rows), default=0) / GIB
-    return ModelRow(
+    return ModelListRow(
         id=mid,
         name=m.name,
         href=f"{base}models/{mid}/",

@@ -102,13 +102,17 @@ def _is_mapping(tp: Any) -> bool:
     return typing.get_origin(tp) in (dict, collections.abc.Mapping)
 
 
+def _typed(tp: Any) -> bool:
+    """A page model or a record: its fields are known."""
+    return dataclasses.is_dataclass(tp) or (isinstance(tp, type) and issubclass(tp, BaseModel))
+
+
 def _field(tp: Any, name: str) -> tuple[bool, Any]:
     """(whether `tp` has `name`, its type): dataclass and pydantic fields, properties, a dict's values."""
     tp = _unwrap(tp)
     if _is_mapping(tp):  # Jinja reads `d.key` as d["key"]
         return True, UNKNOWN if name in DICT_METHODS else typing.get_args(tp)[1]
-    typed = dataclasses.is_dataclass(tp) or (isinstance(tp, type) and issubclass(tp, BaseModel))
-    if not typed:
+    if not _typed(tp):
         return True, UNKNOWN
     hints = typing.get_type_hints(tp)
     if name in hints and not name.startswith("_"):
@@ -231,7 +235,7 @@ class Checker:
         if not found:
             self.missing.append(Missing(self.template, line, getattr(_unwrap(owner), "__name__", str(owner)), name))
             return UNKNOWN
-        if tp is not UNKNOWN or not _is_mapping(_unwrap(owner)):
+        if _typed(_unwrap(owner)):
             self.resolved += 1
         return tp
 
@@ -331,7 +335,7 @@ def test_the_check_follows_loop_variables_aliases_includes_and_macros() -> None:
         }
     )
     assert [str(m) for m in _check("loop.html", IndexPage, env).missing] == [
-        "templates/loop.html:2: ModelRow has no field 'nme'"
+        "templates/loop.html:2: ModelListRow has no field 'nme'"
     ]
     assert [str(m) for m in _check("alias.html", CalculatorPage, env).missing] == [
         "templates/part.html:1: Choice has no field 'valu'"
