@@ -14,7 +14,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache, partial
 from pathlib import Path
-from typing import Any
 
 from jinja2 import Environment
 
@@ -24,10 +23,18 @@ from site_builder.catalog import load_catalog
 from site_builder.feeds import write_feeds
 from site_builder.linkcheck import check_links
 from site_builder.output import check_output_dir, staging_dir, write_text
+from site_builder.pages.base import PageModel
 from site_builder.pages.calculator import calculator_page
 from site_builder.pages.detail_pages import compare_page, deploy_page, family_page
 from site_builder.pages.gpu_page import gpu_page
-from site_builder.pages.info_pages import about_page, api_page, contribute_page, methodology_page
+from site_builder.pages.info_pages import (
+    about_page,
+    api_page,
+    contribute_page,
+    methodology_page,
+    not_found_page,
+    search_page,
+)
 from site_builder.pages.listing_pages import family_index_page, gpu_index_page, index_page
 from site_builder.pages.model import deploy_slug, model_page
 from site_builder.paths import STATIC
@@ -58,7 +65,7 @@ class Page:
 
     path: str  # relative output path, e.g. models/x/index.html
     template: str
-    make: Callable[[], object]  # the page model the template reads: a dict or a frozen dataclass
+    make: Callable[[], PageModel]  # the page model the template reads: a frozen dataclass
     deps: frozenset[str] = frozenset({"*"})
 
     def affected_by(self, changed: set[str]) -> bool:
@@ -102,12 +109,8 @@ def collect_pages(site: SiteAnalysis, base: str) -> list[Page]:
         Page("contribute/index.html", "contribute.html", partial(contribute_page, base), frozenset()),
         Page("api/index.html", "api.html", partial(api_page, base), frozenset()),
         Page("calculator/index.html", "calculator.html", partial(calculator_page, site, base)),
-        Page(
-            "search/index.html", "search.html", partial(_static_context, "Search", "Search the catalog."), frozenset()
-        ),
-        Page(
-            "404.html", "404.html", partial(_static_context, "Page not found", "This page does not exist."), frozenset()
-        ),
+        Page("search/index.html", "search.html", search_page, frozenset()),
+        Page("404.html", "404.html", not_found_page, frozenset()),
     ]
     for mid, md in site.models.items():
         neighbours = {f"models/{s.model.id}" for s in md.similar}
@@ -162,10 +165,6 @@ def collect_pages(site: SiteAnalysis, base: str) -> list[Page]:
     if len(set(paths)) != len(paths):  # two page models for one file would silently lose one of them
         raise ValueError(f"pages share an output path: {sorted({x for x in paths if paths.count(x) > 1})}")
     return pages
-
-
-def _static_context(title: str, description: str) -> dict[str, Any]:
-    return {"title": title, "description": description, "charts": False}
 
 
 def _progress(done: int, total: int) -> None:

@@ -75,8 +75,24 @@ class Segment:
 
 
 @dataclass(frozen=True)
+class Setup:
+    """What was estimated, after defaults and "max" are resolved: one figure per `estimate --json` key."""
+
+    concurrency: Figure
+    prompt: Figure
+    output: Figure
+    context: Figure
+    gpus: Figure
+    gpu: Figure
+    precision: Figure
+    kv_precision: Figure
+    framework: Figure
+    engine_class: Figure
+
+
+@dataclass(frozen=True)
 class Answer:
-    setup: dict[str, Figure]  # what was estimated, after defaults and "max" are resolved
+    setup: Setup
     groups: tuple[tuple[str, tuple[Figure, ...]], ...]
     stack: tuple[Segment, ...]
     usable_at: str  # percent of the bar where usable memory ends
@@ -88,7 +104,7 @@ class Answer:
 class Calculator:
     model_id: str
     model_name: str
-    inputs: dict[str, str]  # flag -> default value ("" = the engine's choice)
+    inputs: Inputs
     gpus: tuple[ChoiceGroup, ...]
     precisions: tuple[Choice, ...]
     kv_precisions: tuple[Choice, ...]
@@ -140,21 +156,22 @@ def _figure(
 
 def answer(result: dict[str, Any] | None, names: Names, error: str = "") -> Answer:
     r = result or {}
-    setup = {
-        key: _figure(r, key, key, fmt, names=names)
-        for key, fmt in (
-            ("concurrency", "int"),
-            ("prompt", "int"),
-            ("output", "int"),
-            ("context", "int"),
-            ("gpus", "int"),
-            ("gpu", "gpu"),
-            ("precision", "precision"),
-            ("kv_precision", "kv"),
-            ("framework", "framework"),
-            ("engine_class", "text"),
-        )
-    }
+
+    def setup(key: str, fmt: str) -> Figure:
+        return _figure(r, key, key, fmt, names=names)
+
+    resolved = Setup(
+        concurrency=setup("concurrency", "int"),
+        prompt=setup("prompt", "int"),
+        output=setup("output", "int"),
+        context=setup("context", "int"),
+        gpus=setup("gpus", "int"),
+        gpu=setup("gpu", "gpu"),
+        precision=setup("precision", "precision"),
+        kv_precision=setup("kv_precision", "kv"),
+        framework=setup("framework", "framework"),
+        engine_class=setup("engine_class", "text"),
+    )
     groups = (
         (
             "Memory per GPU",
@@ -209,7 +226,7 @@ def answer(result: dict[str, Any] | None, names: Names, error: str = "") -> Answ
             ),
         ),
     )
-    return Answer(setup, groups, *_stack(r), error, bool(r.get("fits", True)))
+    return Answer(resolved, groups, *_stack(r), error, bool(r.get("fits", True)))
 
 
 def _stack(r: dict[str, Any]) -> tuple[tuple[Segment, ...], str]:
@@ -240,19 +257,33 @@ def gpu_choices(gpus: dict[str, GpuRecord]) -> tuple[ChoiceGroup, ...]:
     return tuple(ChoiceGroup(key[2], tuple(items)) for key, items in sorted(groups.items()))
 
 
-def _inputs(q: EstimateQuery) -> dict[str, str]:
+@dataclass(frozen=True)
+class Inputs:
     """The calculator's form values: the query's flags as the URL spells them ("" leaves a flag to the engine)."""
-    return {
-        "gpu": q.gpu,
-        "gpus": str(q.gpus),
-        "precision": q.precision or "",
-        "kv-precision": q.kv_precision or "",
-        "context": "" if q.context is None else str(q.context),
-        "concurrency": q.concurrency,
-        "prompt": "" if q.prompt is None else str(q.prompt),
-        "output": "" if q.output is None else str(q.output),
-        "framework": q.framework or "",
-    }
+
+    gpu: str
+    gpus: str
+    precision: str
+    kv_precision: str  # the kv-precision flag
+    context: str
+    concurrency: str
+    prompt: str
+    output: str
+    framework: str
+
+
+def _inputs(q: EstimateQuery) -> Inputs:
+    return Inputs(
+        gpu=q.gpu,
+        gpus=str(q.gpus),
+        precision=q.precision or "",
+        kv_precision=q.kv_precision or "",
+        context="" if q.context is None else str(q.context),
+        concurrency=q.concurrency,
+        prompt="" if q.prompt is None else str(q.prompt),
+        output="" if q.output is None else str(q.output),
+        framework=q.framework or "",
+    )
 
 
 def preset_query(c: Candidate) -> str:
@@ -302,12 +333,19 @@ def calculator_view(md: ModelData, site: SiteAnalysis, base: str, picker: bool =
     )
 
 
-def calculator_page(site: SiteAnalysis, base: str) -> dict[str, Any]:
+@dataclass(frozen=True)
+class CalculatorPage:
+    title: str
+    description: str
+    calculator: Calculator  # opens on DEFAULT_MODEL's page defaults, with the model picker
+    charts: bool = False
+
+
+def calculator_page(site: SiteAnalysis, base: str) -> CalculatorPage:
     mid = DEFAULT_MODEL if DEFAULT_MODEL in site.models else next(iter(site.models))
-    return {
-        "title": "Calculator and planner: memory, speed and cost of any setup",
-        "description": "Pick a model, GPU, format, context and users and see the engine's memory, fit, speed and "
+    return CalculatorPage(
+        title="Calculator and planner: memory, speed and cost of any setup",
+        description="Pick a model, GPU, format, context and users and see the engine's memory, fit, speed and "
         "cost; or give targets and get the cheapest setups that meet them.",
-        "charts": False,
-        "calculator": calculator_view(site.models[mid], site, base, picker=True),
-    }
+        calculator=calculator_view(site.models[mid], site, base, picker=True),
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shlex
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,53 +19,90 @@ from site_builder.pages.colours import CHART_PALETTE
 from site_builder.pages.figures import Fig, engine
 from site_builder.pages.model import CandidateView, attention_kind, candidate_view, setup_label, work_note
 from site_builder.records import FamilyRecord, FrameworkRecord, ModelRecord
+from site_builder.records.family import Citation
 from site_builder.records.framework import LaunchTemplate
 
 
-def family_page(fam: FamilyRecord, body: str, site: SiteAnalysis, base: str) -> dict[str, Any]:
+@dataclass(frozen=True)
+class FamilyModelRow:
+    """One member's architecture and its weights at every precision the engine sizes."""
+
+    name: str
+    href: str
+    params: str
+    layers: int
+    hidden: str
+    heads: int
+    kv: int
+    head_dim: int
+    ffn: str
+    context: str
+    attention: str
+    kv_token: str
+    weights: tuple[tuple[str, str], ...]  # precision label, weights at that precision
+
+
+@dataclass(frozen=True)
+class ScoreRow:
+    name: str
+    cols: tuple[str, ...]  # one per benchmark of the page, "—" where the record has no score
+
+
+@dataclass(frozen=True)
+class FamilyPage:
+    family: FamilyRecord
+    title: str
+    description: str
+    html: str  # the article, rendered with its numbered sources
+    words: int
+    sources: tuple[Citation, ...]
+    arch: tuple[FamilyModelRow, ...]
+    benchmarks: tuple[str, ...]
+    scores: tuple[ScoreRow, ...]
+    charts: bool = False
+
+
+def family_model_row(md: ModelData, base: str) -> FamilyModelRow:
+    a, s = md.record.architecture, md.facts.shape
+    return FamilyModelRow(
+        name=md.record.name,
+        href=f"{base}models/{md.record.id}/",
+        params=F.params(md.facts.params.total),
+        layers=a.num_hidden_layers,
+        hidden=f"{a.hidden_size:,}",
+        heads=a.num_attention_heads,
+        kv=s.kv_heads,
+        head_dim=s.head_dim,
+        ffn=f"{a.intermediate_size:,}",
+        context=F.context(md.record.context_window),
+        attention=attention_kind(md.record),
+        kv_token=f"{md.analysis.kv_bytes_per_token:,}",
+        weights=tuple((r.precision.label, F.gib(r.weights_bytes)) for r in md.analysis.precision_rows),
+    )
+
+
+def score_row(md: ModelData, benches: tuple[str, ...]) -> ScoreRow:
+    scores = md.record.scores
+    return ScoreRow(
+        md.record.name, tuple(next((f"{s.value:g}" for s in scores if s.benchmark == b), "—") for b in benches)
+    )
+
+
+def family_page(fam: FamilyRecord, body: str, site: SiteAnalysis, base: str) -> FamilyPage:
     members = [md for md in site.models.values() if md.record.family == fam.id]
     members.sort(key=lambda md: md.facts.params.total)
-    arch = []
-    for md in members:
-        a, s = md.record.architecture, md.facts.shape
-        arch.append(
-            {
-                "name": md.record.name,
-                "href": f"{base}models/{md.record.id}/",
-                "params": F.params(md.facts.params.total),
-                "layers": a.num_hidden_layers,
-                "hidden": f"{a.hidden_size:,}",
-                "heads": a.num_attention_heads,
-                "kv": s.kv_heads,
-                "head_dim": s.head_dim,
-                "ffn": f"{a.intermediate_size:,}",
-                "context": F.context(md.record.context_window),
-                "attention": attention_kind(md.record),
-                "kv_token": f"{md.analysis.kv_bytes_per_token:,}",
-                "memory": [F.gib(r.weights_bytes) for r in md.analysis.precision_rows],
-                "precs": [r.precision.label for r in md.analysis.precision_rows],
-            }
-        )
-    benches = sorted({s.benchmark for md in members for s in md.record.scores})
-    scores = [
-        {
-            "name": md.record.name,
-            "cols": [next((f"{s.value:g}" for s in md.record.scores if s.benchmark == b), "—") for b in benches],
-        }
-        for md in members
-    ]
-    return {
-        "family": fam,
-        "title": f"{fam.title} model family",
-        "description": fam.description,
-        "html": render_article(body, fam.sources),
-        "words": word_count(body),
-        "sources": fam.sources,
-        "arch": arch,
-        "benchmarks": benches,
-        "scores": scores,
-        "charts": False,
-    }
+    benches = tuple(sorted({s.benchmark for md in members for s in md.record.scores}))
+    return FamilyPage(
+        family=fam,
+        title=f"{fam.title} model family",
+        description=fam.description,
+        html=render_article(body, fam.sources),
+        words=word_count(body),
+        sources=tuple(fam.sources),
+        arch=tuple(family_model_row(md, base) for md in members),
+        benchmarks=benches,
+        scores=tuple(score_row(md, benches) for md in members),
+    )
 
 
 def _mem_summary(md: ModelData) -> str:
@@ -72,50 +110,96 @@ def _mem_summary(md: ModelData) -> str:
     return ", ".join(f"{r.precision.label} {F.gib(r.weights_bytes)}" for r in rows)
 
 
-def compare_page(a: ModelData, b: ModelData, site: SiteAnalysis, base: str) -> dict[str, Any]:
-    def col(md: ModelData) -> dict[str, Any]:
-        m, p, s = md.record, md.facts.params, md.facts.shape
-        best = md.best
-        return {
-            "name": m.name,
-            "href": f"{base}models/{m.id}/",
-            "org": m.organization,
-            "params": F.params(p.total),
-            "active": F.params(p.active),
-            "kind": "MoE" if s.is_moe else "Dense",
-            "layers": m.architecture.num_hidden_layers,
-            "attention": attention_kind(m),
-            "context": f"{m.context_window:,}",
-            "kv": f"{md.analysis.kv_bytes_per_token:,} bytes",
-            "memory": _mem_summary(md),
-            "license": m.license.name if m.license else "unknown",
-            "quality": f"{md.quality.value:.1f}" if md.quality else "not rated",
-            "best": setup_label(best) if best else "none priced",
-            "tps": F.tokens_per_s(best.speed.output_tokens_per_s if best and best.speed else None),
-            "itl": F.ms(best.speed.itl_ms if best and best.speed else None),
-            "cpm": F.usd(best.cost.cost_per_million_tokens_usd if best and best.cost else None),
-            "month": F.usd_month(best.cost.cost_per_month_usd if best and best.cost else None),
-        }
+@dataclass(frozen=True)
+class CompareColumn:
+    """One model's side of the comparison: architecture, memory, and its best setup's speed and cost."""
 
-    rows = [
-        ("Organization", "org"),
-        ("Total parameters", "params"),
-        ("Active per token", "active"),
-        ("Type", "kind"),
-        ("Layers", "layers"),
-        ("Attention", "attention"),
-        ("Context window", "context"),
-        ("KV cache per token (16-bit)", "kv"),
-        ("Weights", "memory"),
-        ("License", "license"),
-        ("Quality index", "quality"),
-        ("Best setup", "best"),
-        ("Output throughput", "tps"),
-        ("Inter-token latency", "itl"),
-        ("Cost per M output tokens", "cpm"),
-        ("Cost per month", "month"),
-    ]
-    ca, cb = col(a), col(b)
+    name: str
+    href: str
+    org: str
+    params: str
+    active: str
+    kind: str
+    layers: int
+    attention: str
+    context: str
+    kv: str
+    memory: str
+    license: str
+    quality: str
+    best: str
+    tps: str
+    itl: str
+    cpm: str
+    month: str
+
+
+@dataclass(frozen=True)
+class CompareRow:
+    label: str
+    a: str
+    b: str
+
+
+@dataclass(frozen=True)
+class ComparePage:
+    title: str
+    description: str
+    a: CompareColumn
+    b: CompareColumn
+    rows: tuple[CompareRow, ...]
+    chart: dict[str, Any]
+    note: str  # the workload of the speed and cost rows
+    charts: bool = True
+
+
+# The table's rows, top to bottom: a label and the column field it shows.
+COMPARE_ROWS: tuple[tuple[str, Callable[[CompareColumn], object]], ...] = (
+    ("Organization", lambda c: c.org),
+    ("Total parameters", lambda c: c.params),
+    ("Active per token", lambda c: c.active),
+    ("Type", lambda c: c.kind),
+    ("Layers", lambda c: c.layers),
+    ("Attention", lambda c: c.attention),
+    ("Context window", lambda c: c.context),
+    ("KV cache per token (16-bit)", lambda c: c.kv),
+    ("Weights", lambda c: c.memory),
+    ("License", lambda c: c.license),
+    ("Quality index", lambda c: c.quality),
+    ("Best setup", lambda c: c.best),
+    ("Output throughput", lambda c: c.tps),
+    ("Inter-token latency", lambda c: c.itl),
+    ("Cost per M output tokens", lambda c: c.cpm),
+    ("Cost per month", lambda c: c.month),
+)
+
+
+def compare_column(md: ModelData, base: str) -> CompareColumn:
+    m, p, s = md.record, md.facts.params, md.facts.shape
+    best = md.best
+    return CompareColumn(
+        name=m.name,
+        href=f"{base}models/{m.id}/",
+        org=m.organization,
+        params=F.params(p.total),
+        active=F.params(p.active),
+        kind="MoE" if s.is_moe else "Dense",
+        layers=m.architecture.num_hidden_layers,
+        attention=attention_kind(m),
+        context=f"{m.context_window:,}",
+        kv=f"{md.analysis.kv_bytes_per_token:,} bytes",
+        memory=_mem_summary(md),
+        license=m.license.name if m.license else "unknown",
+        quality=f"{md.quality.value:.1f}" if md.quality else "not rated",
+        best=setup_label(best) if best else "none priced",
+        tps=F.tokens_per_s(best.speed.output_tokens_per_s if best and best.speed else None),
+        itl=F.ms(best.speed.itl_ms if best and best.speed else None),
+        cpm=F.usd(best.cost.cost_per_million_tokens_usd if best and best.cost else None),
+        month=F.usd_month(best.cost.cost_per_month_usd if best and best.cost else None),
+    )
+
+
+def _weights_chart(a: ModelData, b: ModelData) -> dict[str, Any]:
     labels = [r.precision.label for r in a.analysis.precision_rows]
     labels += [r.precision.label for r in b.analysis.precision_rows if r.precision.label not in labels]
 
@@ -123,7 +207,7 @@ def compare_page(a: ModelData, b: ModelData, site: SiteAnalysis, base: str) -> d
         by = {r.precision.label: r.weights_bytes / GIB for r in md.analysis.precision_rows}
         return [round(by.get(lab, 0), charts.DIGITS) for lab in labels]
 
-    chart = charts.chart(
+    return charts.chart(
         f"chart-compare-{a.record.id}-{b.record.id}",
         "Weights by precision (GiB)",
         [
@@ -144,18 +228,20 @@ def compare_page(a: ModelData, b: ModelData, site: SiteAnalysis, base: str) -> d
         ],
         {"barmode": "group", "yaxis": {"title": {"text": "GiB"}}},
     )
-    note = work_note(a.best) if a.best else ""
-    return {
-        "title": f"{a.record.name} vs {b.record.name}",
-        "description": f"{a.record.name} and {b.record.name} "
+
+
+def compare_page(a: ModelData, b: ModelData, site: SiteAnalysis, base: str) -> ComparePage:
+    ca, cb = compare_column(a, base), compare_column(b, base)
+    return ComparePage(
+        title=f"{a.record.name} vs {b.record.name}",
+        description=f"{a.record.name} and {b.record.name} "
         "side by side: architecture, memory, best GPU setups, speed and cost.",
-        "a": ca,
-        "b": cb,
-        "rows": rows,
-        "chart": chart,
-        "note": note,
-        "charts": True,
-    }
+        a=ca,
+        b=cb,
+        rows=tuple(CompareRow(label, str(value(ca)), str(value(cb))) for label, value in COMPARE_ROWS),
+        chart=_weights_chart(a, b),
+        note=work_note(a.best) if a.best else "",
+    )
 
 
 def _flag(template: str | None, value: object) -> list[str]:

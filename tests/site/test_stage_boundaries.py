@@ -59,6 +59,7 @@ EVALUATION_FUNCTIONS: dict[str, frozenset[str]] = {
 # Engine modules a page may import whole: tables of named constants, no evaluation.
 MODULE_IMPORTS_ALLOWED = frozenset({"site_builder.engine.constants"})
 
+
 def module_name(path: Path) -> str:
     parts = list(path.relative_to(PACKAGE.parent).with_suffix("").parts)
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
