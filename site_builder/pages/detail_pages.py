@@ -2,22 +2,22 @@
 
 from __future__ import annotations
 
-import shlex
 from typing import Any
 
 from site_builder.engine import constants as C
 from site_builder.engine.budget import kv_capacity
 from site_builder.engine.estimate import Workload
+from site_builder.engine.launch import budget_setting, launch_settings
 from site_builder.engine.plan import Candidate, evaluate, evaluate_on
 from site_builder.engine.precision import Precision
 from site_builder.markdown_render import render_article, word_count
 from site_builder.pages import charts
 from site_builder.pages import format as F
+from site_builder.pages.deploy_command import LaunchCommand, launch_command
 from site_builder.pages.figures import engine
 from site_builder.pages.model_page import attention_kind, candidate_view, setup_label, work_note
 from site_builder.pages.site import ModelData, SiteData
 from site_builder.records import FamilyRecord, FrameworkRecord, ModelRecord
-from site_builder.records.framework import LaunchTemplate
 
 
 def family_page(fam: FamilyRecord, body: str, site: SiteData, base: str) -> dict[str, Any]:
@@ -157,34 +157,6 @@ def compare_page(a: ModelData, b: ModelData, site: SiteData, base: str) -> dict[
     }
 
 
-def _flag(template: str | None, value: object) -> list[str]:
-    if template is None:
-        return []
-    return shlex.split(template.replace("{value}", str(value)))
-
-
-def launch_command(fw: FrameworkRecord, c: Candidate, model_ref: str, max_len: int) -> str | None:
-    t: LaunchTemplate | None = fw.launch
-    if t is None:
-        return None
-    parts = shlex.split(t.command.replace("{model}", model_ref))
-    if c.setup.count > 1:
-        parts += _flag(t.tensor_parallel, c.setup.count)
-    parts += _flag(t.max_model_len, max_len)
-    quant = t.quantization_values.get(c.precision.id)
-    if quant:
-        parts += _flag(t.quantization, quant)
-    kv = t.kv_cache_values.get(c.workload.kv_precision)
-    if kv:
-        parts += _flag(t.kv_cache_dtype, kv)
-    if t.gpu_memory_utilization:
-        parts += _flag(t.gpu_memory_utilization, f"{c.setup.usable_fraction:.2f}")
-    provider = t.execution_provider_values.get(c.setup.base.vendor)
-    if provider:
-        parts += _flag(t.execution_provider, provider)
-    return " ".join(shlex.quote(p) for p in parts)
-
-
 def _provider_flag(c: Candidate) -> list[tuple[str, str]]:
     """The execution provider an export-based runtime targets on this device (cpu, cuda, dml)."""
     t = c.framework.launch if c.framework else None
@@ -192,15 +164,15 @@ def _provider_flag(c: Candidate) -> list[tuple[str, str]]:
     return [("Execution provider", provider)] if provider else []
 
 
-def command_view(fw: FrameworkRecord, cmd: str) -> dict[str, str | None]:
-    """A framework's launch command; for an export-then-run runtime, the command that runs the export too."""
+def command_view(fw: FrameworkRecord, cmd: LaunchCommand) -> dict[str, Any]:
+    """A framework's launch command with what each flag does; for an export-then-run runtime, the run command too."""
     t = fw.launch
     return {
         "framework": fw.name,
         "href": str(fw.url),
-        "command": cmd,
+        "command": cmd.command,
+        "flags": cmd.flags,
         "run": t.run_command if t else None,
-        "notes": t.notes if t else None,
     }
 
 
@@ -228,7 +200,8 @@ def deploy_page(md: ModelData, c: Candidate, site: SiteData, base: str) -> dict[
         if fw is None or c.precision.id not in fw.precisions or c.setup.base.vendor not in fw.vendors:
             continue
         model_ref = m.hf_repo if c.precision.family != "gguf" else f"{m.id}.{c.precision.id}.gguf"
-        cmd = launch_command(fw, c, model_ref, min(max_len, m.context_window))
+        settings = launch_settings(md.facts, c.precision, c.setup, c.workload, fw.id, fw.engine_class)
+        cmd = launch_command(fw, c, model_ref, settings) if settings else None
         if cmd:
             commands.append(command_view(fw, cmd))
     variants = []
@@ -256,9 +229,11 @@ def deploy_page(md: ModelData, c: Candidate, site: SiteData, base: str) -> dict[
     mem = c.memory
     cap = kv_capacity(md.facts, c.setup, c.workload, mem, c.framework.id if c.framework else None, c.engine)
     cap_fw = site.frameworks.get(cap.framework)
+    setting = budget_setting(c.framework.id if c.framework else None, c.engine, c.setup)
     capacity = engine(
         f"{cap.tokens:,} tokens",
-        f"{cap_fw.name if cap_fw else cap.framework} at its defaults ({cap.rule} rule); set with {cap.flag}",
+        f"{cap_fw.name if cap_fw else cap.framework} at its defaults ({cap.rule} rule); set with {cap.flag}"
+        + (f" {setting:g}" if setting is not None else ""),
     )
     return {
         "title": f"Deploy {m.name} on {c.setup.label} ({c.precision.label})",
@@ -272,7 +247,6 @@ def deploy_page(md: ModelData, c: Candidate, site: SiteData, base: str) -> dict[
             ("Max model length", f"{min(max_len, m.context_window):,}"),
             ("Weights", c.precision.label),
             ("KV-cache dtype", c.workload.kv_precision),
-            ("GPU memory utilization", f"{c.setup.usable_fraction:.2f}"),
             *_provider_flag(c),
         ],
         "memory": [
