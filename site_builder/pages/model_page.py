@@ -15,6 +15,7 @@ from site_builder.pages import format as F
 from site_builder.pages.calculator import calculator_view, preset_query
 from site_builder.pages.figures import Fig, engine, measured, stated
 from site_builder.pages.site import ModelData, SiteData, compare_slug
+from site_builder.pages.throughput_latency import throughput_latency_chart
 from site_builder.records import BenchmarkRecord, ModelRecord
 
 CAPABILITY_LABELS = {
@@ -566,6 +567,7 @@ def model_page(md: ModelData, site: SiteData, base: str) -> dict[str, Any]:
         "min_single": candidate_view(min_single, base, m.id, site.error_bars) if min_single else None,
         "multi": candidate_view(multi, base, m.id, site.error_bars) if multi else None,
         "throughput_chart": throughput_chart,
+        "latency_chart": throughput_latency_chart(md),
         "local_rows": [_local_view(c, base, m.id, c in an.local_runtimes, site.error_bars) for c in an.local],
         "local_note": (
             f"One user, {an.local[0].workload.prompt:,}-token prompt, {an.local[0].workload.output:,}-token answer; "
