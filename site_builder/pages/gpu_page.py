@@ -11,6 +11,7 @@ from site_builder.engine.precision import PRECISIONS, supported_on
 from site_builder.pages import charts
 from site_builder.pages import format as F
 from site_builder.pages.figures import engine, stated
+from site_builder.pages.gpu_fit import gpu_control
 from site_builder.pages.site import SiteData
 from site_builder.records import GpuRecord
 
@@ -79,7 +80,12 @@ def gpu_page(g: GpuRecord, site: SiteData, base: str) -> dict[str, Any]:
                 "name": md.record.name,
                 "href": f"{base}models/{mid}/",
                 "cells": cells,
-                "best": f"{best.precision.label}" if best else "does not fit",
+                "id": mid,
+                "precisions": " ".join(pid for pid in md.record.precisions if supported_on(PRECISIONS[pid], b)),
+                # The matrix checks one sequence; this column is the serving workload, which may not fit where it does.
+                "best": f"{best.precision.label}"
+                if best
+                else f"{work.concurrency} users × {work.context:,} tokens do not fit on one {g.short_name}",
                 "tps": engine(
                     F.tokens_per_s(tps),
                     f"{work.concurrency} concurrent requests, {work.prompt:,}-token "
@@ -126,4 +132,11 @@ def gpu_page(g: GpuRecord, site: SiteData, base: str) -> dict[str, Any]:
         "conflicts": b.resolved_conflicts,
         "notes": b.notes,
         "charts": chart is not None,
+        "control": gpu_control(
+            g,
+            base,
+            f"Fit: one {C.FIT_CONTEXT:,}-token sequence (or the model's window if shorter), the compatibility matrix's "
+            f"check. Fastest precision and speed: the serving workload ({C.SERVE_CONCURRENCY} users, "
+            f"{C.SERVE_PROMPT:,}-token prompts, {C.SERVE_OUTPUT:,}-token answers) on one {g.short_name}.",
+        ),
     }
