@@ -53,7 +53,10 @@ function init(form) {
   }
 
   function cellFor(outcome) {
-    if (outcome.result) return [outcome.result.fit_level, fitLabels[outcome.result.fit_level]];
+    const r = outcome.result;
+    // As pages/matrix_cells.py: a setup that cannot hold this context says which shorter one it holds.
+    if (r && r.fit_level === "no-fit" && r.max_context > 0) return ["no-fit", upTo(r.max_context)];
+    if (r) return [r.fit_level, fitLabels[r.fit_level]];
     if (/exceeds the model's context window/.test(outcome.error)) return ["n/a", "beyond its window"];
     return ["n/a", "n/a"];
   }
@@ -142,6 +145,10 @@ function init(form) {
     timer = setTimeout(() => update(true), 250);
   });
   form.addEventListener("submit", (ev) => ev.preventDefault());
+}
+
+function upTo(n) {
+  return n >= 1024 ? `fits up to ${Math.floor(n / 1024)}K tokens` : `fits up to ${n.toLocaleString("en-US")} tokens`;
 }
 
 function fmt(v) {

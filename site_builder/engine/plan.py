@@ -109,6 +109,8 @@ class MatrixCell:
     level: str  # a fit level, or "n/a" when the GPU cannot run the precision, or "unknown"
     total_bytes: int | None
     usable_bytes: int | None
+    # Longest single sequence that fits (at most the model's window): where the matrix's context does not, what does.
+    max_context: int = 0
 
 
 @dataclass(frozen=True)
@@ -214,7 +216,7 @@ def _matrix(
             if mem is None:
                 cells.append(MatrixCell(pid, "unknown", None, None))
             else:
-                cells.append(MatrixCell(pid, mem.fit_level, mem.total_bytes, mem.usable_bytes))
+                cells.append(MatrixCell(pid, mem.fit_level, mem.total_bytes, mem.usable_bytes, mem.max_context))
         rows.append(MatrixRow(setup, tuple(cells)))
     return tuple(rows)
 

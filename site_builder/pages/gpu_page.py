@@ -12,6 +12,7 @@ from site_builder.pages import charts
 from site_builder.pages import format as F
 from site_builder.pages.figures import engine, stated
 from site_builder.pages.gpu_fit import gpu_control
+from site_builder.pages.matrix_cells import cell_label, cell_preset, shorter_fit
 from site_builder.pages.site import SiteData
 from site_builder.records import GpuRecord
 
@@ -69,10 +70,19 @@ def gpu_page(g: GpuRecord, site: SiteData, base: str) -> dict[str, Any]:
         work = serving_workload(md.record)
         row = md.analysis.matrix_by_gpu.get(g.id)
         levels = {c.precision: c.level for c in row.cells} if row else {}
+        by_precision = {c.precision: c for c in row.cells} if row else {}
         cells = []
         for pid in MATRIX_PRECISIONS:
             level = levels.get(pid, "unknown") if supported_on(PRECISIONS[pid], b) else "n/a"
-            cells.append({"level": level, "label": C.FIT_LABELS.get(level, level)})
+            cell = by_precision.get(pid)
+            shorter = cell is not None and level == cell.level and shorter_fit(cell)
+            cells.append(
+                {
+                    "level": level,
+                    "label": cell_label(cell) if cell and shorter else C.FIT_LABELS.get(level, level),
+                    "href": cell_preset(mid, row.setup, cell, base) if row and cell and shorter else None,
+                }
+            )
         best = md.analysis.single.get(g.id)
         tps = best.speed.output_tokens_per_s if best and best.speed else None
         rows.append(

@@ -14,6 +14,7 @@ from site_builder.pages import charts
 from site_builder.pages import format as F
 from site_builder.pages.calculator import calculator_view, preset_query
 from site_builder.pages.figures import Fig, engine, measured, stated
+from site_builder.pages.matrix_cells import cell_label, cell_preset, shorter_fit
 from site_builder.pages.site import ModelData, SiteData, compare_slug
 from site_builder.pages.throughput_latency import throughput_latency_chart
 from site_builder.records import BenchmarkRecord, ModelRecord
@@ -272,9 +273,11 @@ def matrix_view(md: ModelData, base: str) -> dict[str, Any]:
                 "cells": [
                     {
                         "level": c.level,
-                        "label": C.FIT_LABELS.get(c.level, c.level),
+                        "label": cell_label(c),
+                        "href": cell_preset(md.record.id, row.setup, c, base),
                         "title": (
                             f"{F.gib(c.total_bytes)} needed of {F.gib(c.usable_bytes)} usable per GPU"
+                            + (f"; one sequence of up to {c.max_context:,} tokens fits" if shorter_fit(c) else "")
                             if c.total_bytes is not None
                             else "GPU cannot run this precision"
                             if c.level == "n/a"
