@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
+from pydantic import ValidationError
 
 from site_builder import commands
 from site_builder.build import Page, RenderSettings, _render_one, collect_pages
@@ -19,6 +21,7 @@ from site_builder.engine.plan import Candidate
 from site_builder.pages.detail_pages import deploy_page
 from site_builder.pages.site import SiteData, compute_site
 from site_builder.problems import Report
+from site_builder.records import ModelRecord
 from site_builder.render import environment
 
 # vLLM's CacheConfig.gpu_memory_utilization and LMDeploy's TurbomindEngineConfig.cache_max_entry_count defaults
@@ -154,3 +157,41 @@ def test_deploy_pages_explain_flags_and_link_the_calculator(site: SiteData) -> N
         assert "Open in the calculator" in html and "#calculator" in html, page.path
         if "<pre><code>" in html:
             assert 'class="launch-flags"' in html, page.path
+
+
+@pytest.mark.parametrize(
+    ("model", "precision", "repo"),
+    [
+        ("qwen3-235b-a22b-instruct-2507", "fp8", "Qwen/Qwen3-235B-A22B-Instruct-2507-FP8"),
+        ("nemotron-3-nano-30b-a3b", "nvfp4", "nvidia/NVIDIA-Nemotron-3-Nano-30B-A3B-NVFP4"),
+    ],
+)
+def test_commands_load_the_published_checkpoint_of_their_format(
+    site: SiteData, model: str, precision: str, repo: str
+) -> None:
+    md = site.models[model]
+    c = next(c for c in md.analysis.candidates if c.precision.id == precision)
+    page = deploy_page(md, c, site, "/")
+    assert page["commands"] and repo in page["checkpoint_note"]
+    for cmd in page["commands"]:
+        assert repo in shlex.split(str(cmd["command"])), cmd["command"]
+    # Another format of the same model still loads the released repository.
+    other = next(c for c in md.analysis.candidates if c.precision.id != precision)
+    for cmd in deploy_page(md, other, site, "/")["commands"]:
+        assert repo not in str(cmd["command"])
+
+
+def test_a_checkpoint_must_be_a_served_format_and_cited() -> None:
+    data = yaml.safe_load(Path("catalog/models/qwen3-235b-a22b-instruct-2507.yaml").read_text())
+    ModelRecord.model_validate(data)
+    wrong = {**data, "checkpoints": [{"precision": "awq-int4", "repo": "x/y-AWQ"}]}
+    with pytest.raises(ValidationError, match="awq-int4 is not in precisions"):
+        ModelRecord.model_validate(wrong)
+    uncited = {
+        **data,
+        "sources": [
+            {**s, "supports": [k for k in s.get("supports", []) if k != "checkpoints"]} for s in data["sources"]
+        ],
+    }
+    with pytest.raises(ValidationError, match="no source supports them"):
+        ModelRecord.model_validate(uncited)

@@ -11,8 +11,9 @@ from dataclasses import dataclass
 
 from site_builder.engine.launch import LaunchSettings
 from site_builder.engine.plan import Candidate
+from site_builder.engine.precision import Precision
 from site_builder.pages import format as F
-from site_builder.records import FrameworkRecord
+from site_builder.records import FrameworkRecord, ModelRecord
 from site_builder.records.framework import LaunchTemplate
 
 KV_NAMES = {"fp8": "FP8", "fp16": "16-bit", "bf16": "16-bit (BF16)", "fp32": "32-bit", "q8_0": "8-bit (Q8_0)"}
@@ -47,13 +48,34 @@ def _budget_note(s: LaunchSettings, value: str, c: Candidate) -> str:
     return f"share of each GPU's total memory the engine may fill with weights, activations and KV cache; {pool}"
 
 
-def launch_command(fw: FrameworkRecord, c: Candidate, model_ref: str, s: LaunchSettings) -> LaunchCommand | None:
+def published_checkpoint(m: ModelRecord, precision: str) -> str | None:
+    """The repository of a checkpoint in this format that the record cites, if any."""
+    return next((ck.repo for ck in m.checkpoints if ck.precision == precision), None)
+
+
+def model_reference(m: ModelRecord, prec: Precision) -> tuple[str, str]:
+    """What a command loads for this format, and what it is: a published checkpoint the catalog cites, the released
+    repository, or a local GGUF file."""
+    published = published_checkpoint(m, prec.id)
+    if published is not None:
+        return published, f"the published {prec.label} checkpoint of {m.name} (downloaded on first start)"
+    if prec.family == "gguf":
+        return (
+            f"{m.id}.{prec.id}.gguf",
+            f"a local GGUF file of the model in {prec.label} (the format is fixed by the file)",
+        )
+    return m.hf_repo, "the model's Hugging Face repository (downloaded on first start)"
+
+
+def launch_command(
+    fw: FrameworkRecord, c: Candidate, model_ref: str, s: LaunchSettings, ref_note: str = ""
+) -> LaunchCommand | None:
     """The framework's command for candidate `c`, every flag filled from the engine's settings `s`."""
     t: LaunchTemplate | None = fw.launch
     if t is None:
         return None
     parts = shlex.split(t.command.replace("{model}", model_ref))
-    notes = [FlagNote(model_ref, _model_note(c, model_ref))]
+    notes = [FlagNote(model_ref, ref_note or "the model to load")]
 
     def add(template: str | None, value: object, means: str) -> None:
         if template is None:
@@ -101,9 +123,3 @@ def launch_command(fw: FrameworkRecord, c: Candidate, model_ref: str, s: LaunchS
     if provider:
         add(t.execution_provider, provider, f"builds the export for the {provider} execution provider")
     return LaunchCommand(" ".join(shlex.quote(p) for p in parts), tuple(notes))
-
-
-def _model_note(c: Candidate, model_ref: str) -> str:
-    if model_ref.endswith(".gguf"):
-        return f"a local GGUF file of the model in {c.precision.label} (the format is fixed by the file)"
-    return "the model's Hugging Face repository (downloaded on first start)"

@@ -13,7 +13,7 @@ from site_builder.engine.precision import Precision
 from site_builder.markdown_render import render_article, word_count
 from site_builder.pages import charts
 from site_builder.pages import format as F
-from site_builder.pages.deploy_command import LaunchCommand, launch_command
+from site_builder.pages.deploy_command import LaunchCommand, launch_command, model_reference, published_checkpoint
 from site_builder.pages.figures import engine
 from site_builder.pages.model_page import attention_kind, candidate_view, setup_label, work_note
 from site_builder.pages.site import ModelData, SiteData
@@ -178,6 +178,9 @@ def command_view(fw: FrameworkRecord, cmd: LaunchCommand) -> dict[str, Any]:
 
 def _checkpoint_note(m: ModelRecord, prec: Precision) -> str:
     """A compressed format different from the released weights needs a converted checkpoint."""
+    published = published_checkpoint(m, prec.id)
+    if published:
+        return f"{prec.label} weights: the commands load {published}, a published {prec.label} checkpoint of {m.name}."
     if prec.id == m.native_precision or prec.id in ("bf16", "fp16", "fp32"):
         return ""
     return (
@@ -199,9 +202,9 @@ def deploy_page(md: ModelData, c: Candidate, site: SiteData, base: str) -> dict[
         fw = site.frameworks.get(fid)
         if fw is None or c.precision.id not in fw.precisions or c.setup.base.vendor not in fw.vendors:
             continue
-        model_ref = m.hf_repo if c.precision.family != "gguf" else f"{m.id}.{c.precision.id}.gguf"
+        model_ref, ref_note = model_reference(m, c.precision)
         settings = launch_settings(md.facts, c.precision, c.setup, c.workload, fw.id, fw.engine_class)
-        cmd = launch_command(fw, c, model_ref, settings) if settings else None
+        cmd = launch_command(fw, c, model_ref, settings, ref_note) if settings else None
         if cmd:
             commands.append(command_view(fw, cmd))
     variants = []
