@@ -9,6 +9,7 @@ import json
 import shlex
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 import yaml
@@ -140,6 +141,7 @@ def test_llama_cpp_command_sizes_its_context_for_every_slot(site: SiteData) -> N
     assert slots == est["concurrency"] == est["kv_cache_capacity_sequences"]
     assert ctx == est["kv_cache_capacity_tokens"] == est["context"] * slots
     assert est["kv_cache_capacity_setting"] is None  # sized in tokens, not as a share of memory
+    assert _value(words, "-m").endswith(".gguf")  # llama-server loads a local GGUF file, never a repository id
 
 
 def _deploy_pages(site: SiteData) -> list[Page]:
@@ -195,3 +197,17 @@ def test_a_checkpoint_must_be_a_served_format_and_cited() -> None:
     }
     with pytest.raises(ValidationError, match="no source supports them"):
         ModelRecord.model_validate(uncited)
+
+
+def test_open_in_the_calculator_reproduces_the_pages_setup(site: SiteData) -> None:
+    md = site.models["qwen2.5-7b-instruct"]
+    for c in (md.analysis.recommendations[0], md.analysis.local[0]):
+        href = str(deploy_page(md, c, site, "/")["calculator_href"])
+        query = dict(parse_qsl(urlsplit(href).query))
+        flags: dict[str, Any] = {k.replace("-", "_"): v for k, v in query.items()}
+        for key in ("gpus", "context", "prompt", "output"):
+            flags[key] = int(flags[key])
+        est = json.loads(commands.estimate_json(argparse.Namespace(catalog="catalog", model=md.record.id, **flags)))
+        assert est["total_bytes"] == c.memory.total_bytes
+        assert c.speed is not None
+        assert est["output_tokens_per_s"] == pytest.approx(c.speed.output_tokens_per_s, rel=1e-3)

@@ -53,13 +53,18 @@ def published_checkpoint(m: ModelRecord, precision: str) -> str | None:
     return next((ck.repo for ck in m.checkpoints if ck.precision == precision), None)
 
 
-def model_reference(m: ModelRecord, prec: Precision) -> tuple[str, str]:
+# Runtimes whose model argument is a local GGUF file whatever the weight format (llama.cpp's record: "{model} is a
+# local GGUF file"; its 16- and 32-bit formats are GGUF containers too).
+GGUF_RUNTIMES = ("llama-cpp",)
+
+
+def model_reference(m: ModelRecord, prec: Precision, framework_id: str = "") -> tuple[str, str]:
     """What a command loads for this format, and what it is: a published checkpoint the catalog cites, the released
     repository, or a local GGUF file."""
     published = published_checkpoint(m, prec.id)
-    if published is not None:
+    if published is not None and framework_id not in GGUF_RUNTIMES:
         return published, f"the published {prec.label} checkpoint of {m.name} (downloaded on first start)"
-    if prec.family == "gguf":
+    if prec.family == "gguf" or framework_id in GGUF_RUNTIMES:
         return (
             f"{m.id}.{prec.id}.gguf",
             f"a local GGUF file of the model in {prec.label} (the format is fixed by the file)",
@@ -123,3 +128,14 @@ def launch_command(
     if provider:
         add(t.execution_provider, provider, f"builds the export for the {provider} execution provider")
     return LaunchCommand(" ".join(shlex.quote(p) for p in parts), tuple(notes))
+
+
+def calculator_preset(model_id: str, c: Candidate, base: str) -> str:
+    """The calculator with this page's whole setup: GPU, count, format, KV precision, the workload and framework."""
+    w = c.workload
+    flags = {"gpu": c.setup.record.id, "gpus": c.setup.count, "precision": c.precision.id}
+    flags |= {"kv-precision": w.kv_precision, "context": w.context, "concurrency": w.concurrency}
+    flags |= {"prompt": w.prompt, "output": w.output}
+    if c.framework is not None:
+        flags["framework"] = c.framework.id
+    return f"{base}models/{model_id}/?{'&'.join(f'{k}={v}' for k, v in flags.items())}#calculator"

@@ -13,7 +13,13 @@ from site_builder.engine.precision import Precision
 from site_builder.markdown_render import render_article, word_count
 from site_builder.pages import charts
 from site_builder.pages import format as F
-from site_builder.pages.deploy_command import LaunchCommand, launch_command, model_reference, published_checkpoint
+from site_builder.pages.deploy_command import (
+    LaunchCommand,
+    calculator_preset,
+    launch_command,
+    model_reference,
+    published_checkpoint,
+)
 from site_builder.pages.figures import engine
 from site_builder.pages.model_page import attention_kind, candidate_view, setup_label, work_note
 from site_builder.pages.site import ModelData, SiteData
@@ -202,7 +208,7 @@ def deploy_page(md: ModelData, c: Candidate, site: SiteData, base: str) -> dict[
         fw = site.frameworks.get(fid)
         if fw is None or c.precision.id not in fw.precisions or c.setup.base.vendor not in fw.vendors:
             continue
-        model_ref, ref_note = model_reference(m, c.precision)
+        model_ref, ref_note = model_reference(m, c.precision, fw.id)
         settings = launch_settings(md.facts, c.precision, c.setup, c.workload, fw.id, fw.engine_class)
         cmd = launch_command(fw, c, model_ref, settings, ref_note) if settings else None
         if cmd:
@@ -244,6 +250,7 @@ def deploy_page(md: ModelData, c: Candidate, site: SiteData, base: str) -> dict[
         "model": m,
         "model_href": f"{base}models/{m.id}/",
         "c": view,
+        "calculator_href": calculator_preset(m.id, c, base),
         "commands": commands,
         "flags": [
             ("Tensor parallel size", str(c.setup.count)),
