@@ -16,12 +16,14 @@ from site_builder.engine.calibrate import Comparison, MetricError, compare_all, 
 from site_builder.engine.errorbars import CategoryError, ErrorBars, error_bars, summarize_categories
 from site_builder.engine.estimate import Workload
 from site_builder.engine.hardware import Setup, make_setup
+from site_builder.engine.launch import LaunchSettings, budget_setting, launch_settings
 from site_builder.engine.memory import ModelFacts
 from site_builder.engine.money import FullLoad, api_usd_per_request, breakeven_share, self_usd_per_request
 from site_builder.engine.plan import MATRIX_PRECISIONS, Analysis, Candidate, analyse, evaluate, evaluate_on, full_load
 from site_builder.engine.precision import PRECISIONS, supported_on
 from site_builder.engine.quality import QualityIndex, quality_index
 from site_builder.engine.similar import Similar, similar_all
+from site_builder.engine.sweep import SweepPoint, concurrency_sweep
 from site_builder.problems import UsageError
 from site_builder.query import EstimateQuery, estimate
 from site_builder.records import BenchmarkRecord, FamilyRecord, FrameworkRecord, GpuRecord, ModelRecord
@@ -45,6 +47,8 @@ class DeployAnalysis:
     max_len: int  # --max-model-len: the longest single sequence that fits beside the weights
     variants: tuple[DeployVariant, ...]  # loads that could be evaluated, in DEPLOY_CONCURRENCIES order
     capacity: KvCapacity
+    launch: dict[str, LaunchSettings]  # framework id -> its launch flags' values for this setup and workload
+    budget_value: float | None  # the setup's own framework's memory-budget setting, where it is computed
 
 
 @dataclass(frozen=True)
@@ -83,6 +87,7 @@ class CalculatorDefault:
 class GpuAnalysis:
     setup: Setup  # the record as one unit (a bundle: all its GPUs)
     supported: frozenset[str]  # MATRIX_PRECISIONS the hardware runs
+    supported_all: frozenset[str]  # every precision the hardware runs
 
 
 @dataclass(frozen=True)
@@ -96,6 +101,8 @@ class ModelData:
     deploys: tuple[DeployAnalysis, ...] = ()  # one per deployment page, in page order
     breakeven: Breakeven | None = None
     calculator: CalculatorDefault | None = None
+    # Each recommended setup with the engine's estimates as its users double (the throughput-latency chart).
+    sweeps: tuple[tuple[Candidate, tuple[SweepPoint, ...]], ...] = ()
 
     @property
     def facts(self) -> ModelFacts:
@@ -181,7 +188,19 @@ def analyse_deploy(
         if v is not None:
             variants.append(DeployVariant(conc, v))
     cap = kv_capacity(facts, c.setup, c.workload, c.memory, c.framework.id if c.framework else None, c.engine)
-    return DeployAnalysis(c, min(max_len, m.context_window), tuple(variants), cap)
+    launch = {}
+    for fid in sorted({*m.frameworks, *([c.framework.id] if c.framework else [])}):
+        fw = frameworks.get(fid)
+        settings = launch_settings(facts, c.precision, c.setup, c.workload, fid, fw.engine_class) if fw else None
+        if settings is not None:
+            launch[fid] = settings
+    budget = budget_setting(c.framework.id if c.framework else None, c.engine, c.setup)
+    return DeployAnalysis(c, min(max_len, m.context_window), tuple(variants), cap, launch, budget)
+
+
+def analyse_sweeps(an: Analysis) -> tuple[tuple[Candidate, tuple[SweepPoint, ...]], ...]:
+    found = ((c, concurrency_sweep(an.facts, c.precision, c.setup, c.workload, c.engine)) for c in an.recommendations)
+    return tuple((c, points) for c, points in found if points)
 
 
 def analyse_breakeven(an: Analysis, prices: tuple[tuple[ProviderRecord, ApiPrice], ...]) -> Breakeven | None:
@@ -213,8 +232,8 @@ def analyse_breakeven(an: Analysis, prices: tuple[tuple[ProviderRecord, ApiPrice
 
 def analyse_gpu(g: GpuRecord, gpus: dict[str, GpuRecord]) -> GpuAnalysis:
     setup = make_setup(g, gpus)
-    supported = frozenset(p for p in MATRIX_PRECISIONS if supported_on(PRECISIONS[p], setup.base))
-    return GpuAnalysis(setup, supported)
+    supported_all = frozenset(p for p, prec in PRECISIONS.items() if supported_on(prec, setup.base))
+    return GpuAnalysis(setup, supported_all & frozenset(MATRIX_PRECISIONS), supported_all)
 
 
 def analyse_site(catalog: Catalog, previous: SiteAnalysis | None = None) -> SiteAnalysis:
@@ -265,6 +284,7 @@ def analyse_site(catalog: Catalog, previous: SiteAnalysis | None = None) -> Site
             api_prices=api_prices,
             deploys=deploys,
             breakeven=analyse_breakeven(an, api_prices),
+            sweeps=analyse_sweeps(an),
         )
     for mid, md in site.models.items():
         site.models[mid] = replace(md, calculator=analyse_calculator_default(md, site))

@@ -14,6 +14,7 @@ from site_builder.engine.calibrate import compare_all
 from site_builder.engine.errorbars import SPEED_KEYS, ErrorBars, error_bars, hardware_class
 from site_builder.engine.estimate import Workload, cost, memory, speed
 from site_builder.engine.hardware import make_setup
+from site_builder.engine.launch import budget_setting
 from site_builder.engine.money import (
     breakeven_share,
     cheapest_api,
@@ -214,6 +215,8 @@ def estimate(cat: Catalog, q: EstimateQuery, bars: ErrorBars | None = None, *, r
         "max_concurrency": mem.max_concurrency,
         "kv_cache_capacity_tokens": cap.tokens,
         "kv_cache_capacity_flag": cap.flag,
+        "kv_cache_capacity_sequences": cap.sequences,
+        "kv_cache_capacity_setting": budget_setting(fw.id if fw else None, engine, setup),
         "decode_tokens_per_s": num(spd.decode_tokens_per_s if spd else None),
         "output_tokens_per_s": num(spd.output_tokens_per_s if spd else None),
         "itl_ms": num(spd.itl_ms if spd else None),

@@ -726,6 +726,17 @@ function kvCapacity(ctx, setup, work, mem, frameworkId, engine) {
   return { tokens, sequences, flag: budget.flag };
 }
 
+// launch.budget_setting
+function budgetSetting(C, frameworkId, engine, setup) {
+  const [, budget] = budgetFor(C, frameworkId, engine);
+  if (budget.rule === "of-total" || budget.rule === "of-free") return budget.fraction;
+  const total = setup.capacityBytes;
+  if (budget.rule === "sglang" && total) {
+    return pyRound((total - sglangReservedBytes(C, total, setup.count)) / total, 3);
+  }
+  return null;
+}
+
 // ---- money.py ----------------------------------------------------------------------------------------------
 
 // money.self_usd_per_request
@@ -970,6 +981,8 @@ export function estimate(shared, model, inputs, options = {}) {
     max_concurrency: mem.maxConcurrency,
     kv_cache_capacity_tokens: cap.tokens,
     kv_cache_capacity_flag: cap.flag,
+    kv_cache_capacity_sequences: cap.sequences,
+    kv_cache_capacity_setting: budgetSetting(C, fw ? fw.id : null, engine, setup),
     decode_tokens_per_s: num(spd ? spd.decodeTokensPerS : null),
     output_tokens_per_s: num(spd ? spd.outputTokensPerS : null),
     itl_ms: num(spd ? spd.itlMs : null),

@@ -22,6 +22,11 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from site_builder.build import build_site
+from site_builder.catalog import Catalog
+from site_builder.engine.calibrate import compare_all
+from site_builder.engine.errorbars import ErrorBars, error_bars
+from site_builder.problems import Report
+from site_builder.validate import validate_catalog
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, ConsoleMessage, Page, Playwright, Request, Response
@@ -213,3 +218,30 @@ def url_path(site: Path, file: Path, base: str = "/") -> str:
     """The URL path a built HTML file is served at: models/x/index.html -> /models/x/."""
     rel = file.relative_to(site).as_posix()
     return base + rel.removesuffix("index.html")
+
+
+@contextmanager
+def watched_page(browser: Browser, timeout_ms: int = 60_000, clipboard_origin: str | None = None) -> Iterator[Page]:
+    """A desktop-sized page that fails the test on a console error or an uncaught exception when it closes
+    (`clipboard_origin`: an origin granted clipboard access)."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    if clipboard_origin is not None:
+        context.grant_permissions(["clipboard-read", "clipboard-write"], origin=clipboard_origin)
+    context.set_default_timeout(timeout_ms)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+    yield page
+    context.close()
+    assert errors == [], errors
+
+
+def catalog_and_error_bars() -> tuple[Catalog, ErrorBars]:
+    """The shipped catalog, validated, and the engine's error bars: what `query.estimate` needs in-process."""
+    cat = validate_catalog(CATALOG, Report())
+    models = {k: v.record for k, v in cat.models.items()}
+    gpus = {k: v.record for k, v in cat.gpus.items()}
+    frameworks = {k: v.record for k, v in cat.frameworks.items()}
+    comparisons = compare_all([v.record for v in cat.benchmarks.values()], models, gpus, frameworks)
+    return cat, error_bars(comparisons, gpus, frameworks)

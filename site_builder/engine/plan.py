@@ -117,6 +117,8 @@ class MatrixCell:
     level: MatrixLevel
     total_bytes: int | None
     usable_bytes: int | None
+    # Longest single sequence that fits (at most the model's window): where the matrix's context does not, what does.
+    max_context: int = 0
 
 
 @dataclass(frozen=True)
@@ -222,7 +224,7 @@ def _matrix(
             if mem is None:
                 cells.append(MatrixCell(pid, CellState.UNKNOWN, None, None))
             else:
-                cells.append(MatrixCell(pid, mem.fit_level, mem.total_bytes, mem.usable_bytes))
+                cells.append(MatrixCell(pid, mem.fit_level, mem.total_bytes, mem.usable_bytes, mem.max_context))
         rows.append(MatrixRow(setup, tuple(cells)))
     return tuple(rows)
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shlex
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -16,11 +15,18 @@ from site_builder.markdown_render import render_article, word_count
 from site_builder.pages import charts
 from site_builder.pages import format as F
 from site_builder.pages.colours import CHART_PALETTE
+from site_builder.pages.deploy_command import (
+    FlagNote,
+    LaunchCommand,
+    calculator_preset,
+    launch_command,
+    model_reference,
+    published_checkpoint,
+)
 from site_builder.pages.figures import Fig, engine
 from site_builder.pages.model import CandidateView, attention_kind, candidate_view, setup_label, work_note
 from site_builder.records import FamilyRecord, FrameworkRecord, ModelRecord
 from site_builder.records.family import Citation
-from site_builder.records.framework import LaunchTemplate
 
 
 @dataclass(frozen=True)
@@ -244,34 +250,6 @@ def compare_page(a: ModelData, b: ModelData, site: SiteAnalysis, base: str) -> C
     )
 
 
-def _flag(template: str | None, value: object) -> list[str]:
-    if template is None:
-        return []
-    return shlex.split(template.replace("{value}", str(value)))
-
-
-def launch_command(fw: FrameworkRecord, c: Candidate, model_ref: str, max_len: int) -> str | None:
-    t: LaunchTemplate | None = fw.launch
-    if t is None:
-        return None
-    parts = shlex.split(t.command.replace("{model}", model_ref))
-    if c.setup.count > 1:
-        parts += _flag(t.tensor_parallel, c.setup.count)
-    parts += _flag(t.max_model_len, max_len)
-    quant = t.quantization_values.get(c.precision.id)
-    if quant:
-        parts += _flag(t.quantization, quant)
-    kv = t.kv_cache_values.get(c.workload.kv_precision)
-    if kv:
-        parts += _flag(t.kv_cache_dtype, kv)
-    if t.gpu_memory_utilization:
-        parts += _flag(t.gpu_memory_utilization, f"{c.setup.usable_fraction:.2f}")
-    provider = t.execution_provider_values.get(c.setup.base.vendor)
-    if provider:
-        parts += _flag(t.execution_provider, provider)
-    return " ".join(shlex.quote(p) for p in parts)
-
-
 def _provider_flag(c: Candidate) -> list[tuple[str, str]]:
     """The execution provider an export-based runtime targets on this device (cpu, cuda, dml)."""
     t = c.framework.launch if c.framework else None
@@ -281,18 +259,18 @@ def _provider_flag(c: Candidate) -> list[tuple[str, str]]:
 
 @dataclass(frozen=True)
 class CommandView:
-    """A framework's launch command; for an export-then-run runtime, the command that runs the export too."""
+    """A framework's launch command with what each flag does; for an export-then-run runtime, the run command too."""
 
     framework: str
     href: str
     command: str
+    flags: tuple[FlagNote, ...]
     run: str | None
-    notes: str | None
 
 
-def command_view(fw: FrameworkRecord, cmd: str) -> CommandView:
+def command_view(fw: FrameworkRecord, cmd: LaunchCommand) -> CommandView:
     t = fw.launch
-    return CommandView(fw.name, str(fw.url), cmd, t.run_command if t else None, t.notes if t else None)
+    return CommandView(fw.name, str(fw.url), cmd.command, tuple(cmd.flags), t.run_command if t else None)
 
 
 @dataclass(frozen=True)
@@ -314,6 +292,7 @@ class DeployPage:
     model: ModelRecord
     model_href: str
     c: CandidateView
+    calculator_href: str  # the calculator, preset to this page's setup and workload
     commands: tuple[CommandView, ...]
     flags: tuple[tuple[str, str], ...]  # the launch settings, named as a reader would look for them
     memory: tuple[tuple[str, Fig], ...]  # per GPU
@@ -329,6 +308,9 @@ class DeployPage:
 
 def _checkpoint_note(m: ModelRecord, prec: Precision) -> str:
     """A compressed format different from the released weights needs a converted checkpoint."""
+    published = published_checkpoint(m, prec.id)
+    if published:
+        return f"{prec.label} weights: the commands load {published}, a published {prec.label} checkpoint of {m.name}."
     if prec.id == m.native_precision or prec.id in ("bf16", "fp16", "fp32"):
         return ""
     return (
@@ -357,8 +339,9 @@ def deploy_page(md: ModelData, d: DeployAnalysis, site: SiteAnalysis, base: str)
         fw = site.frameworks.get(fid)
         if fw is None or c.precision.id not in fw.precisions or c.setup.base.vendor not in fw.vendors:
             continue
-        model_ref = m.hf_repo if c.precision.family != "gguf" else f"{m.id}.{c.precision.id}.gguf"
-        cmd = launch_command(fw, c, model_ref, max_len)
+        model_ref, ref_note = model_reference(m, c.precision, fw.id)
+        settings = d.launch.get(fw.id)
+        cmd = launch_command(fw, c, model_ref, settings, ref_note) if settings else None
         if cmd:
             commands.append(command_view(fw, cmd))
     variants = [_variant_view(x) for x in d.variants]
@@ -368,7 +351,8 @@ def deploy_page(md: ModelData, d: DeployAnalysis, site: SiteAnalysis, base: str)
     cap_fw = site.frameworks.get(cap.framework)
     capacity = engine(
         f"{cap.tokens:,} tokens",
-        f"{cap_fw.name if cap_fw else cap.framework} at its defaults ({cap.rule} rule); set with {cap.flag}",
+        f"{cap_fw.name if cap_fw else cap.framework} at its defaults ({cap.rule} rule); set with {cap.flag}"
+        + (f" {d.budget_value:g}" if d.budget_value is not None else ""),
     )
     return DeployPage(
         title=f"Deploy {m.name} on {c.setup.label} ({c.precision.label})",
@@ -376,13 +360,13 @@ def deploy_page(md: ModelData, d: DeployAnalysis, site: SiteAnalysis, base: str)
         model=m,
         model_href=f"{base}models/{m.id}/",
         c=view,
+        calculator_href=calculator_preset(m.id, c, base),
         commands=tuple(commands),
         flags=(
             ("Tensor parallel size", str(c.setup.count)),
             ("Max model length", f"{max_len:,}"),
             ("Weights", c.precision.label),
             ("KV-cache dtype", c.workload.kv_precision),
-            ("GPU memory utilization", f"{c.setup.usable_fraction:.2f}"),
             *_provider_flag(c),
         ),
         memory=(

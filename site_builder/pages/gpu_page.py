@@ -13,7 +13,9 @@ from site_builder.engine.precision import PRECISIONS
 from site_builder.pages import charts
 from site_builder.pages import format as F
 from site_builder.pages.figures import Fig, engine, stated
+from site_builder.pages.gpu_fit import GpuControl, gpu_control
 from site_builder.pages.labels import MATRIX_LABELS
+from site_builder.pages.matrix_cells import cell_label, cell_preset, shorter_fit
 from site_builder.records import GpuRecord
 from site_builder.records.common import Source
 
@@ -25,6 +27,7 @@ CHART_MODELS = 15
 class FitCell:
     level: MatrixLevel
     label: str
+    href: str | None = None  # a shorter context fits: the calculator preset for it
 
 
 @dataclass(frozen=True)
@@ -32,7 +35,9 @@ class ModelRow:
     name: str
     href: str
     cells: tuple[FitCell, ...]
-    best: str  # the fastest precision that fits one of this GPU, or "does not fit"
+    id: str
+    precisions: str  # the model's formats this GPU runs, space-separated (for gpu_fit.js)
+    best: str  # the fastest precision that fits one of this GPU, or what does not fit
     tps: Fig | None
     tps_raw: float  # the sort key of the throughput column
 
@@ -60,6 +65,7 @@ class GpuPage:
     conflicts: tuple[str, ...]
     notes: str | None
     charts: bool
+    control: GpuControl
 
 
 def gpu_page(g: GpuRecord, site: SiteAnalysis, base: str) -> GpuPage:
@@ -115,10 +121,19 @@ def gpu_page(g: GpuRecord, site: SiteAnalysis, base: str) -> GpuPage:
         work = md.analysis.serve_workload
         row = md.analysis.matrix_by_gpu.get(g.id)
         levels = {c.precision: c.level for c in row.cells} if row else {}
+        by_precision = {c.precision: c for c in row.cells} if row else {}
         cells = []
         for pid in MATRIX_PRECISIONS:
             level = levels.get(pid, CellState.UNKNOWN) if pid in ga.supported else CellState.NOT_APPLICABLE
-            cells.append(FitCell(level, MATRIX_LABELS[level]))
+            cell = by_precision.get(pid)
+            shorter = cell is not None and level == cell.level and shorter_fit(cell)
+            cells.append(
+                FitCell(
+                    level,
+                    cell_label(cell) if cell and shorter else MATRIX_LABELS[level],
+                    cell_preset(mid, row.setup, cell, base) if row and cell and shorter else None,
+                )
+            )
         best = md.analysis.single.get(g.id)
         tps = best.speed.output_tokens_per_s if best and best.speed else None
         rows.append(
@@ -126,7 +141,12 @@ def gpu_page(g: GpuRecord, site: SiteAnalysis, base: str) -> GpuPage:
                 name=md.record.name,
                 href=f"{base}models/{mid}/",
                 cells=tuple(cells),
-                best=f"{best.precision.label}" if best else "does not fit",
+                id=mid,
+                precisions=" ".join(pid for pid in md.record.precisions if pid in ga.supported_all),
+                # The matrix checks one sequence; this column is the serving workload, which may not fit where it does.
+                best=f"{best.precision.label}"
+                if best
+                else f"{work.concurrency} users × {work.context:,} tokens do not fit on one {g.short_name}",
                 tps=engine(
                     F.tokens_per_s(tps),
                     f"{work.concurrency} concurrent requests, {work.prompt:,}-token "
@@ -168,4 +188,11 @@ def gpu_page(g: GpuRecord, site: SiteAnalysis, base: str) -> GpuPage:
         conflicts=tuple(b.resolved_conflicts),
         notes=b.notes,
         charts=chart is not None,
+        control=gpu_control(
+            g,
+            base,
+            f"Fit: one {C.FIT_CONTEXT:,}-token sequence (or the model's window if shorter), the compatibility matrix's "
+            f"check. Fastest precision and speed: the serving workload ({C.SERVE_CONCURRENCY} users, "
+            f"{C.SERVE_PROMPT:,}-token prompts, {C.SERVE_OUTPUT:,}-token answers) on one {g.short_name}.",
+        ),
     )

@@ -21,7 +21,17 @@ class LaunchTemplate(Record):
     max_model_len: str | None = Field(default=None, description="Flag for the context length, with {value}.")
     quantization: str | None = Field(default=None, description="Flag for the quantization, with {value}.")
     kv_cache_dtype: str | None = Field(default=None, description="Flag for the KV-cache dtype, with {value}.")
-    gpu_memory_utilization: str | None = Field(default=None, description="Flag with {value} (0-1).")
+    gpu_memory_utilization: str | None = Field(
+        default=None,
+        description="The engine's memory-budget flag with {value} (0-1): the share of memory the engine sizes its "
+        "KV-cache pool from (vLLM --gpu-memory-utilization, SGLang --mem-fraction-static, LMDeploy "
+        "--cache-max-entry-count, TensorRT-LLM --kv_cache_free_gpu_memory_fraction).",
+    )
+    max_sequences: str | None = Field(
+        default=None,
+        description="Flag for the most requests the engine runs at once (its batch limit; llama.cpp: its parallel "
+        "slots), with {value}.",
+    )
     execution_provider: str | None = Field(
         default=None, description="Flag for the device backend an exported model targets, with {value}."
     )
@@ -36,7 +46,13 @@ class LaunchTemplate(Record):
     notes: str | None = None
 
     @field_validator(
-        "command", "tensor_parallel", "max_model_len", "quantization", "kv_cache_dtype", "gpu_memory_utilization"
+        "command",
+        "tensor_parallel",
+        "max_model_len",
+        "quantization",
+        "kv_cache_dtype",
+        "gpu_memory_utilization",
+        "max_sequences",
     )
     @classmethod
     def _splits_like_a_shell(cls, value: str | None) -> str | None:

@@ -303,10 +303,20 @@ class Score(Record):
     source: Url = Field(description="Model card or technical report stating the score.")
 
 
+HF_REPO = r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$"
+
+
+class Checkpoint(Record):
+    """A published checkpoint of the model in another weight format, which deployment commands point at."""
+
+    precision: PrecisionId = Field(description="Its weight format (one of the model's precisions).")
+    repo: str = Field(pattern=HF_REPO, description="Its Hugging Face repo id.", examples=["Qwen/Qwen3-8B-FP8"])
+
+
 class ModelRecord(Sourced):
     id: Slug = Field(description="Equals the file name.", examples=["llama-3.1-8b"])
     name: str = Field(min_length=1, description="Display name.", examples=["Llama 3.1 8B"])
-    hf_repo: str = Field(pattern=r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$", description="Hugging Face repo id.")
+    hf_repo: str = Field(pattern=HF_REPO, description="Hugging Face repo id.")
     organization: str = Field(description="Who released the weights.", examples=["Meta"])
     family: Slug = Field(description="Id of an article in catalog/families/.", examples=["llama"])
     # Required, so a new record cannot pass without them; `release_date: null` states "unknown" on purpose.
@@ -323,6 +333,11 @@ class ModelRecord(Sourced):
     frameworks: list[Slug] = Field(min_length=1, description="Framework ids that can serve it.")
     precisions: list[PrecisionId] = Field(min_length=1, description="Precisions/formats it is served in.")
     native_precision: PrecisionId = Field(default="bf16", description="Precision of the released weights.")
+    checkpoints: list[Checkpoint] = Field(
+        default_factory=list,
+        description="Published checkpoints in other formats (FP8, NVFP4, AWQ...), each cited by a source that "
+        "supports `checkpoints`; deployment pages load them instead of converting hf_repo.",
+    )
     stated_params: StatedParams | None = Field(default=None, description="Parameter count as a source states it.")
     architecture: Architecture = Field(description="Copied from config.json (import-hf-config does it).")
     vision: VisionTower | None = Field(default=None, description="Vision encoder of a multimodal model.")
@@ -330,3 +345,12 @@ class ModelRecord(Sourced):
         default=None, description="Audio encoder of an omnimodal model (name and parameters, like the vision tower)."
     )
     scores: list[Score] = Field(default_factory=list, description="Sourced benchmark scores (quality index).")
+
+    @model_validator(mode="after")
+    def _checkpoints_are_served_formats(self) -> ModelRecord:
+        for c in self.checkpoints:
+            if c.precision not in self.precisions:
+                raise ValueError(f"checkpoint {c.repo}: {c.precision} is not in precisions")
+        if self.checkpoints and not any("checkpoints" in src.supports for src in self.sources):
+            raise ValueError("checkpoints: no source supports them")
+        return self

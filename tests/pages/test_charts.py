@@ -75,6 +75,13 @@ def test_every_chart_has_its_numbers_as_a_table_without_javascript(site: Path, p
         bars = [t for t in spec["data"] if t["type"] == "bar"]
         # One row per bar category; every plotted value appears in its row, to the precision plotted.
         rows = re.findall(r"<tr><th scope=\"row\">(.*?)</th>(.*?)</tr>", table)
+        if not bars:  # line charts: one row per point, series then point label, x and y
+            points = [(t["name"], x, y) for t in spec["data"] for x, y in zip(t["x"], t["y"], strict=True)]
+            assert [html.unescape(r[0]) for r in rows] == [p[0] for p in points]
+            for (_, cells), (_, x, y) in zip(rows, points, strict=True):
+                shown = [float(v.replace(",", "")) for v in re.findall(r"<td>(.*?)</td>", cells)[1:]]
+                assert shown == [pytest.approx(x, abs=0.005), pytest.approx(y, abs=0.005)]
+            continue
         assert [html.unescape(r[0]) for r in rows] == [str(x) for x in bars[0]["x"]]
         for column, trace in enumerate(bars):
             for (_, cells), y in zip(rows, trace["y"], strict=True):

@@ -17,15 +17,23 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 import pytest
-from browser_support import AXE, CATALOG, ROOT, build, chromium_available, launch, missing_tool, serve
+from browser_support import (
+    AXE,
+    CATALOG,
+    ROOT,
+    build,
+    catalog_and_error_bars,
+    chromium_available,
+    launch,
+    missing_tool,
+    serve,
+    watched_page,
+)
 from playwright.sync_api import Browser, Page, ViewportSize, sync_playwright
 
 from site_builder.catalog import Catalog
-from site_builder.engine.calibrate import compare_all
-from site_builder.engine.errorbars import ErrorBars, error_bars
-from site_builder.problems import Report
+from site_builder.engine.errorbars import ErrorBars
 from site_builder.query import EstimateQuery, estimate
-from site_builder.validate import validate_catalog
 
 pytestmark = pytest.mark.browser
 
@@ -84,26 +92,13 @@ def browser() -> Iterator[Browser]:
 
 @pytest.fixture(scope="module")
 def page(browser: Browser, origin: str) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=origin)
-    context.set_default_timeout(30_000)
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
-    yield page
-    context.close()
-    assert errors == [], errors
+    with watched_page(browser, timeout_ms=30_000, clipboard_origin=origin) as watched:
+        yield watched
 
 
 @pytest.fixture(scope="module")
 def catalog() -> tuple[Catalog, ErrorBars]:
-    cat = validate_catalog(CATALOG, Report())
-    models = {k: v.record for k, v in cat.models.items()}
-    gpus = {k: v.record for k, v in cat.gpus.items()}
-    frameworks = {k: v.record for k, v in cat.frameworks.items()}
-    comparisons = compare_all([v.record for v in cat.benchmarks.values()], models, gpus, frameworks)
-    return cat, error_bars(comparisons, gpus, frameworks)
+    return catalog_and_error_bars()
 
 
 def cli(model: str, flags: dict[str, str]) -> dict[str, Any]:

@@ -11,9 +11,11 @@ import pytest
 from site_builder.analysis import SiteAnalysis, analyse_site
 from site_builder.catalog import load_catalog
 from site_builder.engine.hardware import make_setup
+from site_builder.engine.launch import launch_settings
 from site_builder.engine.plan import Candidate, evaluate_on, local_workload
 from site_builder.engine.precision import PRECISIONS
-from site_builder.pages.detail_pages import deploy_page, launch_command
+from site_builder.pages.deploy_command import launch_command
+from site_builder.pages.detail_pages import deploy_page
 from site_builder.pages.model import model_page
 from site_builder.problems import Report
 
@@ -23,6 +25,15 @@ ORT = "onnxruntime-genai"
 @pytest.fixture(scope="module")
 def site() -> SiteAnalysis:
     return analyse_site(load_catalog(Path("catalog"), Report()))
+
+
+def _command(site: SiteAnalysis, model_id: str, cand: Candidate) -> str:
+    md, fw = site.models[model_id], site.frameworks[ORT]
+    settings = launch_settings(md.facts, cand.precision, cand.setup, cand.workload, ORT, fw.engine_class)
+    assert settings is not None
+    cmd = launch_command(fw, cand, md.record.hf_repo, settings)
+    assert cmd is not None
+    return cmd.command
 
 
 def _flag(command: str, flag: str) -> str:
@@ -66,8 +77,7 @@ def test_export_command_flags_follow_the_device(site: SiteAnalysis) -> None:
             md.record, md.facts, make_setup(gpu, site.gpus), PRECISIONS["int4"], local_workload(md.record), ort
         )
         assert cand is not None
-        cmd = launch_command(ort, cand, md.record.hf_repo, 4096)
-        assert cmd is not None
+        cmd = _command(site, "internlm2-7b", cand)
         assert _flag(cmd, "-e") == expected[gpu.vendor]
         assert _flag(cmd, "-p") == "int4"
         assert "onnxruntime_genai.models.builder -m internlm/internlm2-7b -o" in cmd
@@ -87,8 +97,8 @@ def test_fp16_export_for_cuda(site: SiteAnalysis) -> None:
         ort,
     )
     assert cand is not None
-    cmd = launch_command(ort, cand, md.record.hf_repo, 4096)
-    assert cmd is not None and _flag(cmd, "-p") == "fp16" and _flag(cmd, "-e") == "cuda"
+    cmd = _command(site, "internlm2-1.8b", cand)
+    assert _flag(cmd, "-p") == "fp16" and _flag(cmd, "-e") == "cuda"
 
 
 def test_deploy_page_of_an_ort_row_shows_export_and_run_commands(site: SiteAnalysis) -> None:

@@ -10,6 +10,7 @@ from site_builder.engine.plan import MATRIX_PRECISIONS, MatrixRow
 from site_builder.engine.precision import PRECISIONS
 from site_builder.pages import format as F
 from site_builder.pages.labels import FIT_LEGEND_ORDER, MATRIX_LABELS, kv_cache_label
+from site_builder.pages.matrix_cells import cell_label, cell_preset, shorter_fit
 
 # Row groups: by vendor in this order, then newest generation first; CPU profiles form one group, last.
 VENDOR_ORDER = ("nvidia", "amd", "intel", "apple", "cpu")
@@ -21,6 +22,7 @@ class Cell:
     level: MatrixLevel
     label: str
     title: str
+    href: str | None  # a shorter context fits: the calculator preset for it
 
 
 @dataclass(frozen=True)
@@ -59,19 +61,21 @@ def _group_name(row: MatrixRow) -> str:
     return rec.architecture if rec.segment != "cpu" else CPU_GROUP
 
 
-def _setup_row(row: MatrixRow, base: str) -> SetupRow:
+def _setup_row(row: MatrixRow, base: str, model_id: str) -> SetupRow:
     rec = row.setup.record
     cells = tuple(
         Cell(
             level=c.level,
-            label=MATRIX_LABELS[c.level],
+            label=cell_label(c),
             title=(
                 f"{F.gib(c.total_bytes)} needed of {F.gib(c.usable_bytes)} usable per GPU"
+                + (f"; one sequence of up to {c.max_context:,} tokens fits" if shorter_fit(c) else "")
                 if c.total_bytes is not None
                 else "GPU cannot run this precision"
                 if c.level == CellState.NOT_APPLICABLE
                 else "memory unknown"
             ),
+            href=cell_preset(model_id, row.setup, c, base),
         )
         for c in row.cells
     )
@@ -79,13 +83,13 @@ def _setup_row(row: MatrixRow, base: str) -> SetupRow:
     return SetupRow(row.setup.label, f"{base}gpus/{rec.id}/", F.gib(capacity, 0), cells)
 
 
-def _groups(rows: tuple[MatrixRow, ...], base: str) -> tuple[Group, ...]:
+def _groups(rows: tuple[MatrixRow, ...], base: str, model_id: str) -> tuple[Group, ...]:
     groups: dict[str, list[SetupRow]] = {}
     rank: dict[str, tuple[int, int]] = {}  # group → (vendor position, latest release year among its GPUs)
     for row in rows:
         rec = row.setup.record
         key = _group_name(row)
-        groups.setdefault(key, []).append(_setup_row(row, base))
+        groups.setdefault(key, []).append(_setup_row(row, base, model_id))
         year = max(row.setup.base.release_year or 0, rec.release_year or 0)
         vendor, best = rank.get(key, (VENDOR_ORDER.index(rec.vendor), 0))
         rank[key] = (vendor, max(best, year))
@@ -98,7 +102,7 @@ def matrix(md: ModelData, base: str) -> Matrix:
     w = an.fit_workload
     return Matrix(
         columns=tuple(PRECISIONS[p].label for p in MATRIX_PRECISIONS),
-        groups=_groups(an.matrix, base),
+        groups=_groups(an.matrix, base, md.record.id),
         share=F.percent(an.fit_share),
         cells=an.fit_cells,
         gpu_count=len(an.matrix),

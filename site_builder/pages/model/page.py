@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from site_builder.analysis import ModelData, SiteAnalysis
 from site_builder.pages.calculator import Calculator, calculator_view
@@ -17,6 +18,7 @@ from site_builder.pages.model.pricing import Pricing, pricing
 from site_builder.pages.model.recommendations import Recommendations, recommendations
 from site_builder.pages.model.similar import SimilarCard, similar
 from site_builder.pages.model.speed import Local, Performance, local, performance
+from site_builder.pages.throughput_latency import throughput_latency_chart
 from site_builder.records import ModelRecord
 
 
@@ -41,6 +43,7 @@ class ModelPage:
     faq: tuple[Question, ...]
     jsonld: str  # schema.org FAQPage, written into the page head
     calculator: Calculator
+    latency_chart: dict[str, Any] | None  # throughput against per-user speed as users are added
     charts: bool = True  # the page draws charts: base.html loads charts.js
 
 
@@ -68,4 +71,5 @@ def model_page(md: ModelData, site: SiteAnalysis, base: str) -> ModelPage:
         faq=questions,
         jsonld=faq_jsonld(questions),
         calculator=calculator_view(md, site, base),
+        latency_chart=throughput_latency_chart(md),
     )
