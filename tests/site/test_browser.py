@@ -20,22 +20,13 @@ from browser_support import (
     MODEL_SECTIONS,
     SEED_MODELS,
     PageWatch,
-    build,
-    chromium_available,
     http_status,
     launch,
     missing_tool,
-    serve,
 )
-from playwright.sync_api import Browser, Page, Playwright, sync_playwright
+from playwright.sync_api import Browser, Page, Playwright
 
-pytestmark = pytest.mark.browser
-
-
-@pytest.fixture(autouse=True, scope="session")
-def _chromium() -> None:  # autouse: runs before the session fixtures that build the site and launch chromium
-    if not chromium_available():
-        missing_tool("/usr/bin/chromium is not installed (run `make browser-deps` as root)")
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("chromium")]
 
 
 DESKTOP = {"width": 1280, "height": 900}
@@ -57,30 +48,6 @@ CHARTS_DRAWN = """() => {
 
 
 # --- fixtures ---------------------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="session")
-def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return build(tmp_path_factory.mktemp("browser") / "site", search=True)
-
-
-@pytest.fixture(scope="session")
-def origin(site: Path) -> Iterator[str]:
-    with serve(site) as url:
-        yield url
-
-
-@pytest.fixture(scope="session")
-def playwright() -> Iterator[Playwright]:
-    with sync_playwright() as p:
-        yield p
-
-
-@pytest.fixture(scope="session")
-def browser(playwright: Playwright) -> Iterator[Browser]:
-    b = launch(playwright)
-    yield b
-    b.close()
 
 
 def _new_page(browser: Browser, viewport: dict[str, int], **kwargs: Any) -> Iterator[tuple[Page, PageWatch]]:

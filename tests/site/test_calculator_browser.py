@@ -21,21 +21,17 @@ from browser_support import (
     AXE,
     CATALOG,
     ROOT,
-    build,
     catalog_and_error_bars,
-    chromium_available,
-    launch,
     missing_tool,
-    serve,
     watched_page,
 )
-from playwright.sync_api import Browser, Page, ViewportSize, sync_playwright
+from playwright.sync_api import Browser, Page, ViewportSize
 
 from site_builder.catalog import Catalog
 from site_builder.engine.errorbars import ErrorBars
 from site_builder.query import EstimateQuery, estimate
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("chromium")]
 
 # The issue's list: every one must be on the page as a result element.
 REQUIRED_KEYS = {
@@ -67,27 +63,6 @@ RESULTS = """() => Object.fromEntries(Array.from(document.querySelectorAll('#cal
 FORM = """() => Object.fromEntries(Array.from(document.querySelectorAll('#calc-form [name]'))
     .map(e => [e.name, e.value]))"""
 PHONE: ViewportSize = {"width": 390, "height": 844}
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _chromium() -> None:
-    if not chromium_available():
-        missing_tool("/usr/bin/chromium is not installed (run `make browser-deps` as root)")
-
-
-@pytest.fixture(scope="module")
-def origin(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    site = build(tmp_path_factory.mktemp("calculator") / "site", search=False)
-    with serve(site) as url:
-        yield url
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as p:
-        b = launch(p)
-        yield b
-        b.close()
 
 
 @pytest.fixture(scope="module")

@@ -10,22 +10,17 @@ from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 from browser_support import (
-    build,
     catalog_and_error_bars,
-    chromium_available,
-    launch,
-    missing_tool,
-    serve,
     watched_page,
 )
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page
 
 from site_builder.catalog import Catalog
 from site_builder.engine.errorbars import ErrorBars
 from site_builder.problems import UsageError
 from site_builder.query import EstimateQuery, estimate
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.usefixtures("chromium")]
 
 GPU = "rtx-4090"
 ROWS = """() => Array.from(document.querySelectorAll('#gpu-fit-table tbody tr[data-model]')).map(r => ({
@@ -34,22 +29,6 @@ ROWS = """() => Array.from(document.querySelectorAll('#gpu-fit-table tbody tr[da
     best: r.querySelector('td[data-best]').dataset.precision ?? null,
     tps: Number(r.querySelector('td.num').dataset.value)}))"""
 COLUMNS = """() => JSON.parse(document.getElementById('gpu-fit-form').dataset.precisions)"""
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    if not chromium_available():
-        missing_tool("/usr/bin/chromium is not installed (run `make browser-deps` as root)")
-    with sync_playwright() as p:
-        chromium = launch(p)
-        yield chromium
-        chromium.close()
-
-
-@pytest.fixture(scope="module")
-def origin(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with serve(build(tmp_path_factory.mktemp("gpufit") / "site", search=False)) as url:
-        yield url
 
 
 @pytest.fixture(scope="module")
