@@ -9,9 +9,10 @@ from site_builder.catalog import Catalog
 from site_builder.engine.calibrate import Comparison, compare_all
 from site_builder.engine.errorbars import ErrorBars, error_bars
 from site_builder.engine.memory import ModelFacts
-from site_builder.engine.plan import Analysis, Candidate, analyse
+from site_builder.engine.plan import Analysis, Candidate
 from site_builder.engine.quality import QualityIndex, quality_index
 from site_builder.engine.similar import Similar, similar_all
+from site_builder.engine_cache import EngineCache, default_dir
 from site_builder.records import BenchmarkRecord, FamilyRecord, FrameworkRecord, GpuRecord, ModelRecord
 from site_builder.records.provider import ApiPrice, ProviderRecord
 
@@ -92,9 +93,10 @@ def compute_site(catalog: Catalog, previous: SiteData | None = None) -> SiteData
 
     reusable = previous is not None and previous.gpus == gpus and previous.frameworks == frameworks
     analyses = {}
+    engine = EngineCache(default_dir(catalog.root), gpus, frameworks)
     for mid, m in models.items():
         old = previous.models.get(mid) if previous is not None and reusable else None
-        analyses[mid] = old.analysis if old is not None and old.record == m else analyse(m, gpus, frameworks)
+        analyses[mid] = old.analysis if old is not None and old.record == m else engine.analyse(m)
     qualities = {mid: quality_index(m) for mid, m in models.items()}
     triples = {mid: (m, analyses[mid].facts, qualities[mid]) for mid, m in models.items()}
     similar = similar_all(triples)
