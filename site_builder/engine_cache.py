@@ -18,6 +18,7 @@ import copyreg
 import functools
 import hashlib
 import io
+import multiprocessing
 import os
 import pickle
 import shutil
@@ -52,6 +53,10 @@ def code_hash() -> str:
             h.update(f"{path.relative_to(PACKAGE).as_posix()}\0".encode())
             h.update(hashlib.sha256(path.read_bytes()).digest())
     return h.hexdigest()
+
+
+def _cores() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def default_dir(catalog_root: Path) -> Path | None:
@@ -115,8 +120,7 @@ class EngineCache:
     def analyse(self, model: ModelRecord) -> Analysis:
         if self.folder is None:
             return analyse(model, self.gpus, self.frameworks)
-        key = hashlib.sha256(model.model_dump_json().encode()).hexdigest()[:32]
-        path = self.folder / model.id / f"{key}.pickle"
+        path = self._path(model)
         stored = self._load(path, model)
         if stored is not None:
             self.hits += 1
@@ -125,6 +129,52 @@ class EngineCache:
         self.misses += 1
         self._store(path, result, model)
         return result
+
+    def analyse_all(self, models: Mapping[str, ModelRecord], jobs: int | None = None) -> dict[str, Analysis]:
+        """`analyse` for every model, the misses computed in `jobs` forked processes (default: one per core).
+
+        The workers hand their results over through the cache folder, so without one (or without fork) they are
+        computed here, one after another; a model a worker did not store is computed here too.
+        """
+        jobs = _cores() if jobs is None else jobs
+        results: dict[str, Analysis] = {}
+        missing: list[tuple[str, ModelRecord, Path]] = []
+        for mid, model in models.items():
+            path = None if self.folder is None else self._path(model)
+            stored = None if path is None else self._load(path, model)
+            if stored is not None:
+                self.hits += 1
+                results[mid] = stored
+            elif path is not None:
+                missing.append((mid, model, path))
+        forks = "fork" in multiprocessing.get_all_start_methods() and not multiprocessing.current_process().daemon
+        if forks and jobs > 1 and len(missing) >= 2 * jobs:
+            self._prune()  # before the workers write, so that none of them prunes
+            self._compute_in_workers(missing, jobs)
+            for mid, model, path in missing:
+                stored = self._load(path, model)
+                if stored is not None:
+                    self.misses += 1
+                    results[mid] = stored
+        return {mid: results[mid] if mid in results else self.analyse(model) for mid, model in models.items()}
+
+    def _compute_in_workers(self, missing: list[tuple[str, ModelRecord, Path]], jobs: int) -> None:
+        ctx = multiprocessing.get_context("fork")
+
+        def work(share: list[tuple[str, ModelRecord, Path]]) -> None:
+            for _, model, path in share:
+                self._store(path, analyse(model, self.gpus, self.frameworks), model)
+
+        workers = [ctx.Process(target=work, args=(missing[i::jobs],), daemon=True) for i in range(jobs)]
+        for w in workers:
+            w.start()
+        for w in workers:
+            w.join()
+
+    def _path(self, model: ModelRecord) -> Path:
+        assert self.folder is not None
+        key = hashlib.sha256(model.model_dump_json().encode()).hexdigest()[:32]
+        return self.folder / model.id / f"{key}.pickle"
 
     def _load(self, path: Path, model: ModelRecord) -> Analysis | None:
         try:

@@ -15,7 +15,7 @@ from site_builder.engine_cache import EngineCache, default_dir
 from site_builder.records import FrameworkRecord, GpuRecord, ModelRecord
 
 ROOT = Path(__file__).resolve().parent.parent
-PICKED = ("internlm-20b", "deepseek-v3", "gpt-oss-20b")  # dense GQA; MLA + MoE; sliding-window MoE
+PICKED = ("internlm-20b", "deepseek-v3", "gpt-oss-20b", "llama-3.1-8b")  # GQA; MLA + MoE; sliding-window MoE
 
 
 def _records(kind: str, cls: type[Any], only: tuple[str, ...] | None = None) -> dict[str, Any]:
@@ -123,3 +123,17 @@ def test_a_damaged_file_is_recomputed_and_off_stores_nothing(tmp_path: Path, mon
     assert default_dir(tmp_path / "catalog") == tmp_path / "elsewhere"
     monkeypatch.delenv(engine_cache.ENV)
     assert default_dir(tmp_path / "catalog") == tmp_path / ".cache" / "site-builder" / "engine"
+
+
+def test_misses_computed_in_worker_processes_are_the_fresh_analyses(tmp_path: Path) -> None:
+    cache = EngineCache(tmp_path, GPUS, FRAMEWORKS)
+    got = cache.analyse_all(MODELS, jobs=2)
+    assert list(got) == list(MODELS) and (cache.hits, cache.misses) == (0, len(MODELS))
+    for mid, model in MODELS.items():
+        assert _same(got[mid], analyse(model, GPUS, FRAMEWORKS))
+        assert got[mid].model is model
+    again = EngineCache(tmp_path, GPUS, FRAMEWORKS)
+    assert all(_same(a, got[mid]) for mid, a in again.analyse_all(MODELS, jobs=2).items())
+    assert (again.hits, again.misses) == (len(MODELS), 0)
+    unstored = EngineCache(None, GPUS, FRAMEWORKS).analyse_all(MODELS, jobs=2)
+    assert all(_same(a, got[mid]) for mid, a in unstored.items())

@@ -93,10 +93,12 @@ def compute_site(catalog: Catalog, previous: SiteData | None = None) -> SiteData
 
     reusable = previous is not None and previous.gpus == gpus and previous.frameworks == frameworks
     analyses = {}
-    engine = EngineCache(default_dir(catalog.root), gpus, frameworks)
     for mid, m in models.items():
         old = previous.models.get(mid) if previous is not None and reusable else None
-        analyses[mid] = old.analysis if old is not None and old.record == m else engine.analyse(m)
+        if old is not None and old.record == m:
+            analyses[mid] = old.analysis
+    engine = EngineCache(default_dir(catalog.root), gpus, frameworks)
+    analyses.update(engine.analyse_all({mid: m for mid, m in models.items() if mid not in analyses}))
     qualities = {mid: quality_index(m) for mid, m in models.items()}
     triples = {mid: (m, analyses[mid].facts, qualities[mid]) for mid, m in models.items()}
     similar = similar_all(triples)
