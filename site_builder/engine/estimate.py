@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -309,7 +310,12 @@ def step_token_budget(setup: Setup, engine: EngineClass) -> int:
     """Tokens one scheduler step carries: the engine's chunked-prefill budget for this GPU's memory."""
     if engine == "local":
         return C.LOCAL_STEP_TOKENS
-    gib = (setup.capacity_bytes or 0) / C.GIB
+    return _server_step_tokens(setup.capacity_bytes or 0)
+
+
+@functools.cache  # a handful of memory sizes, asked for every step of every estimate
+def _server_step_tokens(capacity_bytes: int) -> int:
+    gib = capacity_bytes / C.GIB
     return next(tokens for limit, tokens in C.STEP_TOKEN_BUDGETS if gib < limit)
 
 
