@@ -134,6 +134,11 @@ def main() -> int:
     parser.add_argument(
         "--profile", type=int, default=0, metavar="N", help="build in one process under cProfile; print N top costs"
     )
+    parser.add_argument(
+        "--warm",
+        action="store_true",
+        help="then build again into another folder, the engine's results now cached (what a rebuild costs)",
+    )
     args = parser.parse_args()
     profiler = cProfile.Profile() if args.profile else None
     load = os.getloadavg()[0]
@@ -163,6 +168,15 @@ def main() -> int:
             f"first_view_transfer_gz={largest['first_view_gz'] / 1024:.0f}KiB "
             f"chart_bundle_on_scroll_gz={largest['charts_gz'] / 1024:.0f}KiB"
         )
+        if args.warm:
+            start, cpu = time.perf_counter(), _cpu_seconds()
+            again = build_site(cat, Path(tmp) / "site-warm", search=False, jobs=args.jobs)
+            seconds = time.perf_counter() - start
+            print(
+                f"warm engine cache: seconds={seconds:.1f} pages_per_s={again.pages / seconds:.1f} "
+                f"build_cpu_s={_cpu_seconds() - cpu:.1f} "
+                f"phases (wall s): {' '.join(f'{k}={v:.1f}' for k, v in again.phases.items())}"
+            )
     if profiler is not None:
         stats = pstats.Stats(profiler)
         stats.sort_stats("tottime").print_stats(args.profile)
