@@ -30,6 +30,7 @@ from typing import Any
 
 import pydantic
 
+from site_builder.engine.hardware import Setup, make_setup
 from site_builder.engine.plan import Analysis, analyse
 from site_builder.engine.precision import PRECISIONS, Precision
 from site_builder.records import FrameworkRecord, GpuRecord, ModelRecord
@@ -86,12 +87,16 @@ def _architecture(mid: str) -> Architecture:
     raise RuntimeError("resolved by EngineCache's loader")
 
 
+def _setup(gid: str, multiplier: int) -> Setup:
+    raise RuntimeError("resolved by EngineCache's loader")
+
+
 def _precision(pid: str) -> Precision:
     return PRECISIONS[pid]
 
 
 class _Loader(pickle.Unpickler):
-    def __init__(self, data: bytes, resolve: Mapping[str, Callable[[str], object]]) -> None:
+    def __init__(self, data: bytes, resolve: Mapping[str, Callable[..., object]]) -> None:
         super().__init__(io.BytesIO(data))
         self.resolve = resolve
 
@@ -181,8 +186,9 @@ class EngineCache:
             data = path.read_bytes()
         except OSError:
             return None
-        resolve: dict[str, Callable[[str], object]] = {
+        resolve: dict[str, Callable[..., object]] = {
             "_gpu": self.gpus.__getitem__,
+            "_setup": lambda gid, multiplier: make_setup(self.gpus[gid], self.gpus, multiplier),
             "_framework": self.frameworks.__getitem__,
             "_model": lambda mid: model,
             "_architecture": lambda mid: model.architecture,
@@ -202,6 +208,13 @@ class EngineCache:
             # Only the build's own record becomes a reference; any other object of the class is stored whole.
             return lambda obj: (stand_in, (key(obj),)) if table.get(key(obj)) is obj else obj.__reduce_ex__(PROTOCOL)
 
+        def setup_ref(setup: Setup) -> Any:
+            # Made again from its GPU record and count on loading: every analysis then shares make_setup's one object
+            # per setup, as freshly computed ones do (a copy per model would hold its cached figures once per model).
+            if gpus.get(setup.record.id) is setup.record and make_setup(setup.record, gpus, setup.multiplier) is setup:
+                return (_setup, (setup.record.id, setup.multiplier))
+            return setup.__reduce_ex__(PROTOCOL)
+
         buffer = io.BytesIO()
         pickler = pickle.Pickler(buffer, protocol=PROTOCOL)
         pickler.dispatch_table = {
@@ -211,6 +224,7 @@ class EngineCache:
             ModelRecord: ref({model.id: model}, _model, lambda m: m.id),
             Architecture: ref({model.id: model.architecture}, _architecture, lambda a: model.id),
             Precision: ref(PRECISIONS, _precision, lambda p: p.id),
+            Setup: setup_ref,
         }
         pickler.dump(result)
         return buffer.getvalue()

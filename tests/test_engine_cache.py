@@ -10,6 +10,7 @@ import pytest
 import yaml
 
 from site_builder import engine_cache
+from site_builder.engine.hardware import make_setup
 from site_builder.engine.plan import Analysis, analyse
 from site_builder.engine_cache import EngineCache, default_dir
 from site_builder.records import FrameworkRecord, GpuRecord, ModelRecord
@@ -49,6 +50,7 @@ def test_a_stored_analysis_is_the_fresh_one_and_points_at_the_builds_records(tmp
         assert stored.model is model and stored.facts.arch is model.architecture
         for cand in stored.candidates:
             assert cand.setup.record is gpus[cand.setup.record.id]
+            assert cand.setup is make_setup(cand.setup.record, gpus, cand.setup.multiplier), "one Setup per setup"
             assert cand.framework is None or cand.framework is frameworks[cand.framework.id]
         rec = stored.recommendations[0]
         assert any(c is rec for c in stored.candidates), "objects shared inside an analysis stay shared"
