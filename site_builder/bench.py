@@ -23,6 +23,7 @@ from pathlib import Path
 
 import yaml
 
+from site_builder import engine_cache
 from site_builder.build import build_site
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -141,6 +142,8 @@ def main() -> int:
     )
     args = parser.parse_args()
     profiler = cProfile.Profile() if args.profile else None
+    if profiler is not None:  # the engine's cache would compute in worker processes, out of the profiler's sight
+        os.environ[engine_cache.ENV] = "off"
     load = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="catalog-bench-") as tmp:
         cat, out = Path(tmp) / "catalog", Path(tmp) / "site"
