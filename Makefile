@@ -63,4 +63,4 @@ fmt: $(STAMP)
 	$(BIN)/site-builder fmt --catalog catalog
 
 clean:
-	rm -rf _site .pytest_cache .mypy_cache .ruff_cache
+	rm -rf _site .pytest_cache .mypy_cache .ruff_cache .cache

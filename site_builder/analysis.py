@@ -19,11 +19,12 @@ from site_builder.engine.hardware import Setup, make_setup
 from site_builder.engine.launch import LaunchSettings, budget_setting, launch_settings
 from site_builder.engine.memory import ModelFacts
 from site_builder.engine.money import FullLoad, api_usd_per_request, breakeven_share, self_usd_per_request
-from site_builder.engine.plan import MATRIX_PRECISIONS, Analysis, Candidate, analyse, evaluate, evaluate_on, full_load
+from site_builder.engine.plan import MATRIX_PRECISIONS, Analysis, Candidate, evaluate, evaluate_on, full_load
 from site_builder.engine.precision import PRECISIONS, supported_on
 from site_builder.engine.quality import QualityIndex, quality_index
 from site_builder.engine.similar import Similar, similar_all
 from site_builder.engine.sweep import SweepPoint, concurrency_sweep
+from site_builder.engine_cache import EngineCache, default_dir
 from site_builder.problems import UsageError
 from site_builder.query import EstimateQuery, estimate
 from site_builder.records import BenchmarkRecord, FamilyRecord, FrameworkRecord, GpuRecord, ModelRecord
@@ -262,7 +263,11 @@ def analyse_site(catalog: Catalog, previous: SiteAnalysis | None = None) -> Site
         old = previous.models.get(mid) if previous is not None and reusable else None
         if old is not None and old.record == m:
             kept[mid] = old
-    analyses = {mid: kept[mid].analysis if mid in kept else analyse(m, gpus, frameworks) for mid, m in models.items()}
+    analyses = {mid: kept[mid].analysis for mid in kept}
+    # Models not kept from the preview server's last build come from the engine result cache, or are computed.
+    engine = EngineCache(default_dir(catalog.root), gpus, frameworks)
+    analyses.update(engine.analyse_all({mid: m for mid, m in models.items() if mid not in analyses}))
+    analyses = {mid: analyses[mid] for mid in models}  # the catalog's order
     qualities = {mid: quality_index(m) for mid, m in models.items()}
     triples = {mid: (m, analyses[mid].facts, qualities[mid]) for mid, m in models.items()}
     similar = similar_all(triples)

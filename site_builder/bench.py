@@ -1,14 +1,17 @@
 """`make bench`: build a large synthetic catalog; print pages per second, peak memory and page weights.
 
 Shapes are drawn from the real catalog's models and GPUs (scaled and renamed), so the engine and templates
-do realistic work. Run `python -m site_builder.bench --models 2000 --gpus 60`.
+do realistic work. Run `python -m site_builder.bench --models 2000 --gpus 60`; `--models 200 --profile 30` builds a
+smaller catalog in one process under cProfile and prints its 30 costliest functions (own time, then cumulative).
 """
 
 from __future__ import annotations
 
 import argparse
+import cProfile
 import gzip
 import os
+import pstats
 import random
 import re
 import resource
@@ -20,6 +23,7 @@ from pathlib import Path
 
 import yaml
 
+from site_builder import engine_cache
 from site_builder.build import build_site
 from site_builder.paths import CATALOG
 
@@ -127,14 +131,29 @@ def main() -> int:
     parser.add_argument("--models", type=int, default=2000)
     parser.add_argument("--gpus", type=int, default=60)
     parser.add_argument("--jobs", type=int, default=None, help="render processes (default: one per core)")
+    parser.add_argument(
+        "--profile", type=int, default=0, metavar="N", help="build in one process under cProfile; print N top costs"
+    )
+    parser.add_argument(
+        "--warm",
+        action="store_true",
+        help="then build again into another folder, the engine's results now cached (what a rebuild costs)",
+    )
     args = parser.parse_args()
+    profiler = cProfile.Profile() if args.profile else None
+    if profiler is not None:  # the engine's cache would compute in worker processes, out of the profiler's sight
+        os.environ[engine_cache.ENV] = "off"
     load = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="catalog-bench-") as tmp:
         cat, out = Path(tmp) / "catalog", Path(tmp) / "site"
         generate(cat, args.models, args.gpus)
         start, cpu = time.perf_counter(), _cpu_seconds()
         with PeakMemory() as mem:
-            result = build_site(cat, out, search=False, jobs=args.jobs)
+            if profiler is not None:  # workers would escape the profiler: one process renders everything
+                profiler.enable()
+            result = build_site(cat, out, search=False, jobs=1 if profiler is not None else args.jobs)
+            if profiler is not None:
+                profiler.disable()
         seconds = time.perf_counter() - start
         if not result.ok:
             print("bench build failed")
@@ -151,6 +170,19 @@ def main() -> int:
             f"first_view_transfer_gz={largest['first_view_gz'] / 1024:.0f}KiB "
             f"chart_bundle_on_scroll_gz={largest['charts_gz'] / 1024:.0f}KiB"
         )
+        if args.warm:
+            start, cpu = time.perf_counter(), _cpu_seconds()
+            again = build_site(cat, Path(tmp) / "site-warm", search=False, jobs=args.jobs)
+            seconds = time.perf_counter() - start
+            print(
+                f"warm engine cache: seconds={seconds:.1f} pages_per_s={again.pages / seconds:.1f} "
+                f"build_cpu_s={_cpu_seconds() - cpu:.1f} "
+                f"phases (wall s): {' '.join(f'{k}={v:.1f}' for k, v in again.phases.items())}"
+            )
+    if profiler is not None:
+        stats = pstats.Stats(profiler)
+        stats.sort_stats("tottime").print_stats(args.profile)
+        stats.sort_stats("cumulative").print_stats(args.profile)
     return 0
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -18,12 +20,13 @@ from site_builder.engine.memory import (
     kv_bytes_per_token,
     kv_read_bytes,
     kv_share_per_gpu,
+    kv_share_varies,
     overhead_bytes,
     prefill_attended_tokens,
     weight_bytes,
     weight_bytes_per_gpu,
 )
-from site_builder.engine.precision import Precision, compute_rate_for
+from site_builder.engine.precision import KV_BYTES, Precision, compute_rate_for
 from site_builder.records.framework import EngineClass
 
 
@@ -138,10 +141,50 @@ def _max_context(facts: ModelFacts, work: Workload, gpus: int, free: int) -> int
     lo, hi = 1, facts.context_window
     if fits(hi):
         return hi
+    near = _context_near(facts, work, gpus, free)
+    if near is not None:
+        found = _last_fitting(fits, near, lo, hi)
+        if found is not None:
+            return found
     while hi - lo > 1:
         mid = (lo + hi) // 2
         lo, hi = (mid, hi) if fits(mid) else (lo, mid)
     return lo
+
+
+def _context_near(facts: ModelFacts, work: Workload, gpus: int, free: int) -> int | None:
+    """Where the KV cache of `concurrency` sequences fills `free`, solved for directly where the cache is one
+    product of the context (one cache group; a rank's share the same at any context); None elsewhere.
+
+    There `fits` is monotonic in the context (every operation in it is), so the largest context that fits is
+    the one the bisection finds: this only saves its steps. Rounding may leave the answer a token or two off.
+    """
+    line = facts.kv_line
+    if line is None or kv_share_varies(facts, gpus):
+        return None
+    window, per_token = line
+    per_token_bytes = per_token * KV_BYTES[work.kv_precision]
+    if per_token_bytes <= 0:
+        return None
+    share = kv_share_per_gpu(facts, gpus)
+    tokens = (free / share / work.concurrency - facts.linear_state_bytes) / per_token_bytes
+    if window is not None and tokens >= window:
+        return None  # beyond the window the cache stops growing: nothing to solve
+    return int(max(tokens, 1))
+
+
+def _last_fitting(fits: Callable[[int], bool], near: int, lo: int, hi: int, steps: int = 16) -> int | None:
+    """The largest context in [lo, hi) that fits, found by stepping from `near`, given that `lo` fits, `hi` does not
+    and `fits` is monotonic; None when it is more than `steps` tokens away (then the caller bisects)."""
+    ctx = min(max(near, lo), hi - 1)
+    for _ in range(steps):
+        if not fits(ctx):
+            ctx -= 1
+        elif fits(ctx + 1):
+            ctx += 1
+        else:
+            return ctx
+    return None
 
 
 def _max_concurrency(facts: ModelFacts, work: Workload, share: float, room: int, batched: bool, gpus: int) -> int:
@@ -180,19 +223,46 @@ def bytes_read_per_step(
     `shards` is how many GPUs split the work of one step (tensor parallel: all of them; a layer-split
     pipeline runs its GPUs one after another, so a step streams the whole model: 1).
     """
-    p = facts.params
     n = setup.count if shards is None else shards
+    kv_reads = unfused_kv_reads(facts, work, setup.base.vendor)
+    return _bytes_read(
+        facts,
+        prec,
+        n,
+        work.kv_precision,
+        work.decode_context,
+        work.concurrency,
+        work.identical_sequences,
+        tokens,
+        kv_reads,
+    )
+
+
+def _bytes_read(
+    facts: ModelFacts,
+    prec: Precision,
+    n: int,
+    kv_precision: str,
+    decode_context: int,
+    concurrency: int,
+    identical_sequences: bool,
+    tokens: float,
+    kv_reads: float = 1.0,
+) -> float:
+    """bytes_read_per_step over `n` shards, from the workload figures it reads (a decode step asks it for every
+    batch size, so it takes them without building a Workload for each)."""
+    p = facts.params
     whole = weight_bytes(facts, prec)
     # The embedding table is only gathered (one row per token), unless it doubles as the LM head.
     table = 0 if facts.arch.tie_word_embeddings else p.embedding * (whole / p.total)
     expert_bytes = p.experts * (whole / p.total)
     # A vision tower runs on images, not on every token: a decode or text-prefill step never reads it.
     tower = p.vision * (whole / p.total)
-    touched = _experts_touched_fraction(facts, 1 if work.identical_sequences else tokens)
+    touched = _experts_touched_fraction(facts, 1 if identical_sequences else tokens)
     weights = (whole - table - tower - expert_bytes * (1 - touched)) / n
-    kv_share = kv_share_per_gpu(facts, n, work.decode_context)
-    kv = kv_read_bytes(facts, work.kv_precision, work.decode_context, work.concurrency) * kv_share
-    return weights + kv * unfused_kv_reads(facts, work, setup.base.vendor)
+    kv_share = kv_share_per_gpu(facts, n, decode_context)
+    kv = kv_read_bytes(facts, kv_precision, decode_context, concurrency) * kv_share
+    return weights + kv * kv_reads
 
 
 def unfused_kv_reads(facts: ModelFacts, work: Workload, vendor: str) -> float:
@@ -264,56 +334,81 @@ def step_token_budget(setup: Setup, engine: EngineClass) -> int:
     """Tokens one scheduler step carries: the engine's chunked-prefill budget for this GPU's memory."""
     if engine == "local":
         return C.LOCAL_STEP_TOKENS
-    gib = (setup.capacity_bytes or 0) / C.GIB
+    return _server_step_tokens(setup.capacity_bytes or 0)
+
+
+@functools.cache  # a handful of memory sizes, asked for every step of every estimate
+def _server_step_tokens(capacity_bytes: int) -> int:
+    gib = capacity_bytes / C.GIB
     return next(tokens for limit, tokens in C.STEP_TOKEN_BUDGETS if gib < limit)
 
 
-@dataclass(frozen=True)
 class _Step:
     """What one step of a setup costs; `time(decode, prefill, prefill_flops)` prices a step that carries `decode`
-    running sequences and `prefill` prompt tokens together (chunked prefill)."""
+    running sequences and `prefill` prompt tokens together (chunked prefill).
 
-    facts: ModelFacts
-    prec: Precision
-    setup: Setup
-    work: Workload
-    engine: EngineClass
-    bw: float
-    peak: float | None
-    assume: C.Assumptions = C.DEFAULT_ASSUMPTIONS
+    The figures every step of the setup shares are worked out once, here: a speed estimate prices several steps.
+    """
 
-    @property
-    def eff(self) -> C.Efficiency:
-        return self.assume.efficiency[self.engine]
+    __slots__ = (
+        "assume",
+        "bw",
+        "decode_token_flops",
+        "eff",
+        "engine",
+        "facts",
+        "kv_reads",
+        "peak",
+        "per_sequence_s",
+        "pipeline",
+        "prec",
+        "prompt_flops",
+        "setup",
+        "shards",
+        "work",
+    )
 
-    @property
-    def pipeline(self) -> bool:
-        return is_pipeline(self.setup, self.engine)
-
-    @property
-    def shards(self) -> int:
-        return 1 if self.pipeline else self.setup.count
+    def __init__(
+        self,
+        facts: ModelFacts,
+        prec: Precision,
+        setup: Setup,
+        work: Workload,
+        engine: EngineClass,
+        bw: float,
+        peak: float | None,
+        assume: C.Assumptions = C.DEFAULT_ASSUMPTIONS,
+    ) -> None:
+        self.facts, self.prec, self.setup, self.work, self.engine = facts, prec, setup, work, engine
+        self.bw, self.peak, self.assume = bw, peak, assume
+        self.eff: C.Efficiency = assume.efficiency[engine]
+        self.pipeline = is_pipeline(setup, engine)
+        self.shards = 1 if self.pipeline else setup.count
+        self.per_sequence_s = per_sequence_step_s(setup, engine, facts.shape.layers, assume)
+        self.kv_reads = unfused_kv_reads(facts, work, setup.base.vendor)
+        self.decode_token_flops = flops_per_token(facts, work.decode_context)
+        # FLOPs of prefilling one prompt of the workload (only asked for when there is a prompt).
+        self.prompt_flops = _prefill_flops(facts, work.prompt) if work.prompt else 0.0
 
     def parts(self, decode: int, prefill: float, prefill_flops: float) -> tuple[float, float, float]:
         """(bytes, flops, fixed seconds) of a step with `decode` running sequences and `prefill` prompt tokens."""
         w = self.work
-        running = Workload(
-            w.context,
-            decode,
-            w.prompt,
-            w.output,
-            w.kv_precision,
-            w.fused_attention,
-            identical_sequences=w.identical_sequences,
-        )
         tokens = max(decode + prefill, 1)
-        bytes_step = bytes_read_per_step(self.facts, self.prec, self.setup, running, tokens, self.shards)
-        flops = (decode * flops_per_token(self.facts, w.decode_context) + prefill_flops) / self.shards
+        bytes_step = _bytes_read(
+            self.facts,
+            self.prec,
+            self.shards,
+            w.kv_precision,
+            w.decode_context,
+            decode,
+            w.identical_sequences,
+            tokens,
+            self.kv_reads,
+        )
+        flops = (decode * self.decode_token_flops + prefill_flops) / self.shards
         link = _link_s(self.setup, self.facts.shape.layers, tokens, self.facts.shape.hidden, self.pipeline)
         # The first sequence's sampling and launches are in the per-step overhead; each further one adds its own.
-        per_sequence = max(decode - 1, 0) * per_sequence_step_s(
-            self.setup, self.engine, self.facts.shape.layers, self.assume
-        )
+        per_sequence = max(decode - 1, 0) * self.per_sequence_s
         routing = decode * self.facts.shape.moe_layers * self.eff.moe_token_layer_s
         return bytes_step, flops, link + self.eff.step_overhead_s + per_sequence + routing
 
@@ -348,18 +443,23 @@ def speed(
     stepper = _Step(facts, prec, setup, work, engine, bw, peak, assume)
     eff = stepper.eff
 
-    bytes_step, flops_step, _ = stepper.parts(b, 0, 0.0)
+    bytes_step, flops_step, fixed = stepper.parts(b, 0, 0.0)
     mem_t = bytes_step / (bw * eff.memory)
     comp_t = flops_step / (peak * eff.compute) if peak else 0.0
-    step = stepper.time(b, 0, 0.0)
+    step = max(mem_t, comp_t) + fixed  # stepper.time(b, 0, 0.0), from the parts already in hand
     floor = max(bytes_step / bw, flops_step / peak if peak else 0.0)
 
     prefill_t: float | None = None
     prefill_floor: float | None = None
     batch_prefill_t: float | None = None
     if peak and work.prompt > 0:
-        prefill_t, prefill_floor = _prefill(facts, prec, setup, work, 1, shards, pipeline, engine, bw, peak, eff)
-        batch_prefill_t, _ = _prefill(facts, prec, setup, work, b, shards, pipeline, engine, bw, peak, eff)
+        one = stepper.prompt_flops
+        prefill_t, prefill_floor = _prefill(facts, prec, setup, work, 1, shards, pipeline, engine, bw, peak, eff, one)
+        batch_prefill_t = (
+            prefill_t
+            if b == 1
+            else _prefill(facts, prec, setup, work, b, shards, pipeline, engine, bw, peak, eff, one)[0]
+        )
     elif work.prompt == 0:
         prefill_t = prefill_floor = batch_prefill_t = 0.0
 
@@ -405,7 +505,7 @@ def _loaded_latency(stepper: _Step, batch: int, step: float, prefill_known: bool
     room = max(step_token_budget(stepper.setup, stepper.engine) - (batch - 1), 1)
     others = (batch - 1) * prompt / output if output > 0 else 0.0
     others = min(others, room)
-    per_prompt_token = _prefill_flops(stepper.facts, prompt) / prompt if prompt else 0.0
+    per_prompt_token = stepper.prompt_flops / prompt if prompt else 0.0
     itl = stepper.time(batch, others, others * per_prompt_token) if batch > 1 and others > 0 else step
     if not prefill_known:
         return itl, None, 0.0
@@ -414,7 +514,7 @@ def _loaded_latency(stepper: _Step, batch: int, step: float, prefill_known: bool
     else:
         chunks = math.ceil(prompt / room)
         chunk_tokens = prompt / chunks
-        own = chunks * stepper.time(batch - 1, chunk_tokens, _prefill_flops(stepper.facts, prompt) / chunks)
+        own = chunks * stepper.time(batch - 1, chunk_tokens, stepper.prompt_flops / chunks)
     load = min(others / room, C.MAX_PREFILL_LOAD)
     ttft = own * (1 + load / (2 * (1 - load)))
     queue = 0.0
@@ -436,18 +536,19 @@ def _prefill(
     bw: float,
     peak: float,
     eff: C.Efficiency,
+    prompt_flops: float,
 ) -> tuple[float, float]:
     """Time (and physical floor) to prefill `requests` prompts, batched in chunks of the framework's batch.
 
-    Each chunk streams the weights once; FLOPs scale with every prompt token.
+    Each chunk streams the weights once; FLOPs scale with every prompt token (`prompt_flops` per prompt).
     """
     tokens = requests * work.prompt
     chunk = step_token_budget(setup, engine)
     chunks = math.ceil(tokens / chunk)
-    flops = requests * _prefill_flops(facts, work.prompt) / shards
+    flops = requests * prompt_flops / shards
     # Chunks split the prompt tokens evenly (a scheduler fills each step to the budget; the average is what counts).
     per_chunk_tokens = tokens / chunks
-    weights = bytes_read_per_step(facts, prec, setup, Workload(0, 1, 0, 0, work.kv_precision), per_chunk_tokens, shards)
+    weights = _bytes_read(facts, prec, shards, work.kv_precision, 0, 1, False, per_chunk_tokens)  # no KV yet
     pbytes = chunks * weights
     # Unfused attention's score traffic runs in its own memory-bound kernels between the matmuls: it adds, not overlaps.
     scores = requests * unfused_score_bytes(facts, work) / shards

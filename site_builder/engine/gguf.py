@@ -10,6 +10,7 @@ per 32, Q4_K 144 per 256, Q5_K 176 per 256, Q6_K 210 per 256.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -48,6 +49,7 @@ def use_more_bits(layer: int, layers: int) -> bool:
     return layer < layers // 8 or layer >= 7 * layers // 8 or (layer - layers // 8) % 3 == 2
 
 
+@functools.cache  # a pure function of one small int, asked for every setup of every model
 def promoted_share(layers: int) -> float:
     return sum(use_more_bits(i, layers) for i in range(layers)) / layers if layers else 0.0
 

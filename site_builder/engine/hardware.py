@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from site_builder.engine.constants import CAPACITY_UNIT_BYTES, LINK_KIND_WORDS, USABLE_FRACTION
@@ -10,53 +11,56 @@ from site_builder.records.gpu import GpuRecord, Interconnect
 
 @dataclass(frozen=True)
 class Setup:
-    """`record` is what the reader picked (maybe a bundle); `base` holds the figures of one GPU."""
+    """`record` is what the reader picked (maybe a bundle); `base` holds the figures of one GPU.
+
+    Its figures are cached: make_setup hands out one Setup per record and count, which every estimate reads.
+    """
 
     record: GpuRecord
     base: GpuRecord
     count: int  # number of base GPUs
 
-    @property
+    @functools.cached_property
     def id(self) -> str:
         return self.record.id if self.multiplier == 1 else f"{self.record.id}-x{self.multiplier}"
 
-    @property
+    @functools.cached_property
     def multiplier(self) -> int:
         per_record = self.record.bundle.count if self.record.bundle else 1
         return self.count // per_record
 
-    @property
+    @functools.cached_property
     def label(self) -> str:
         return self.record.short_name if self.multiplier == 1 else f"{self.multiplier}× {self.record.short_name}"
 
-    @property
+    @functools.cached_property
     def capacity_bytes(self) -> int | None:
         """Memory of one base GPU in bytes."""
         if self.base.memory_gb is None:
             return None
         return int(self.base.memory_gb * CAPACITY_UNIT_BYTES)
 
-    @property
+    @functools.cached_property
     def usable_fraction(self) -> float:
         return self.base.usable_memory_fraction or USABLE_FRACTION
 
-    @property
+    @functools.cached_property
     def usable_bytes(self) -> int | None:
         cap = self.capacity_bytes
         return None if cap is None else int(cap * self.usable_fraction)
 
-    @property
+    @functools.cached_property
     def bandwidth_bytes_s(self) -> float | None:
         bw = self.base.memory_bandwidth_gbps
         return None if bw is None else bw * 1e9
 
-    @property
+    @functools.cached_property
     def interconnect(self) -> Interconnect | None:
         """The link between the GPUs: a bundle's own (a workstation's slots may be narrower than the card's), else
         the card's."""
         return self.record.interconnect or self.base.interconnect
 
-    @property
+    @functools.cached_property
     def link_kind(self) -> str | None:
         """The link family tensor-parallel traffic uses: the record's `kind`, else read from its stated link type."""
         ic = self.interconnect
@@ -67,7 +71,7 @@ class Setup:
         text = ic.type.lower()
         return next((kind for word, kind in LINK_KIND_WORDS if word in text), None)
 
-    @property
+    @functools.cached_property
     def link_bytes_s(self) -> float | None:
         """One direction of the GPU-to-GPU link (records give bidirectional totals); None when none is recorded."""
         ic = self.interconnect
@@ -75,7 +79,7 @@ class Setup:
             return None
         return ic.bandwidth_gbps / 2 * 1e9
 
-    @property
+    @functools.cached_property
     def splittable(self) -> bool:
         """Several of this GPU can share a model only over a recorded link."""
         return self.link_bytes_s is not None
@@ -97,8 +101,19 @@ class Setup:
         return median, len(prices)
 
 
+# Setups made so far, by the identity of their records (held by the Setup, so an id is never reused meanwhile).
+_SETUPS: dict[tuple[int, int, int], Setup] = {}
+_SETUPS_KEPT = 10_000  # a long-running preview server sees new records on every edit: start afresh past this
+
+
 def make_setup(record: GpuRecord, gpus: dict[str, GpuRecord], multiplier: int = 1) -> Setup:
-    if record.bundle:
-        base = gpus[record.bundle.gpu]
-        return Setup(record=record, base=base, count=record.bundle.count * multiplier)
-    return Setup(record=record, base=record, count=multiplier)
+    base = gpus[record.bundle.gpu] if record.bundle else record
+    key = (id(record), id(base), multiplier)
+    known = _SETUPS.get(key)
+    if known is not None and known.record is record and known.base is base:
+        return known
+    if len(_SETUPS) >= _SETUPS_KEPT:
+        _SETUPS.clear()
+    count = record.bundle.count * multiplier if record.bundle else multiplier
+    made = _SETUPS[key] = Setup(record=record, base=base, count=count)
+    return made

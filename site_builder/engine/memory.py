@@ -17,7 +17,7 @@ from site_builder.engine.params import (
     layer_attention_dims,
     layer_mixer,
 )
-from site_builder.engine.precision import KV_BYTES, Precision
+from site_builder.engine.precision import KV_BYTES, PRECISIONS, Precision
 from site_builder.records.model import Architecture
 
 SIXTEEN_BIT = 2
@@ -41,6 +41,50 @@ class ModelFacts:
         for window, per_token in _layer_caches(self.arch, self.shape):
             elements[window] = elements.get(window, 0) + per_token
         return tuple(sorted(elements.items(), key=lambda item: (item[0] is None, item[0] or 0)))
+
+    @functools.cached_property
+    def weight_bytes_by_precision(self) -> dict[str, int]:
+        """weight_bytes memoised by precision id (filled as asked): every setup of the model asks again."""
+        return {}
+
+    @functools.cached_property
+    def activation_bytes_by_load(self) -> dict[tuple[bool, int, int], int]:
+        """activation_bytes memoised by (batched, sampled sequences, GPUs), filled as asked."""
+        return {}
+
+    @functools.cached_property
+    def attended_layers(self) -> tuple[tuple[int | None, int, float], ...]:
+        return tuple(_attended_layers(self))
+
+    @functools.cached_property
+    def sparse_read_elements(self) -> dict[int, float]:
+        """kv_read_bytes's cache elements per sequence of sparse attention, memoised by context, filled as asked."""
+        return {}
+
+    @functools.cached_property
+    def kv_line(self) -> tuple[int | None, float] | None:
+        """The only (window, elements per token) group of kv_groups, when there is exactly one: the cache is then
+        one product of the context (capped at the window), what the engine's searches solve for directly."""
+        return self.kv_groups[0] if len(self.kv_groups) == 1 else None
+
+    @functools.cached_property
+    def uniform_kv_heads(self) -> bool:
+        """Every cached layer has the same KV heads and widths, so a rank's share of the cache is one ratio."""
+        a = self.arch
+        return (
+            a.num_global_key_value_heads is None and a.global_head_dim is None and a.sliding_num_key_value_heads is None
+        )
+
+    @functools.cached_property
+    def kv_layer_widths(self) -> tuple[tuple[int, int | None, int], ...]:
+        """Per layer that owns a cache: (elements per token, window or None, KV heads), for kv_share_per_gpu."""
+        a, s = self.arch, self.shape
+        windows = layer_windows(a)
+        widths = []
+        for i in range(s.layers - (a.num_kv_shared_layers or 0)):
+            d = layer_attention_dims(a, s, i)
+            widths.append((d.kv_heads * (d.head_dim + d.v_head_dim), windows[i], d.kv_heads))
+        return tuple(widths)
 
     @functools.cached_property
     def kv_layers(self) -> int:
@@ -77,6 +121,16 @@ def quantizable_params(p: ParamCount, prec: Precision, shape: Shape, arch: Archi
 
 def weight_bytes(facts: ModelFacts, prec: Precision) -> int:
     """Bytes of the whole model's weights in this precision (a GGUF format: its real tensor-type mix)."""
+    if PRECISIONS.get(prec.id) is not prec:  # not a catalog format (a test's own): its id may not name it
+        return _weight_bytes(facts, prec)
+    memo = facts.weight_bytes_by_precision
+    known = memo.get(prec.id)
+    if known is None:
+        known = memo[prec.id] = _weight_bytes(facts, prec)
+    return known
+
+
+def _weight_bytes(facts: ModelFacts, prec: Precision) -> int:
     if prec.family == "gguf":
         return gguf_weight_bytes(facts.params, facts.shape, prec.id)
     p = facts.params
@@ -154,7 +208,12 @@ def kv_bytes(facts: ModelFacts, kv_precision: str, context: int, concurrency: in
     """KV cache of `concurrency` sequences of `context` tokens; sliding-window and chunked layers keep only their
     window (a chunked layer never looks further back than the start of its chunk). Linear-attention and SSM
     layers add their fixed per-sequence state instead, whatever the context (kept in its own dtype)."""
-    elements = sum(n * (context if w is None else min(context, w)) for w, n in facts.kv_groups)
+    line = facts.kv_line
+    if line is not None:  # the sum below over its single group: 0 + the one product, exactly
+        w, n = line
+        elements = n * (context if w is None else min(context, w))
+    else:
+        elements = sum(n * (context if w is None else min(context, w)) for w, n in facts.kv_groups)
     return math.ceil((elements * KV_BYTES[kv_precision] + facts.linear_state_bytes) * concurrency)
 
 
@@ -165,21 +224,23 @@ def kv_share_per_gpu(facts: ModelFacts, gpus: int, context: int | None = None) -
     (and a DSA indexer's keys) are shared by all heads, so every rank keeps all of it. Where layers differ in
     KV heads (Gemma 4's global layers), each layer's cache is weighted by what it holds at that context.
     """
-    a, s = facts.arch, facts.shape
+    s = facts.shape
     if s.is_mla or gpus == 1:
         return 1.0
-    if a.num_global_key_value_heads is None and a.global_head_dim is None and a.sliding_num_key_value_heads is None:
+    if facts.uniform_kv_heads:
         return math.ceil(s.kv_heads / gpus) / s.kv_heads  # every layer has the same heads
     tokens_at = context or facts.context_window
     held = whole = 0.0
-    windows = layer_windows(a)
-    for i in range(s.layers - (a.num_kv_shared_layers or 0)):
-        d = layer_attention_dims(a, s, i)
-        window = windows[i]
-        size = d.kv_heads * (d.head_dim + d.v_head_dim) * (tokens_at if window is None else min(tokens_at, window))
+    for width, window, kv_heads in facts.kv_layer_widths:
+        size = width * (tokens_at if window is None else min(tokens_at, window))
         whole += size
-        held += size * math.ceil(d.kv_heads / gpus) / d.kv_heads
+        held += size * math.ceil(kv_heads / gpus) / kv_heads
     return held / whole if whole else 1.0
+
+
+def kv_share_varies(facts: ModelFacts, gpus: int) -> bool:
+    """Whether kv_share_per_gpu depends on the context (layers with different KV heads split over ranks)."""
+    return not (facts.shape.is_mla or gpus == 1 or facts.uniform_kv_heads)
 
 
 def activation_per_token(facts: ModelFacts, gpus: int) -> float:
@@ -195,10 +256,14 @@ def sampler_bytes(facts: ModelFacts, sequences: int, copies: float = C.SAMPLER_F
 
 
 def activation_bytes(facts: ModelFacts, batched: bool, concurrency: int, gpus: int) -> int:
-    tokens = C.SERVER_BATCH_TOKENS if batched else C.LOCAL_BATCH_TOKENS
-    per_token = activation_per_token(facts, gpus)
-    sampler = sampler_bytes(facts, min(concurrency, C.MAX_SAMPLED_SEQUENCES))
-    return math.ceil(tokens * per_token + sampler)
+    sampled = min(concurrency, C.MAX_SAMPLED_SEQUENCES)
+    memo = facts.activation_bytes_by_load
+    key = (batched, sampled, gpus)
+    known = memo.get(key)
+    if known is None:
+        tokens = C.SERVER_BATCH_TOKENS if batched else C.LOCAL_BATCH_TOKENS
+        known = memo[key] = math.ceil(tokens * activation_per_token(facts, gpus) + sampler_bytes(facts, sampled))
+    return known
 
 
 def overhead_bytes(batched: bool) -> int:
@@ -245,7 +310,7 @@ def attended_tokens(facts: ModelFacts, context: int) -> float:
         return float(facts.kv_layers * context)
     compressed = facts.arch.compress_ratios is not None
     total = 0.0
-    for window, topk, ratio in _attended_layers(facts):
+    for window, topk, ratio in facts.attended_layers:
         if compressed:  # V4: the raw window plus compressed entries (all of them, or the indexer's top-k)
             entries = context / ratio if ratio else 0.0
             total += min(context, window or context) + (min(entries, topk) if topk else entries)
@@ -260,7 +325,7 @@ def prefill_attended_tokens(facts: ModelFacts, prompt: int) -> float:
         return facts.kv_layers * prompt * (prompt + 1) / 2
     compressed_model = facts.arch.compress_ratios is not None
     total = 0.0
-    for window, topk, ratio in _attended_layers(facts):
+    for window, topk, ratio in facts.attended_layers:
         if compressed_model:
             raw = _capped_sum(prompt, window or prompt)
             compressed = prompt * (prompt + 1) / (2 * ratio) if ratio else 0.0
@@ -289,12 +354,21 @@ def indexer_flops(facts: ModelFacts, context: int) -> float:
 def kv_read_bytes(facts: ModelFacts, kv_precision: str, context: int, concurrency: int) -> float:
     """KV-cache bytes one decode step reads for `concurrency` sequences: the whole cache, except that sparse
     attention reads only the selected entries (plus every indexer key, which the indexer scores)."""
-    a, s = facts.arch, facts.shape
+    a = facts.arch
     if a.compress_ratios is None and not a.index_n_heads:
         return float(kv_bytes(facts, kv_precision, context, concurrency))
     b = KV_BYTES[kv_precision]
+    memo = facts.sparse_read_elements
+    elements = memo.get(context)
+    if elements is None:
+        elements = memo[context] = _sparse_read_elements(facts, context)
+    return elements * b * concurrency
+
+
+def _sparse_read_elements(facts: ModelFacts, context: int) -> float:
+    a, s = facts.arch, facts.shape
     elements = 0.0
-    for i, (window, topk, ratio) in enumerate(_attended_layers(facts)):
+    for i, (window, topk, ratio) in enumerate(facts.attended_layers):
         if a.compress_ratios is not None:
             width = s.kv_heads * s.head_dim
             elements += min(context, window or context) * width
@@ -307,4 +381,4 @@ def kv_read_bytes(facts: ModelFacts, kv_precision: str, context: int, concurrenc
         if has_indexer(a, i):
             keys = context / SPARSE_COMPRESS_RATIO if a.compress_ratios is not None else context
             elements += keys * (a.index_head_dim or 0)
-    return elements * b * concurrency
+    return elements

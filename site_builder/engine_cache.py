@@ -1,0 +1,260 @@
+"""Engine results kept across builds: a model's analysis, stored under a hash of everything it is computed from.
+
+`analyse(model, gpus, frameworks)` reads the model record, every GPU and framework record and the engine's code,
+nothing else, so its result is keyed by the model record's JSON, one hash of the GPU and framework records (in
+the order the engine walks them) and one of the code (the engine, the record models and this file, with the
+Python and pydantic versions). An edited model record recomputes that model only; an edited GPU, framework or
+engine file starts a new generation, in which every model is recomputed once.
+
+Layout: `<dir>/<generation>/<model id>/<record hash>.pickle`. Records inside a stored analysis are kept as
+references (a GPU's id) and resolved to the current build's records on loading: the key says they are equal,
+and the pages keep sharing one object per record. The directory is `.cache/site-builder/engine` beside the
+catalog folder, or `$SITE_BUILDER_CACHE` (`off`: no cache). A damaged or unreadable file is recomputed.
+"""
+
+from __future__ import annotations
+
+import copyreg
+import functools
+import hashlib
+import io
+import multiprocessing
+import os
+import pickle
+import shutil
+import sys
+import tempfile
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import pydantic
+
+from site_builder.engine.hardware import Setup, make_setup
+from site_builder.engine.plan import Analysis, analyse
+from site_builder.engine.precision import PRECISIONS, Precision
+from site_builder.records import FrameworkRecord, GpuRecord, ModelRecord
+from site_builder.records.model import Architecture
+
+PACKAGE = Path(__file__).resolve().parent
+# The code an analysis is computed by: the engine, the record models it reads (defaults, derived fields) and the
+# way results are stored here.
+SOURCES = (PACKAGE / "engine", PACKAGE / "records", Path(__file__).resolve())
+ENV = "SITE_BUILDER_CACHE"
+KEEP_GENERATIONS = 3  # a few: switching between two branches, or undoing a GPU edit, still finds its results
+PROTOCOL = pickle.HIGHEST_PROTOCOL
+
+
+@functools.cache
+def code_hash() -> str:
+    h = hashlib.sha256(f"{sys.version}\0{pydantic.VERSION}\0{PROTOCOL}\0".encode())
+    for base in SOURCES:
+        files = sorted(base.rglob("*.py")) if base.is_dir() else [base]
+        for path in files:
+            h.update(f"{path.relative_to(PACKAGE).as_posix()}\0".encode())
+            h.update(hashlib.sha256(path.read_bytes()).digest())
+    return h.hexdigest()
+
+
+def _cores() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def default_dir(catalog_root: Path) -> Path | None:
+    """Where a build from this catalog keeps engine results; None when `$SITE_BUILDER_CACHE` is `off`."""
+    chosen = os.environ.get(ENV, "")
+    if chosen == "off":
+        return None
+    if chosen:
+        return Path(chosen)
+    return catalog_root.resolve().parent / ".cache" / "site-builder" / "engine"
+
+
+# Stand-ins a stored analysis names in place of a record; the loader resolves them to the current build's records.
+def _gpu(gid: str) -> GpuRecord:
+    raise RuntimeError("resolved by EngineCache's loader")
+
+
+def _framework(fid: str) -> FrameworkRecord:
+    raise RuntimeError("resolved by EngineCache's loader")
+
+
+def _model(mid: str) -> ModelRecord:
+    raise RuntimeError("resolved by EngineCache's loader")
+
+
+def _architecture(mid: str) -> Architecture:
+    raise RuntimeError("resolved by EngineCache's loader")
+
+
+def _setup(gid: str, multiplier: int) -> Setup:
+    raise RuntimeError("resolved by EngineCache's loader")
+
+
+def _precision(pid: str) -> Precision:
+    return PRECISIONS[pid]
+
+
+class _Loader(pickle.Unpickler):
+    def __init__(self, data: bytes, resolve: Mapping[str, Callable[..., object]]) -> None:
+        super().__init__(io.BytesIO(data))
+        self.resolve = resolve
+
+    def find_class(self, module: str, name: str) -> Any:
+        if module == __name__ and name in self.resolve:
+            return self.resolve[name]
+        return super().find_class(module, name)
+
+
+class EngineCache:
+    """`analyse` for one build's GPU and framework records, served from the cache directory where it can be."""
+
+    def __init__(
+        self, directory: Path | None, gpus: dict[str, GpuRecord], frameworks: dict[str, FrameworkRecord]
+    ) -> None:
+        self.gpus, self.frameworks = gpus, frameworks
+        h = hashlib.sha256(code_hash().encode())
+        for kind, records in (("gpus", gpus), ("frameworks", frameworks)):
+            for rid, record in records.items():  # in order: the engine's tables follow it
+                h.update(f"{kind}/{rid}\0".encode() + record.model_dump_json().encode() + b"\0")
+        self.generation = h.hexdigest()[:32]
+        self.folder = None if directory is None else directory / self.generation
+        self.hits = self.misses = 0
+        self._pruned = False
+
+    def analyse(self, model: ModelRecord) -> Analysis:
+        if self.folder is None:
+            return analyse(model, self.gpus, self.frameworks)
+        path = self._path(model)
+        stored = self._load(path, model)
+        if stored is not None:
+            self.hits += 1
+            return stored
+        result = analyse(model, self.gpus, self.frameworks)
+        self.misses += 1
+        self._store(path, result, model)
+        return result
+
+    def analyse_all(self, models: Mapping[str, ModelRecord], jobs: int | None = None) -> dict[str, Analysis]:
+        """`analyse` for every model, the misses computed in `jobs` forked processes (default: one per core).
+
+        The workers hand their results over through the cache folder, so without one (or without fork) they are
+        computed here, one after another; a model a worker did not store is computed here too.
+        """
+        jobs = _cores() if jobs is None else jobs
+        results: dict[str, Analysis] = {}
+        missing: list[tuple[str, ModelRecord, Path]] = []
+        for mid, model in models.items():
+            path = None if self.folder is None else self._path(model)
+            stored = None if path is None else self._load(path, model)
+            if stored is not None:
+                self.hits += 1
+                results[mid] = stored
+            elif path is not None:
+                missing.append((mid, model, path))
+        forks = "fork" in multiprocessing.get_all_start_methods() and not multiprocessing.current_process().daemon
+        if forks and jobs > 1 and len(missing) >= 2 * jobs:
+            self._prune()  # before the workers write, so that none of them prunes
+            self._compute_in_workers(missing, jobs)
+            for mid, model, path in missing:
+                stored = self._load(path, model)
+                if stored is not None:
+                    self.misses += 1
+                    results[mid] = stored
+        return {mid: results[mid] if mid in results else self.analyse(model) for mid, model in models.items()}
+
+    def _compute_in_workers(self, missing: list[tuple[str, ModelRecord, Path]], jobs: int) -> None:
+        ctx = multiprocessing.get_context("fork")
+
+        def work(share: list[tuple[str, ModelRecord, Path]]) -> None:
+            for _, model, path in share:
+                self._store(path, analyse(model, self.gpus, self.frameworks), model)
+
+        workers = [ctx.Process(target=work, args=(missing[i::jobs],), daemon=True) for i in range(jobs)]
+        for w in workers:
+            w.start()
+        for w in workers:
+            w.join()
+
+    def _path(self, model: ModelRecord) -> Path:
+        assert self.folder is not None
+        key = hashlib.sha256(model.model_dump_json().encode()).hexdigest()[:32]
+        return self.folder / model.id / f"{key}.pickle"
+
+    def _load(self, path: Path, model: ModelRecord) -> Analysis | None:
+        try:
+            data = path.read_bytes()
+        except OSError:
+            return None
+        resolve: dict[str, Callable[..., object]] = {
+            "_gpu": self.gpus.__getitem__,
+            "_setup": lambda gid, multiplier: make_setup(self.gpus[gid], self.gpus, multiplier),
+            "_framework": self.frameworks.__getitem__,
+            "_model": lambda mid: model,
+            "_architecture": lambda mid: model.architecture,
+        }
+        try:
+            result = _Loader(data, resolve).load()
+        except Exception:  # a damaged or foreign file is only a miss
+            return None
+        return result if isinstance(result, Analysis) and result.model is model else None
+
+    def _dumps(self, result: Analysis, model: ModelRecord) -> bytes:
+        gpus, frameworks = self.gpus, self.frameworks
+
+        def ref(
+            table: Mapping[str, object], stand_in: Callable[[str], object], key: Callable[[Any], str]
+        ) -> Callable[[Any], Any]:
+            # Only the build's own record becomes a reference; any other object of the class is stored whole.
+            return lambda obj: (stand_in, (key(obj),)) if table.get(key(obj)) is obj else obj.__reduce_ex__(PROTOCOL)
+
+        def setup_ref(setup: Setup) -> Any:
+            # Made again from its GPU record and count on loading: every analysis then shares make_setup's one object
+            # per setup, as freshly computed ones do (a copy per model would hold its cached figures once per model).
+            if gpus.get(setup.record.id) is setup.record and make_setup(setup.record, gpus, setup.multiplier) is setup:
+                return (_setup, (setup.record.id, setup.multiplier))
+            return setup.__reduce_ex__(PROTOCOL)
+
+        buffer = io.BytesIO()
+        pickler = pickle.Pickler(buffer, protocol=PROTOCOL)
+        pickler.dispatch_table = {
+            **copyreg.dispatch_table,
+            GpuRecord: ref(gpus, _gpu, lambda g: g.id),
+            FrameworkRecord: ref(frameworks, _framework, lambda f: f.id),
+            ModelRecord: ref({model.id: model}, _model, lambda m: m.id),
+            Architecture: ref({model.id: model.architecture}, _architecture, lambda a: model.id),
+            Precision: ref(PRECISIONS, _precision, lambda p: p.id),
+            Setup: setup_ref,
+        }
+        pickler.dump(result)
+        return buffer.getvalue()
+
+    def _store(self, path: Path, result: Analysis, model: ModelRecord) -> None:
+        """Write atomically (a reader sees the old file or the new one); a cache that cannot be written is skipped."""
+        try:
+            data = self._dumps(result, model)
+            self._prune()
+            path.parent.mkdir(parents=True, exist_ok=True)
+            for old in path.parent.glob("*.pickle"):  # an earlier version of this record
+                old.unlink(missing_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".", suffix=".tmp")
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+            Path(tmp).replace(path)
+        except (OSError, pickle.PicklingError):
+            return
+
+    def _prune(self) -> None:
+        """Once per build that writes: drop all but the newest KEEP_GENERATIONS generations."""
+        if self._pruned or self.folder is None:
+            return
+        self._pruned = True
+        self.folder.mkdir(parents=True, exist_ok=True)
+        os.utime(self.folder)
+        others = sorted(
+            (p for p in self.folder.parent.iterdir() if p.is_dir() and p != self.folder),
+            key=lambda p: p.stat().st_mtime,
+            reverse=True,
+        )
+        for old in others[KEEP_GENERATIONS - 1 :]:
+            shutil.rmtree(old, ignore_errors=True)
