@@ -312,7 +312,7 @@ def calculator_query(md: ModelData, gpus: dict[str, GpuRecord]) -> EstimateQuery
         gpu=gpu if gpu in gpus else next(iter(gpus)),
         gpus=count,
         precision=precision or m.native_precision,
-        kv_precision=w.kv_precision,
+        kv_precision=c.workload.kv_precision if c else w.kv_precision,
         context=w.context,
         concurrency=str(w.concurrency),
         prompt=w.prompt,

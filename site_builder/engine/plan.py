@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from site_builder.engine import constants as C
 from site_builder.engine.budget import kv_capacity
@@ -15,7 +15,7 @@ from site_builder.engine.memory import ModelFacts, kv_bytes_per_token, weight_by
 from site_builder.engine.money import FullLoad, throughput_optimal
 from site_builder.engine.parallel import tensor_parallel_problem
 from site_builder.engine.params import count_params, shape_of
-from site_builder.engine.precision import PRECISIONS, Precision, supported_on
+from site_builder.engine.precision import PRECISIONS, Precision, default_kv_precision, supported_on
 from site_builder.records.framework import EngineClass, FrameworkRecord
 from site_builder.records.gpu import GpuRecord
 from site_builder.records.model import ModelRecord
@@ -188,6 +188,7 @@ def evaluate(
     if tensor_parallel_problem(model.architecture, setup.count):
         return None  # no serving engine would start this split
     fw, engine = serving_engine(model, prec, setup.base, frameworks)
+    work = recipe_kv(work, prec, setup, fw)
     mem = memory(facts, prec, setup, work, engine)
     if mem is None:
         return None
@@ -195,10 +196,21 @@ def evaluate(
     return Candidate(setup, prec, fw, engine, work, mem, spd, cost(setup, spd))
 
 
+def recipe_kv(work: Workload, prec: Precision, setup: Setup, fw: FrameworkRecord | None) -> Workload:
+    """The site's workloads name no KV-cache precision of their own (16-bit): a setup whose engine recipe keeps the
+    cache in FP8 by default (precision.FP8_KV_RECIPES: TensorRT-LLM's FP8 and NVFP4 checkpoints, FP8 on Gaudi) is
+    estimated with the FP8 cache it would start with."""
+    if work.kv_precision != "fp16":
+        return work
+    kvp = default_kv_precision(prec, setup.base.id, fw.id if fw else None)
+    return work if kvp == work.kv_precision else replace(work, kv_precision=kvp)
+
+
 def evaluate_on(
     model: ModelRecord, facts: ModelFacts, setup: Setup, prec: Precision, work: Workload, fw: FrameworkRecord
 ) -> Candidate | None:
     """Like `evaluate`, but served by `fw` whatever the preference order would pick; its class sets the efficiency."""
+    work = recipe_kv(work, prec, setup, fw)
     mem = memory(facts, prec, setup, work, fw.engine_class)
     if mem is None:
         return None

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 
+import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_engine_memory_speed import GPUS, MODELS, ROOT
@@ -17,10 +18,10 @@ from site_builder.engine.budget import KvCapacity, Launch, kv_capacity
 from site_builder.engine.estimate import Workload, memory
 from site_builder.engine.hardware import make_setup
 from site_builder.engine.money import throughput_optimal
-from site_builder.engine.plan import facts_of
+from site_builder.engine.plan import evaluate, facts_of, serving_workload
 from site_builder.engine.precision import PRECISIONS
 from site_builder.query import EstimateQuery, estimate, query_catalog
-from site_builder.records.framework import EngineClass
+from site_builder.records.framework import EngineClass, FrameworkRecord
 
 GIB = 2**30
 # Llama 3.1 8B: 32 layers, 8 KV heads of 128, hidden 4096, MLP 14336, vocabulary 128,256 (its config.json).
@@ -201,3 +202,22 @@ def test_fp8_recipes_default_to_an_fp8_kv_cache() -> None:
     assert _cli_kv("h100-sxm", "fp8", "vllm") == "fp16"
     assert _cli_kv("h100-sxm", "bf16", "tensorrt-llm") == "fp16"
     assert _cli_kv("h100-sxm", "fp8", "tensorrt-llm", "fp16") == "fp16"
+
+
+def test_site_recommendations_start_with_the_recipes_kv_cache() -> None:
+    """The pages' serving workload names no KV precision: a Gaudi FP8 setup is estimated with the FP8 cache its recipe
+    starts with, an H100 served by vLLM keeps 16-bit. Llama 3.1 8B holds 32 layers x 8 KV heads x 128 dims for K and
+    V per token: 65,536 values, one byte each in FP8 and two in 16-bit."""
+    model = MODELS["llama-3.1-8b"]
+    facts = facts_of(model)
+    frameworks = {
+        p.stem: FrameworkRecord.model_validate(yaml.safe_load(p.read_text()))
+        for p in sorted((ROOT / "catalog" / "frameworks").glob("*.yaml"))
+    }
+    work = serving_workload(model)
+    assert work.kv_precision == "fp16"
+    gaudi = evaluate(model, facts, make_setup(GPUS["gaudi3"], GPUS), PRECISIONS["fp8"], work, frameworks)
+    h100 = evaluate(model, facts, make_setup(GPUS["h100-sxm"], GPUS), PRECISIONS["fp8"], work, frameworks)
+    assert gaudi is not None and h100 is not None
+    assert gaudi.workload.kv_precision == "fp8" and gaudi.memory.kv_cache_bytes_per_token == 65_536
+    assert h100.workload.kv_precision == "fp16" and h100.memory.kv_cache_bytes_per_token == 2 * 65_536
