@@ -48,7 +48,8 @@ class DeployAnalysis:
     max_len: int  # --max-model-len: the longest single sequence that fits beside the weights
     variants: tuple[DeployVariant, ...]  # loads that could be evaluated, in DEPLOY_CONCURRENCIES order
     capacity: KvCapacity
-    launch: dict[str, LaunchSettings]  # framework id -> its launch flags' values for this setup and workload
+    # The frameworks the page gives a command for, in page order, with their launch flags' values for this setup.
+    launch: tuple[tuple[FrameworkRecord, LaunchSettings], ...]
     budget_value: float | None  # the setup's own framework's memory-budget setting, where it is computed
 
 
@@ -189,14 +190,23 @@ def analyse_deploy(
         if v is not None:
             variants.append(DeployVariant(conc, v))
     cap = kv_capacity(facts, c.setup, c.workload, c.memory, c.framework.id if c.framework else None, c.engine)
-    launch = {}
-    for fid in sorted({*m.frameworks, *([c.framework.id] if c.framework else [])}):
-        fw = frameworks.get(fid)
-        settings = launch_settings(facts, c.precision, c.setup, c.workload, fid, fw.engine_class) if fw else None
+    launch = []
+    for fw in deploy_frameworks(m, c, frameworks):
+        settings = launch_settings(facts, c.precision, c.setup, c.workload, fw.id, fw.engine_class)
         if settings is not None:
-            launch[fid] = settings
+            launch.append((fw, settings))
     budget = budget_setting(c.framework.id if c.framework else None, c.engine, c.setup)
-    return DeployAnalysis(c, min(max_len, m.context_window), tuple(variants), cap, launch, budget)
+    return DeployAnalysis(c, min(max_len, m.context_window), tuple(variants), cap, tuple(launch), budget)
+
+
+def deploy_frameworks(m: ModelRecord, c: Candidate, frameworks: dict[str, FrameworkRecord]) -> list[FrameworkRecord]:
+    """The frameworks a deployment page gives a command for: a local runtime's row (an ONNX export for a CPU) is about
+    that runtime; a server's page lists every framework of the model that runs this format on this vendor."""
+    ids = [c.framework.id] if c.engine == "local" and c.framework else m.frameworks
+    found = (frameworks.get(fid) for fid in ids)
+    return [
+        fw for fw in found if fw is not None and c.precision.id in fw.precisions and c.setup.base.vendor in fw.vendors
+    ]
 
 
 def analyse_sweeps(an: Analysis) -> tuple[tuple[Candidate, tuple[SweepPoint, ...]], ...]:

@@ -10,7 +10,7 @@ the reader edits an input, and formats them with the same `data-format` kinds as
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,21 +18,12 @@ from site_builder.analysis import CalculatorDefault, ModelData, SiteAnalysis
 from site_builder.engine.plan import Candidate
 from site_builder.engine.precision import KV_BYTES, PRECISIONS
 from site_builder.pages import format as F
-from site_builder.pages.labels import FIT_LABELS
+from site_builder.pages.labels import FIT_LABELS, GROUP_SEGMENT_WORDS, KV_CHOICE_LABELS, VENDOR_LABELS
 from site_builder.query import EstimateQuery
 from site_builder.records import GpuRecord
 
 # The query parameters are `site-builder estimate`'s flags, with their names and meanings.
 FLAGS = ("gpu", "gpus", "precision", "kv-precision", "context", "concurrency", "prompt", "output", "framework")
-VENDORS = {"nvidia": "NVIDIA", "amd": "AMD", "intel": "Intel", "apple": "Apple", "cpu": "CPU"}
-SEGMENTS = {
-    "datacenter": "datacenter",
-    "workstation": "workstation",
-    "consumer": "consumer",
-    "apple-silicon": "silicon (unified memory)",
-    "cpu": "only (system memory)",
-}
-KV_LABELS = {"fp32": "32-bit (FP32)", "fp16": "16-bit (FP16)", "bf16": "16-bit (BF16)", "fp8": "FP8", "q8_0": "Q8_0"}
 DEFAULT_MODEL = "internlm-20b"  # /calculator/ opens on the first seed model's page defaults
 STACK = (
     ("weights_bytes", "Weights"),
@@ -239,9 +230,9 @@ def _stack(r: dict[str, Any]) -> tuple[tuple[Segment, ...], str]:
 
 
 def _gpu_group(g: GpuRecord) -> tuple[int, int, str]:
-    segment = list(SEGMENTS).index(g.segment)
-    vendor = list(VENDORS).index(g.vendor) if g.vendor in VENDORS else len(VENDORS)
-    name = f"{VENDORS.get(g.vendor, g.vendor)} {SEGMENTS[g.segment]}"
+    segment = list(GROUP_SEGMENT_WORDS).index(g.segment)
+    vendor = list(VENDOR_LABELS).index(g.vendor) if g.vendor in VENDOR_LABELS else len(VENDOR_LABELS)
+    name = f"{VENDOR_LABELS.get(g.vendor, g.vendor)} {GROUP_SEGMENT_WORDS[g.segment]}"
     if g.vendor == "apple":
         name = "Apple silicon (unified memory)"
     if g.vendor == "cpu":
@@ -286,20 +277,25 @@ def _inputs(q: EstimateQuery) -> Inputs:
     )
 
 
-def preset_query(c: Candidate) -> str:
+def calculator_href(base: str, model_id: str, flags: Mapping[str, object]) -> str:
+    """A model page's calculator preset to `flags` (named as `site-builder estimate`'s, every value a number or id)."""
+    return f"{base}models/{model_id}/?{'&'.join(f'{k}={v}' for k, v in flags.items())}#calculator"
+
+
+def preset_flags(c: Candidate) -> dict[str, object]:
     """The calculator's query for a recommended setup; the page's defaults give the rest of the serving workload and
     the engine picks the framework the recommendation used."""
-    flags = {"gpu": c.setup.record.id, "gpus": str(c.setup.count), "precision": c.precision.id}
+    flags: dict[str, object] = {"gpu": c.setup.record.id, "gpus": c.setup.count, "precision": c.precision.id}
     if c.workload.kv_precision != "fp16":
         flags["kv-precision"] = c.workload.kv_precision
-    return "&".join(f"{k}={v}" for k, v in flags.items())
+    return flags
 
 
 def default_answer(d: CalculatorDefault, site: SiteAnalysis) -> Answer:
     names = {
         "gpu": {gid: g.short_name for gid, g in site.gpus.items()},
         "precision": {pid: p.label for pid, p in PRECISIONS.items()},
-        "kv": KV_LABELS,
+        "kv": KV_CHOICE_LABELS,
         "framework": {fid: f.name for fid, f in site.frameworks.items()},
         "provider": {pid: p.record.name for pid, p in site.catalog.providers.items()},
     }
@@ -320,7 +316,7 @@ def calculator_view(md: ModelData, site: SiteAnalysis, base: str, picker: bool =
         inputs=inputs,
         gpus=gpu_choices(site.gpus),
         precisions=tuple(Choice(pid, p.label) for pid, p in PRECISIONS.items()),
-        kv_precisions=tuple(Choice(k, KV_LABELS.get(k, k)) for k in KV_BYTES),
+        kv_precisions=tuple(Choice(k, KV_CHOICE_LABELS.get(k, k)) for k in KV_BYTES),
         frameworks=(
             Choice("", "Engine's choice"),
             *(Choice(fid, f.name) for fid, f in site.frameworks.items()),

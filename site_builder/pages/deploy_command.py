@@ -13,6 +13,7 @@ from site_builder.engine.launch import LaunchSettings
 from site_builder.engine.plan import Candidate
 from site_builder.engine.precision import Precision
 from site_builder.pages import format as F
+from site_builder.pages.calculator import calculator_href
 from site_builder.records import FrameworkRecord, ModelRecord
 from site_builder.records.framework import LaunchTemplate
 
@@ -133,9 +134,9 @@ def launch_command(
 def calculator_preset(model_id: str, c: Candidate, base: str) -> str:
     """The calculator with this page's whole setup: GPU, count, format, KV precision, the workload and framework."""
     w = c.workload
-    flags = {"gpu": c.setup.record.id, "gpus": c.setup.count, "precision": c.precision.id}
+    flags: dict[str, object] = {"gpu": c.setup.record.id, "gpus": c.setup.count, "precision": c.precision.id}
     flags |= {"kv-precision": w.kv_precision, "context": w.context, "concurrency": w.concurrency}
     flags |= {"prompt": w.prompt, "output": w.output}
     if c.framework is not None:
         flags["framework"] = c.framework.id
-    return f"{base}models/{model_id}/?{'&'.join(f'{k}={v}' for k, v in flags.items())}#calculator"
+    return calculator_href(base, model_id, flags)

@@ -334,14 +334,9 @@ def _variant_view(x: DeployVariant) -> Variant:
 def deploy_page(md: ModelData, d: DeployAnalysis, site: SiteAnalysis, base: str) -> DeployPage:
     m, c, max_len = md.record, d.candidate, d.max_len
     commands = []
-    # A local runtime's row (an ONNX export for a CPU) is about that runtime; a server's page lists every framework.
-    for fid in [c.framework.id] if c.engine == "local" and c.framework else m.frameworks:
-        fw = site.frameworks.get(fid)
-        if fw is None or c.precision.id not in fw.precisions or c.setup.base.vendor not in fw.vendors:
-            continue
+    for fw, settings in d.launch:
         model_ref, ref_note = model_reference(m, c.precision, fw.id)
-        settings = d.launch.get(fw.id)
-        cmd = launch_command(fw, c, model_ref, settings, ref_note) if settings else None
+        cmd = launch_command(fw, c, model_ref, settings, ref_note)
         if cmd:
             commands.append(command_view(fw, cmd))
     variants = [_variant_view(x) for x in d.variants]

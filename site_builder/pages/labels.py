@@ -30,6 +30,16 @@ KV_PRECISION_LABELS = {
 }
 
 
+# The calculator's KV-cache choices: 16-bit names its format, since FP16 and BF16 are both offered.
+KV_CHOICE_LABELS = {
+    "fp32": "32-bit (FP32)",
+    "fp16": "16-bit (FP16)",
+    "bf16": "16-bit (BF16)",
+    "fp8": "FP8",
+    "q8_0": "Q8_0",
+}
+
+
 def kv_cache_label(kv_precision: str) -> str:
     """'16-bit KV cache', from the workload's KV precision."""
     return f"{KV_PRECISION_LABELS.get(kv_precision, kv_precision)} KV cache"
@@ -45,6 +55,17 @@ CAPABILITY_LABELS = {
     "multilingual": "Multilingual",
     "structured-output": "Structured output",
     "long-context": "Long context",
+}
+
+VENDOR_LABELS = {"nvidia": "NVIDIA", "amd": "AMD", "intel": "Intel", "apple": "Apple", "cpu": "CPU"}
+# The calculator's GPU groups read "<vendor> <words>" ("NVIDIA datacenter", "Apple silicon (unified memory)"), in
+# this order of segments.
+GROUP_SEGMENT_WORDS = {
+    "datacenter": "datacenter",
+    "workstation": "workstation",
+    "consumer": "consumer",
+    "apple-silicon": "silicon (unified memory)",
+    "cpu": "only (system memory)",
 }
 
 SEGMENT_LABELS = {

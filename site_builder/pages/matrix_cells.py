@@ -7,7 +7,14 @@ from site_builder.engine import constants as C
 from site_builder.engine.fit import FitLevel
 from site_builder.engine.hardware import Setup
 from site_builder.engine.plan import MatrixCell
+from site_builder.pages.calculator import calculator_href
 from site_builder.pages.labels import MATRIX_LABELS
+
+# "5K tokens" counts thousands as 1,024 tokens, as context windows are quoted (8K = 8,192).
+TOKENS_PER_K = 1024
+# A shorter-context preset keeps the site's answer length, but leaves at least three quarters of the context to the
+# prompt: the answer is at most context // ANSWER_SHARE_DIVISOR tokens.
+ANSWER_SHARE_DIVISOR = 4
 
 
 def shorter_fit(cell: MatrixCell) -> bool:
@@ -18,7 +25,7 @@ def cell_label(cell: MatrixCell) -> str:
     if shorter_fit(cell):
         n = cell.max_context
         # Rounded down, so the label never promises more than fits.
-        return f"fits up to {n // 1024}K tokens" if n >= 1024 else f"fits up to {n:,} tokens"
+        return f"fits up to {n // TOKENS_PER_K}K tokens" if n >= TOKENS_PER_K else f"fits up to {n:,} tokens"
     return MATRIX_LABELS[cell.level]
 
 
@@ -27,7 +34,7 @@ def cell_preset(model_id: str, setup: Setup, cell: MatrixCell, base: str) -> str
     if not shorter_fit(cell):
         return None
     n = cell.max_context
-    output = min(C.SERVE_OUTPUT, n // 4)
+    output = min(C.SERVE_OUTPUT, n // ANSWER_SHARE_DIVISOR)
     flags = {
         "gpu": setup.record.id,
         "gpus": setup.count,
@@ -37,4 +44,4 @@ def cell_preset(model_id: str, setup: Setup, cell: MatrixCell, base: str) -> str
         "prompt": n - output,
         "output": output,
     }
-    return f"{base}models/{model_id}/?{'&'.join(f'{k}={v}' for k, v in flags.items())}#calculator"
+    return calculator_href(base, model_id, flags)

@@ -52,8 +52,11 @@ EVALUATION_FUNCTIONS: dict[str, frozenset[str]] = {
             "deploy_setups",
             "analyse_calculator_default",
             "calculator_query",
+            "analyse_sweeps",
         }
     ),
+    "site_builder.engine.launch": frozenset({"launch_settings", "budget_setting"}),
+    "site_builder.engine.sweep": frozenset({"concurrency_sweep"}),
     "site_builder.query": frozenset({"estimate", "recommend", "query_catalog", "catalog_error_bars"}),
 }
 # Engine modules a page may import whole: tables of named constants, no evaluation.

@@ -8,7 +8,7 @@ from site_builder.engine import constants as C
 from site_builder.engine.errorbars import ErrorBars
 from site_builder.engine.plan import Candidate
 from site_builder.pages import format as F
-from site_builder.pages.calculator import preset_query
+from site_builder.pages.calculator import calculator_href, preset_flags
 from site_builder.pages.figures import Fig, engine, stated
 from site_builder.pages.labels import FIT_LABELS, LINEAR_KIND_LABELS, kv_cache_label
 from site_builder.records import ModelRecord
@@ -164,7 +164,7 @@ def candidate_view(c: Candidate, base: str, model_id: str, bars: ErrorBars | Non
             f"Fit level: {FIT_LABELS[c.memory.fit_level]}",
         ),
         deploy_href=deploy_href(c, base, model_id),
-        preset_href=f"{base}models/{model_id}/?{preset_query(c)}#calculator",
+        preset_href=calculator_href(base, model_id, preset_flags(c)),
         note=note,
     )
 
