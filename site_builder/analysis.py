@@ -6,8 +6,11 @@ Pages only arrange what this stage computed: no module under `pages/` calls an e
 
 from __future__ import annotations
 
+import dataclasses
 import functools
-from dataclasses import dataclass, field, replace
+import hashlib
+from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from site_builder.catalog import Catalog
@@ -19,7 +22,15 @@ from site_builder.engine.hardware import Setup, make_setup
 from site_builder.engine.launch import LaunchSettings, budget_setting, launch_settings
 from site_builder.engine.memory import ModelFacts
 from site_builder.engine.money import FullLoad, api_usd_per_request, breakeven_share, self_usd_per_request
-from site_builder.engine.plan import MATRIX_PRECISIONS, Analysis, Candidate, evaluate, evaluate_on, full_load
+from site_builder.engine.plan import (
+    MATRIX_PRECISIONS,
+    Analysis,
+    Candidate,
+    analyse,
+    evaluate,
+    evaluate_on,
+    full_load,
+)
 from site_builder.engine.precision import PRECISIONS, supported_on
 from site_builder.engine.quality import QualityIndex, quality_index
 from site_builder.engine.similar import Similar, similar_all
@@ -93,6 +104,17 @@ class GpuAnalysis:
 
 
 @dataclass(frozen=True)
+class ModelResults:
+    """One model's engine results that read only its record and the GPU and framework records: what the engine
+    result cache keeps across builds."""
+
+    analysis: Analysis
+    deploys: tuple[DeployAnalysis, ...]  # one per deployment page, in page order
+    sweeps: tuple[tuple[Candidate, tuple[SweepPoint, ...]], ...]
+    full_loads: tuple[FullLoad | None, ...]  # one per recommendation: its throughput-optimal load (break-even)
+
+
+@dataclass(frozen=True)
 class ModelData:
     record: ModelRecord
     analysis: Analysis
@@ -105,6 +127,7 @@ class ModelData:
     calculator: CalculatorDefault | None = None
     # Each recommended setup with the engine's estimates as its users double (the throughput-latency chart).
     sweeps: tuple[tuple[Candidate, tuple[SweepPoint, ...]], ...] = ()
+    full_loads: tuple[FullLoad | None, ...] = ()  # one per recommendation
 
     @property
     def facts(self) -> ModelFacts:
@@ -214,7 +237,18 @@ def analyse_sweeps(an: Analysis) -> tuple[tuple[Candidate, tuple[SweepPoint, ...
     return tuple((c, points) for c, points in found if points)
 
 
-def analyse_breakeven(an: Analysis, prices: tuple[tuple[ProviderRecord, ApiPrice], ...]) -> Breakeven | None:
+def breakeven_ready(c: Candidate, w: Workload) -> bool:
+    """Whether a recommended setup gets a break-even row: it has a price, a speed and an answer to produce."""
+    return c.cost is not None and c.speed is not None and bool(c.speed.output_tokens_per_s) and w.output >= 1
+
+
+def analyse_full_loads(an: Analysis) -> tuple[FullLoad | None, ...]:
+    return tuple(full_load(an.facts, c) if breakeven_ready(c, an.serve_workload) else None for c in an.recommendations)
+
+
+def analyse_breakeven(
+    an: Analysis, prices: tuple[tuple[ProviderRecord, ApiPrice], ...], full_loads: tuple[FullLoad | None, ...]
+) -> Breakeven | None:
     if not prices:
         return None
     w = an.serve_workload
@@ -225,11 +259,11 @@ def analyse_breakeven(an: Analysis, prices: tuple[tuple[ProviderRecord, ApiPrice
     prov, ap = min(prices, key=lambda t: api_cost(t[1]))
     api = api_cost(ap)
     rows = []
-    for c in an.recommendations:
-        if c.cost is None or c.speed is None or not c.speed.output_tokens_per_s or w.output < 1:
+    for c, full in zip(an.recommendations, full_loads, strict=True):
+        if not breakeven_ready(c, w):
             continue
+        assert c.cost is not None and c.speed is not None and c.speed.output_tokens_per_s  # breakeven_ready
         hourly = c.cost.price_per_hour_usd
-        full = full_load(an.facts, c)
         full_tps = full.speed.output_tokens_per_s if full else None
         busy = self_usd_per_request(hourly, full_tps, w.output) if full_tps else None
         share = breakeven_share(busy, api) if busy is not None else None
@@ -247,9 +281,20 @@ def analyse_gpu(g: GpuRecord, gpus: dict[str, GpuRecord]) -> GpuAnalysis:
     return GpuAnalysis(setup, supported_all & frozenset(MATRIX_PRECISIONS), supported_all)
 
 
+def model_results(m: ModelRecord, gpus: dict[str, GpuRecord], frameworks: dict[str, FrameworkRecord]) -> ModelResults:
+    an = analyse(m, gpus, frameworks)
+    deploys = tuple(analyse_deploy(m, an.facts, c, frameworks) for c in deploy_setups(an))
+    return ModelResults(an, deploys, analyse_sweeps(an), analyse_full_loads(an))
+
+
+def _digest(*parts: object) -> str:
+    """What else a stored result reads, for its cache key: dataclass and record reprs print every value exactly."""
+    return hashlib.sha256(repr(parts).encode()).hexdigest()[:32]
+
+
 def analyse_site(catalog: Catalog, previous: SiteAnalysis | None = None) -> SiteAnalysis:
     """Run the engine over the catalog. With `previous` (the preview server's last build), a model whose
-    record, GPUs and frameworks are all unchanged keeps its analysis instead of being recomputed."""
+    record, GPUs and frameworks are all unchanged keeps its results instead of being recomputed."""
     gpus = {k: v.record for k, v in sorted(catalog.gpus.items())}
     frameworks = {k: v.record for k, v in sorted(catalog.frameworks.items())}
     models = {k: v.record for k, v in sorted(catalog.models.items())}
@@ -268,41 +313,42 @@ def analyse_site(catalog: Catalog, previous: SiteAnalysis | None = None) -> Site
             prices.setdefault(ap.model, []).append((p.record, ap))
 
     reusable = previous is not None and previous.gpus == gpus and previous.frameworks == frameworks
-    kept: dict[str, ModelData] = {}
+    kept: dict[str, ModelResults] = {}
     for mid, m in models.items():
         old = previous.models.get(mid) if previous is not None and reusable else None
         if old is not None and old.record == m:
-            kept[mid] = old
-    analyses = {mid: kept[mid].analysis for mid in kept}
+            kept[mid] = ModelResults(old.analysis, old.deploys, old.sweeps, old.full_loads)
     # Models not kept from the preview server's last build come from the engine result cache, or are computed.
     engine = EngineCache(default_dir(catalog.root), gpus, frameworks)
-    analyses.update(engine.analyse_all({mid: m for mid, m in models.items() if mid not in analyses}))
-    analyses = {mid: analyses[mid] for mid in models}  # the catalog's order
+    todo = {mid: m for mid, m in models.items() if mid not in kept}
+    results = {
+        **kept,
+        **engine.compute_all(todo, partial(model_results, gpus=gpus, frameworks=frameworks), ModelResults),
+    }
     qualities = {mid: quality_index(m) for mid, m in models.items()}
-    triples = {mid: (m, analyses[mid].facts, qualities[mid]) for mid, m in models.items()}
+    triples = {mid: (m, results[mid].analysis.facts, qualities[mid]) for mid, m in models.items()}
     similar = similar_all(triples)
     site = SiteAnalysis(catalog=catalog, comparisons=comparisons)
     for mid, m in models.items():
-        an = analyses[mid]
+        r = results[mid]
         api_prices = tuple(sorted(prices.get(mid, []), key=lambda t: t[1].output_usd_per_mtok))
-        deploys = (
-            kept[mid].deploys
-            if mid in kept
-            else tuple(analyse_deploy(m, an.facts, c, frameworks) for c in deploy_setups(an))
-        )
         site.models[mid] = ModelData(
             record=m,
-            analysis=an,
+            analysis=r.analysis,
             quality=qualities[mid],
             similar=similar[mid],
             benchmarks=tuple(by_model.get(mid, [])),
             api_prices=api_prices,
-            deploys=deploys,
-            breakeven=analyse_breakeven(an, api_prices),
-            sweeps=analyse_sweeps(an),
+            deploys=r.deploys,
+            breakeven=analyse_breakeven(r.analysis, api_prices, r.full_loads),
+            sweeps=r.sweeps,
+            full_loads=r.full_loads,
         )
-    for mid, md in site.models.items():
-        site.models[mid] = replace(md, calculator=analyse_calculator_default(md, site))
+    # The calculator's answer also reads the error bars (every benchmark) and the API prices: both in its key.
+    calc = partial(analyse_calculator_default, site=site)
+    extra = _digest(sorted(site.error_bars.cells.items()), [p.record for _, p in sorted(catalog.providers.items())])
+    answers = engine.compute_all(models, calc, CalculatorDefault, extra=extra)
+    site.models = {mid: dataclasses.replace(md, calculator=answers[mid]) for mid, md in site.models.items()}
     site.gpu_analyses = {gid: analyse_gpu(g, gpus) for gid, g in gpus.items()}
     return site
 
@@ -330,7 +376,8 @@ def calculator_query(md: ModelData, gpus: dict[str, GpuRecord]) -> EstimateQuery
     )
 
 
-def analyse_calculator_default(md: ModelData, site: SiteAnalysis) -> CalculatorDefault:
+def analyse_calculator_default(m: ModelRecord, site: SiteAnalysis) -> CalculatorDefault:
+    md = site.models[m.id]
     q = calculator_query(md, site.gpus)
     try:
         return CalculatorDefault(q, estimate(site.catalog, q, site.error_bars, rounded=False))

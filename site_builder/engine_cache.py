@@ -6,7 +6,10 @@ the order the engine walks them) and one of the code (the engine, the record mod
 Python and pydantic versions). An edited model record recomputes that model only; an edited GPU, framework or
 engine file starts a new generation, in which every model is recomputed once.
 
-Layout: `<dir>/<generation>/<model id>/<record hash>.pickle`. Records inside a stored analysis are kept as
+The same store keeps the analysis stage's other per-model results (`compute_all`: deploy pages, sweeps, the
+calculator's answer), each kind under its own name and with a digest of anything else it reads in its key.
+
+Layout: `<dir>/<generation>/<model id>/<kind>-<key>.pickle`. Records inside a stored analysis are kept as
 references (a GPU's id) and resolved to the current build's records on loading: the key says they are equal,
 and the pages keep sharing one object per record. The directory is `.cache/site-builder/engine` beside the
 catalog folder, or `$SITE_BUILDER_CACHE` (`off`: no cache). A damaged or unreadable file is recomputed.
@@ -26,7 +29,7 @@ import sys
 import tempfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pydantic
 
@@ -37,12 +40,19 @@ from site_builder.records import FrameworkRecord, GpuRecord, ModelRecord
 from site_builder.records.model import Architecture
 
 PACKAGE = Path(__file__).resolve().parent
-# The code an analysis is computed by: the engine, the record models it reads (defaults, derived fields) and the
-# way results are stored here.
-SOURCES = (PACKAGE / "engine", PACKAGE / "records", Path(__file__).resolve())
+# The code a stored result is computed by: the engine, the record models it reads (defaults, derived fields), the
+# analysis stage and query (deploy pages' analyses, the calculator's answer) and the way results are stored here.
+SOURCES = (
+    PACKAGE / "engine",
+    PACKAGE / "records",
+    PACKAGE / "analysis.py",
+    PACKAGE / "query.py",
+    Path(__file__).resolve(),
+)
 ENV = "SITE_BUILDER_CACHE"
 KEEP_GENERATIONS = 3  # a few: switching between two branches, or undoing a GPU edit, still finds its results
 PROTOCOL = pickle.HIGHEST_PROTOCOL
+T = TypeVar("T")
 
 
 @functools.cache
@@ -123,30 +133,36 @@ class EngineCache:
         self._pruned = False
 
     def analyse(self, model: ModelRecord) -> Analysis:
-        if self.folder is None:
-            return analyse(model, self.gpus, self.frameworks)
-        path = self._path(model)
-        stored = self._load(path, model)
-        if stored is not None:
-            self.hits += 1
-            return stored
-        result = analyse(model, self.gpus, self.frameworks)
-        self.misses += 1
-        self._store(path, result, model)
-        return result
+        return self.compute_all({model.id: model}, self._analyse, Analysis, jobs=1)[model.id]
 
     def analyse_all(self, models: Mapping[str, ModelRecord], jobs: int | None = None) -> dict[str, Analysis]:
-        """`analyse` for every model, the misses computed in `jobs` forked processes (default: one per core).
+        return self.compute_all(models, self._analyse, Analysis, jobs=jobs)
+
+    def _analyse(self, model: ModelRecord) -> Analysis:
+        return analyse(model, self.gpus, self.frameworks)
+
+    def compute_all(
+        self,
+        models: Mapping[str, ModelRecord],
+        compute: Callable[[ModelRecord], T],
+        kind: type[T],
+        *,
+        extra: str = "",
+        jobs: int | None = None,
+    ) -> dict[str, T]:
+        """`compute(model)` for every model, from the cache where it can be; the misses computed in `jobs` forked
+        processes (default: one per core). A result reads the model record, the build's GPU and framework records
+        and `extra` (a digest of anything else it depends on), nothing else: the file name holds all of them.
 
         The workers hand their results over through the cache folder, so without one (or without fork) they are
         computed here, one after another; a model a worker did not store is computed here too.
         """
         jobs = _cores() if jobs is None else jobs
-        results: dict[str, Analysis] = {}
+        results: dict[str, T] = {}
         missing: list[tuple[str, ModelRecord, Path]] = []
         for mid, model in models.items():
-            path = None if self.folder is None else self._path(model)
-            stored = None if path is None else self._load(path, model)
+            path = None if self.folder is None else self._path(model, kind, extra)
+            stored = None if path is None else self._load(path, model, kind)
             if stored is not None:
                 self.hits += 1
                 results[mid] = stored
@@ -155,20 +171,28 @@ class EngineCache:
         forks = "fork" in multiprocessing.get_all_start_methods() and not multiprocessing.current_process().daemon
         if forks and jobs > 1 and len(missing) >= 2 * jobs:
             self._prune()  # before the workers write, so that none of them prunes
-            self._compute_in_workers(missing, jobs)
+            self._compute_in_workers(missing, compute, jobs)
             for mid, model, path in missing:
-                stored = self._load(path, model)
+                stored = self._load(path, model, kind)
                 if stored is not None:
                     self.misses += 1
                     results[mid] = stored
-        return {mid: results[mid] if mid in results else self.analyse(model) for mid, model in models.items()}
+        for mid, model in models.items():
+            if mid not in results:
+                results[mid] = compute(model)
+                if self.folder is not None:
+                    self.misses += 1
+                    self._store(self._path(model, kind, extra), results[mid], model)
+        return {mid: results[mid] for mid in models}
 
-    def _compute_in_workers(self, missing: list[tuple[str, ModelRecord, Path]], jobs: int) -> None:
+    def _compute_in_workers(
+        self, missing: list[tuple[str, ModelRecord, Path]], compute: Callable[[ModelRecord], Any], jobs: int
+    ) -> None:
         ctx = multiprocessing.get_context("fork")
 
         def work(share: list[tuple[str, ModelRecord, Path]]) -> None:
             for _, model, path in share:
-                self._store(path, analyse(model, self.gpus, self.frameworks), model)
+                self._store(path, compute(model), model)
 
         workers = [ctx.Process(target=work, args=(missing[i::jobs],), daemon=True) for i in range(jobs)]
         for w in workers:
@@ -176,12 +200,12 @@ class EngineCache:
         for w in workers:
             w.join()
 
-    def _path(self, model: ModelRecord) -> Path:
+    def _path(self, model: ModelRecord, kind: type[Any], extra: str) -> Path:
         assert self.folder is not None
-        key = hashlib.sha256(model.model_dump_json().encode()).hexdigest()[:32]
-        return self.folder / model.id / f"{key}.pickle"
+        key = hashlib.sha256(f"{extra}\0".encode() + model.model_dump_json().encode()).hexdigest()[:32]
+        return self.folder / model.id / f"{kind.__name__}-{key}.pickle"
 
-    def _load(self, path: Path, model: ModelRecord) -> Analysis | None:
+    def _load(self, path: Path, model: ModelRecord, kind: type[T]) -> T | None:
         try:
             data = path.read_bytes()
         except OSError:
@@ -197,9 +221,9 @@ class EngineCache:
             result = _Loader(data, resolve).load()
         except Exception:  # a damaged or foreign file is only a miss
             return None
-        return result if isinstance(result, Analysis) and result.model is model else None
+        return result if isinstance(result, kind) else None
 
-    def _dumps(self, result: Analysis, model: ModelRecord) -> bytes:
+    def _dumps(self, result: object, model: ModelRecord) -> bytes:
         gpus, frameworks = self.gpus, self.frameworks
 
         def ref(
@@ -229,13 +253,14 @@ class EngineCache:
         pickler.dump(result)
         return buffer.getvalue()
 
-    def _store(self, path: Path, result: Analysis, model: ModelRecord) -> None:
+    def _store(self, path: Path, result: object, model: ModelRecord) -> None:
         """Write atomically (a reader sees the old file or the new one); a cache that cannot be written is skipped."""
         try:
             data = self._dumps(result, model)
             self._prune()
             path.parent.mkdir(parents=True, exist_ok=True)
-            for old in path.parent.glob("*.pickle"):  # an earlier version of this record
+            kind = path.name.split("-", 1)[0]
+            for old in path.parent.glob(f"{kind}-*.pickle"):  # an earlier version of this record
                 old.unlink(missing_ok=True)
             fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".", suffix=".tmp")
             with os.fdopen(fd, "wb") as f:
