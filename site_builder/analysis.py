@@ -45,13 +45,13 @@ from site_builder.records.provider import ApiPrice, ProviderRecord
 DEPLOY_CONCURRENCIES = (1, 8, 32, 64, 128)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class DeployVariant:
     concurrency: int
     result: Candidate  # the deploy page's setup, framework and format at this concurrency
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class DeployAnalysis:
     """What a deployment page shows beyond its candidate: launch limits, other loads, the engine's KV pool."""
 
@@ -64,7 +64,7 @@ class DeployAnalysis:
     budget_value: float | None  # the setup's own framework's memory-budget setting, where it is computed
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class BreakevenRow:
     """One recommended setup's dollars per request at the stated load and at its throughput-optimal load."""
 

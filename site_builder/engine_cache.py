@@ -33,9 +33,14 @@ from typing import Any, TypeVar
 
 import pydantic
 
+from site_builder.engine.budget import KvCapacity
+from site_builder.engine.estimate import CostResult, MemoryResult, SpeedResult, Workload
 from site_builder.engine.hardware import Setup, make_setup
-from site_builder.engine.plan import Analysis, analyse
+from site_builder.engine.launch import LaunchSettings
+from site_builder.engine.money import FullLoad
+from site_builder.engine.plan import Analysis, Candidate, MatrixCell, MatrixRow, analyse
 from site_builder.engine.precision import PRECISIONS, Precision
+from site_builder.engine.sweep import SweepPoint
 from site_builder.records import FrameworkRecord, GpuRecord, ModelRecord
 from site_builder.records.model import Architecture
 
@@ -53,6 +58,21 @@ ENV = "SITE_BUILDER_CACHE"
 KEEP_GENERATIONS = 3  # a few: switching between two branches, or undoing a GPU edit, still finds its results
 PROTOCOL = pickle.HIGHEST_PROTOCOL
 T = TypeVar("T")
+# The engine's slotted result classes (many objects per model; none has an init=False field): stored as the call
+# that makes them, see _slotted.
+SLOTTED: tuple[type, ...] = (
+    Candidate,
+    MatrixCell,
+    MatrixRow,
+    Workload,
+    MemoryResult,
+    SpeedResult,
+    CostResult,
+    SweepPoint,
+    LaunchSettings,
+    KvCapacity,
+    FullLoad,
+)
 
 
 @functools.cache
@@ -103,6 +123,12 @@ def _setup(gid: str, multiplier: int) -> Setup:
 
 def _precision(pid: str) -> Precision:
     return PRECISIONS[pid]
+
+
+def _slotted(obj: Any) -> Any:
+    """A slotted frozen dataclass as a call of its class on its field values. The dataclass's own __setstate__ looks
+    its fields up again for every object, which made loading a model's results several times slower."""
+    return (type(obj), tuple(getattr(obj, name) for name in type(obj).__slots__))
 
 
 class _Loader(pickle.Unpickler):
@@ -243,6 +269,7 @@ class EngineCache:
         pickler = pickle.Pickler(buffer, protocol=PROTOCOL)
         pickler.dispatch_table = {
             **copyreg.dispatch_table,
+            **dict.fromkeys(SLOTTED, _slotted),
             GpuRecord: ref(gpus, _gpu, lambda g: g.id),
             FrameworkRecord: ref(frameworks, _framework, lambda f: f.id),
             ModelRecord: ref({model.id: model}, _model, lambda m: m.id),

@@ -25,7 +25,7 @@ MAX_DEPTH = 64
 Loc = tuple[str | int, ...]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Mark:
     line: int  # 1-based
     col: int  # 1-based

@@ -12,7 +12,7 @@ from site_builder.engine.memory import ModelFacts, activation_per_token, kv_byte
 from site_builder.records.framework import EngineClass
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class KvCapacity:
     framework: str  # the engine whose rule applies
     bytes_per_gpu: int

@@ -30,7 +30,7 @@ from site_builder.engine.precision import KV_BYTES, Precision, compute_rate_for
 from site_builder.records.framework import EngineClass
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Workload:
     context: int  # tokens held per sequence (prompt + output for serving)
     concurrency: int
@@ -48,7 +48,7 @@ class Workload:
         return self.prompt + self.output // 2
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class MemoryResult:
     weights_bytes_total: int
     weights_bytes: int  # per GPU
@@ -64,7 +64,7 @@ class MemoryResult:
     max_concurrency: int
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SpeedResult:
     decode_tokens_per_s: float  # pure decode steps of the running batch, no prefill interleaved
     output_tokens_per_s: float | None
@@ -83,7 +83,7 @@ class SpeedResult:
     compute_rate: str | None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CostResult:
     price_per_hour_usd: float  # whole setup
     price_sources: int

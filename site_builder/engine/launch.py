@@ -33,7 +33,7 @@ def budget_setting(framework_id: str | None, engine: EngineClass, setup: Setup) 
     return None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class LaunchSettings:
     framework: str  # whose rule sized the KV pool
     tensor_parallel: int

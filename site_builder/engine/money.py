@@ -43,7 +43,7 @@ def self_usd_per_request(usd_per_hour: float, output_tokens_per_s: float, output
     return usd_per_hour / SECONDS_PER_HOUR / requests_per_s
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class FullLoad:
     concurrency: int
     speed: SpeedResult

@@ -94,7 +94,7 @@ def serving_engine(
     return fw, engine_class_for(prec, gpu, fw)
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, slots=True)
 class Candidate:
     setup: Setup
     precision: Precision
@@ -111,7 +111,7 @@ class Candidate:
         return f"{self.setup.id}-{self.precision.id}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class MatrixCell:
     precision: str
     level: MatrixLevel
@@ -121,7 +121,7 @@ class MatrixCell:
     max_context: int = 0
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class MatrixRow:
     setup: Setup
     cells: tuple[MatrixCell, ...]

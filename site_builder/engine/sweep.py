@@ -13,7 +13,7 @@ from site_builder.engine.precision import Precision
 from site_builder.records.framework import EngineClass
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SweepPoint:
     concurrency: int
     itl_ms: float
