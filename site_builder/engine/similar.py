@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import math
 from dataclasses import dataclass
 
@@ -98,7 +99,50 @@ def similar_models(model: ModelRecord, models: Catalog) -> tuple[Similar, ...]:
     return _top(model.id, models, {mid: _features(m, f) for mid, (m, f, _) in models.items()})
 
 
+# Every term but size is at most 1, so a pair scores at most this above its size term: the search below stops where
+# even a perfect match elsewhere could not reach the fourth-best score. The margin absorbs float rounding.
+_REST = 1 - SIMILARITY_WEIGHTS["size"]
+_MARGIN = 1e-9
+
+
+def _nearest(mid: str, order: list[tuple[float, str]], feats: dict[str, _Features]) -> list[str]:
+    """The SIMILAR_COUNT best-scoring other models, best first, ties by id: _top's answer without scoring every pair.
+
+    Models are visited outward from this one in size (log2 of active parameters), where the size term falls; the
+    visit stops once the size term alone leaves no model further out able to reach the fourth-best score kept."""
+    mine = feats[mid]
+    here = math.log2(mine.active)
+    at = bisect.bisect_left(order, (here, mid))
+    lo, hi = at - 1, at + 1
+    best: list[tuple[float, str]] = []  # (-score, id), sorted, at most SIMILAR_COUNT
+    while lo >= 0 or hi < len(order):
+        below = here - order[lo][0] if lo >= 0 else math.inf
+        above = order[hi][0] - here if hi < len(order) else math.inf
+        gap = min(below, above)
+        bound = SIMILARITY_WEIGHTS["size"] * max(0.0, 1 - gap / 3) + _REST
+        if len(best) == SIMILAR_COUNT and bound < -best[-1][0] - _MARGIN:
+            break
+        if below <= above:
+            oid, lo = order[lo][1], lo - 1
+        else:
+            oid, hi = order[hi][1], hi + 1
+        entry = (-_score(mine, feats[oid]), oid)
+        if len(best) < SIMILAR_COUNT or entry < best[-1]:
+            bisect.insort(best, entry)
+            del best[SIMILAR_COUNT:]
+    return [oid for _, oid in best]
+
+
 def similar_all(models: Catalog) -> dict[str, tuple[Similar, ...]]:
-    """similar_models for every model of the catalog, reading each model's features once."""
+    """similar_models for every model of the catalog: the same answer, without scoring every pair (a catalog of
+    thousands of models spent seconds there)."""
     feats = {mid: _features(m, f) for mid, (m, f, _) in models.items()}
-    return {mid: _top(mid, models, feats) for mid in models}
+    order = sorted((math.log2(x.active), mid) for mid, x in feats.items())
+    out = {}
+    for mid, (a, fa, qa) in models.items():
+        kept = []
+        for oid in _nearest(mid, order, feats):
+            b, fb, qb = models[oid]
+            kept.append(Similar(b, _score(feats[mid], feats[oid]), relations(a, fa, qa, b, fb, qb)))
+        out[mid] = tuple(kept)
+    return out

@@ -70,3 +70,19 @@ def test_similar_models_are_the_top_scores_of_every_pair() -> None:
         expected = [(oid, score, relations(a, fa, qa, b, fb, qb)) for score, oid, b, fb, qb in every[:SIMILAR_COUNT]]
         assert [(s.model.id, s.score, s.relations) for s in similar_models(a, models)] == expected
         assert every_model[mid] == similar_models(a, models)
+
+
+def test_similar_models_of_a_large_catalog_with_many_ties_are_the_top_scores_of_every_pair() -> None:
+    """Copies of the real models (the bench's catalog) tie on every term: the search that skips pairs must still
+    return exactly what scoring every pair returns, ties by id."""
+    from site_builder.engine.plan import facts_of
+    from site_builder.engine.quality import quality_index
+    from site_builder.engine.similar import similar_all, similar_models
+
+    catalog = load_catalog(Path("catalog"), Report(), only={"models": None})
+    base = [m.record for _, m in sorted(catalog.models.items())]
+    copies = [base[i % len(base)].model_copy(update={"id": f"{base[i % len(base)].id}-copy{i}"}) for i in range(400)]
+    models = {m.id: (m, facts_of(m), quality_index(m)) for m in [*base, *copies]}
+    fast = similar_all(models)
+    for mid in list(models)[::7]:
+        assert fast[mid] == similar_models(models[mid][0], models)
