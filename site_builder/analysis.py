@@ -10,8 +10,7 @@ import dataclasses
 import functools
 import hashlib
 from dataclasses import dataclass, field
-from functools import partial
-from typing import Any
+from typing import Any, NoReturn
 
 from site_builder.catalog import Catalog
 from site_builder.engine.budget import KvCapacity, kv_capacity
@@ -103,6 +102,17 @@ class GpuAnalysis:
     supported_all: frozenset[str]  # every precision the hardware runs
 
 
+class _Released:
+    def __getattr__(self, name: str) -> NoReturn:
+        raise RuntimeError(f"a page read {name!r} of a model whose results this render process released (Page.deps)")
+
+    def __iter__(self) -> NoReturn:
+        raise RuntimeError("a page read a model whose results this render process released (Page.deps)")
+
+
+_RELEASED = _Released()
+
+
 @dataclass(frozen=True)
 class ModelResults:
     """One model's engine results that read only its record and the GPU and framework records: what the engine
@@ -132,6 +142,14 @@ class ModelData:
     @property
     def facts(self) -> ModelFacts:
         return self.analysis.facts
+
+    def released(self) -> ModelData:
+        """This model without its engine results, in a render process that renders none of the pages reading them:
+        the memory goes back, and a page that reads them anyway fails loudly instead of showing wrong numbers."""
+        gone: Any = _RELEASED
+        return dataclasses.replace(
+            self, analysis=gone, deploys=gone, breakeven=gone, calculator=gone, sweeps=gone, full_loads=gone
+        )
 
     @property
     def best(self) -> Candidate | None:
@@ -172,6 +190,12 @@ class SiteAnalysis:
     @property
     def families(self) -> dict[str, FamilyRecord]:
         return {k: v.record for k, v in sorted(self.catalog.families.items())}
+
+    def release(self, keep: set[str]) -> None:
+        """Drop the engine results of every model but `keep` (build.render_site's processes)."""
+        for mid, md in self.models.items():
+            if mid not in keep:
+                self.models[mid] = md.released()
 
     def compare_pairs(self) -> list[tuple[str, str]]:
         pairs = set()
@@ -318,17 +342,24 @@ def analyse_site(catalog: Catalog, previous: SiteAnalysis | None = None) -> Site
         old = previous.models.get(mid) if previous is not None and reusable else None
         if old is not None and old.record == m:
             kept[mid] = ModelResults(old.analysis, old.deploys, old.sweeps, old.full_loads)
-    # Models not kept from the preview server's last build come from the engine result cache, or are computed.
+    site = SiteAnalysis(catalog=catalog, comparisons=comparisons)
+    # The calculator's answer also reads the error bars (every benchmark) and the API prices: both in its key.
+    extra = _digest(sorted(site.error_bars.cells.items()), [p.record for _, p in sorted(catalog.providers.items())])
+    # Models not kept from the preview server's last build come from the engine result cache, or are computed; a
+    # model computed is also given its calculator answer, stored for the pass below (no second round of workers).
     engine = EngineCache(default_dir(catalog.root), gpus, frameworks)
+
+    def compute(m: ModelRecord) -> ModelResults:
+        r = model_results(m, gpus, frameworks)
+        if engine.folder is not None:
+            engine.store(m, calculator_default(m, r.analysis, site), extra=extra)
+        return r
+
     todo = {mid: m for mid, m in models.items() if mid not in kept}
-    results = {
-        **kept,
-        **engine.compute_all(todo, partial(model_results, gpus=gpus, frameworks=frameworks), ModelResults),
-    }
+    results = {**kept, **engine.compute_all(todo, compute, ModelResults)}
     qualities = {mid: quality_index(m) for mid, m in models.items()}
     triples = {mid: (m, results[mid].analysis.facts, qualities[mid]) for mid, m in models.items()}
     similar = similar_all(triples)
-    site = SiteAnalysis(catalog=catalog, comparisons=comparisons)
     for mid, m in models.items():
         r = results[mid]
         api_prices = tuple(sorted(prices.get(mid, []), key=lambda t: t[1].output_usd_per_mtok))
@@ -344,9 +375,10 @@ def analyse_site(catalog: Catalog, previous: SiteAnalysis | None = None) -> Site
             sweeps=r.sweeps,
             full_loads=r.full_loads,
         )
-    # The calculator's answer also reads the error bars (every benchmark) and the API prices: both in its key.
-    calc = partial(analyse_calculator_default, site=site)
-    extra = _digest(sorted(site.error_bars.cells.items()), [p.record for _, p in sorted(catalog.providers.items())])
+
+    def calc(m: ModelRecord) -> CalculatorDefault:
+        return calculator_default(m, site.models[m.id].analysis, site)
+
     answers = engine.compute_all(models, calc, CalculatorDefault, extra=extra)
     site.models = {mid: dataclasses.replace(md, calculator=answers[mid]) for mid, md in site.models.items()}
     site.gpu_analyses = {gid: analyse_gpu(g, gpus) for gid, g in gpus.items()}
@@ -357,11 +389,11 @@ def analyse_site(catalog: Catalog, previous: SiteAnalysis | None = None) -> Site
 FALLBACK_GPU = "h100-sxm"
 
 
-def calculator_query(md: ModelData, gpus: dict[str, GpuRecord]) -> EstimateQuery:
+def calculator_query(m: ModelRecord, an: Analysis, gpus: dict[str, GpuRecord]) -> EstimateQuery:
     """The page's serving workload on its best-scoring setup (or its smallest single GPU, or an H100)."""
-    an, m = md.analysis, md.record
     w = an.serve_workload
-    c = md.best or an.min_single_gpu or (an.candidates[0] if an.candidates else None)
+    best = an.recommendations[0] if an.recommendations else None
+    c = best or an.min_single_gpu or (an.candidates[0] if an.candidates else None)
     gpu, count, precision = (c.setup.record.id, c.setup.count, c.precision.id) if c else (FALLBACK_GPU, 1, None)
     return EstimateQuery(
         model=m.id,
@@ -376,9 +408,8 @@ def calculator_query(md: ModelData, gpus: dict[str, GpuRecord]) -> EstimateQuery
     )
 
 
-def analyse_calculator_default(m: ModelRecord, site: SiteAnalysis) -> CalculatorDefault:
-    md = site.models[m.id]
-    q = calculator_query(md, site.gpus)
+def calculator_default(m: ModelRecord, an: Analysis, site: SiteAnalysis) -> CalculatorDefault:
+    q = calculator_query(m, an, site.gpus)
     try:
         return CalculatorDefault(q, estimate(site.catalog, q, site.error_bars, rounded=False))
     except UsageError as err:

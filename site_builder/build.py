@@ -5,7 +5,6 @@ from __future__ import annotations
 import gc
 import multiprocessing
 import os
-import resource
 import shutil
 import sys
 import time
@@ -13,6 +12,7 @@ import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache, partial
+from multiprocessing.connection import Connection
 from pathlib import Path
 
 from jinja2 import Environment
@@ -21,7 +21,8 @@ from site_builder.analysis import SiteAnalysis, analyse_site, compare_slug
 from site_builder.api import write_api
 from site_builder.catalog import load_catalog
 from site_builder.feeds import write_feeds
-from site_builder.linkcheck import check_links
+from site_builder.linkcheck import Links, check_links
+from site_builder.linkcheck import scan as scan_links
 from site_builder.output import check_output_dir, staging_dir, write_text
 from site_builder.pages.base import PageModel
 from site_builder.pages.calculator import calculator_page
@@ -67,6 +68,11 @@ class Page:
     template: str
     make: Callable[[], PageModel]  # the page model the template reads: a frozen dataclass
     deps: frozenset[str] = frozenset({"*"})
+    owner: str = ""  # the model whose page this is (its page, deploy pages, comparisons); "": a site-wide page
+
+    def models_read(self) -> set[str]:
+        """The models whose engine results the page reads: those its deps name one by one."""
+        return {d.removeprefix("models/") for d in self.deps if d.startswith("models/") and d != "models/*"}
 
     def affected_by(self, changed: set[str]) -> bool:
         if "*" in self.deps or "*" in changed:
@@ -89,6 +95,21 @@ def split_base(base_url: str) -> tuple[str, str]:
         return prefix, base_url.split("://")[0] + "://" + origin + prefix
     prefix = "/" + base_url.strip("/") + "/" if base_url.strip("/") else "/"
     return prefix, prefix
+
+
+# Page models are made from ids, not from the ModelData itself: a render process that releases the models it does not
+# render (render_site) must hold no other reference to them.
+def _model_page(site: SiteAnalysis, mid: str, base: str) -> PageModel:
+    return model_page(site.models[mid], site, base)
+
+
+def _deploy_page(site: SiteAnalysis, mid: str, index: int, base: str) -> PageModel:
+    md = site.models[mid]
+    return deploy_page(md, md.deploys[index], site, base)
+
+
+def _compare_page(site: SiteAnalysis, a: str, b: str, base: str) -> PageModel:
+    return compare_page(site.models[a], site.models[b], site, base)
 
 
 def collect_pages(site: SiteAnalysis, base: str) -> list[Page]:
@@ -124,14 +145,17 @@ def collect_pages(site: SiteAnalysis, base: str) -> list[Page]:
                 *neighbours,
             }
         )
-        pages.append(Page(f"models/{mid}/index.html", "model.html", partial(model_page, md, site, base), model_deps))
-        for d in md.deploys:
+        pages.append(
+            Page(f"models/{mid}/index.html", "model.html", partial(_model_page, site, mid, base), model_deps, mid)
+        )
+        for i, d in enumerate(md.deploys):
             pages.append(
                 Page(
                     f"deploy/{mid}/{deploy_slug(d.candidate)}/index.html",
                     "deploy.html",
-                    partial(deploy_page, md, d, site, base),
+                    partial(_deploy_page, site, mid, i, base),
                     frozenset({f"models/{mid}", *ENGINE_INPUTS}),
+                    mid,
                 )
             )
     for gid, g in site.gpus.items():
@@ -157,8 +181,9 @@ def collect_pages(site: SiteAnalysis, base: str) -> list[Page]:
             Page(
                 f"compare/{compare_slug(a, b)}/index.html",
                 "compare.html",
-                partial(compare_page, site.models[a], site.models[b], site, base),
+                partial(_compare_page, site, a, b, base),
                 frozenset({f"models/{a}", f"models/{b}", "providers/*", *ENGINE_INPUTS}),
+                a,
             )
         )
     paths = [p.path for p in pages]
@@ -221,92 +246,155 @@ def render_page(env: Environment, page: Page, settings: RenderSettings) -> str:
         raise RenderError(f"error rendering {page.path} ({page.template}): {type(err).__name__}: {err}") from err
 
 
+@dataclass
+class Rendered:
+    """What rendering pages gives the rest of the build: how many files changed, and each page's links (scanned from
+    the bytes as they were written, so the link check does not read every page again)."""
+
+    written: int = 0
+    links: dict[str, Links] = field(default_factory=dict)
+
+    def add(self, other: Rendered) -> None:
+        self.written += other.written
+        self.links.update(other.links)
+
+
 def render_pages(
     env: Environment, pages: list[Page], out: Path, settings: RenderSettings, done: Callable[[], None] | None = None
-) -> int:
-    """Render pages into `out`; return how many files changed (unchanged bytes are not rewritten)."""
-    written = 0
+) -> Rendered:
+    """Render pages into `out` (unchanged bytes are not rewritten)."""
+    result = Rendered()
     for i, page in enumerate(pages, 1):
         html = render_page(env, page, settings)
         target = out / page.path
         if not target.is_file() or target.read_text(encoding="utf-8") != html:
             write_text(out, page.path, html)
-            written += 1
+            result.written += 1
+        result.links[page.path] = scan_links(html.encode("utf-8"))
         if done is None:
             _progress(i, len(pages))
         else:
             done()
-    return written
+    return result
 
 
-MEMORY_BUDGET = 1 << 30  # bytes the whole build may hold: parent plus render workers
+def _cores() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def default_jobs() -> int:
-    """Render processes: one per core this process may use, as many as the memory budget allows.
+    """Render processes: one per core this process may use; 1 where fork is unavailable."""
+    return _cores() if "fork" in multiprocessing.get_all_start_methods() else 1
 
-    A forked worker ends up copying most of the computed site it reads (reference counts write to every
-    object), so each costs about the parent's size: a large catalog renders in fewer processes, or in one.
-    1 where fork is unavailable.
+
+# Relative render cost of a page, for splitting the work evenly (CPU time per page type measured by `make bench` at
+# 300 models x 60 GPUs): a GPU page or a listing shows a row per model of the catalog, so it grows with it.
+PAGE_COST = {"model.html": 10.0, "deploy.html": 1.0, "compare.html": 0.5, "family.html": 10.0}
+COST_PER_LISTED_MODEL = 0.07  # gpu.html and index.html, per model
+OTHER_PAGE_COST = 10.0
+
+
+def page_cost(page: Page, models: int) -> float:
+    if page.template in ("gpu.html", "index.html"):
+        return COST_PER_LISTED_MODEL * models
+    return PAGE_COST.get(page.template, OTHER_PAGE_COST)
+
+
+def split_work(pages: list[Page], jobs: int, models: int) -> list[list[Page]]:
+    """`jobs` shares of about equal cost. The first, rendered by the parent, holds every site-wide page (they read all
+    models, which only the parent keeps); each share holds whole models (a model's page, deploy pages and the
+    comparisons it leads), contiguous in catalog order, so that a process reads, and copies, few models' results."""
+    site_wide = [p for p in pages if not p.owner]
+    groups: dict[str, list[Page]] = {}
+    for p in pages:
+        if p.owner:
+            groups.setdefault(p.owner, []).append(p)
+    left = sum(page_cost(p, models) for p in pages)
+    shares: list[list[Page]] = [list(site_wide)]
+    cost = sum(page_cost(p, models) for p in site_wide)
+    for group in groups.values():
+        # A share is full at its even part of what was left when it started (the site-wide pages may fill the first).
+        if cost >= left / (jobs - len(shares) + 1) and len(shares) < jobs:
+            left -= cost
+            shares.append([])
+            cost = 0.0
+        shares[-1] += group
+        cost += sum(page_cost(p, models) for p in group)
+    return [share for share in shares if share] or [[]]
+
+
+def render_site(
+    env: Environment, pages: list[Page], out: Path, settings: RenderSettings, jobs: int, site: SiteAnalysis
+) -> Rendered:
+    """render_pages across `jobs` processes: this one and jobs-1 forked workers, each writing its own share's files.
+
+    Forked workers share the computed site with the parent (nothing is pickled); every page is rendered by the same
+    code from the same data, so the output is byte-identical to a serial build. Memory: a page of the parent's memory
+    that either process then writes to (a reference count is enough) is copied, so each worker first releases the
+    models its pages do not read (`SiteAnalysis.release`) and no longer maps them; the parent renders the site-wide
+    pages, which read every model. A worker's error is raised here, so the staging directory is discarded as for a
+    serial failure.
     """
-    if "fork" not in multiprocessing.get_all_start_methods():
-        return 1
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-    resident = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # KiB on Linux
-    return max(1, min(cores, MEMORY_BUDGET // max(resident, 1) - 1))
-
-
-def render_parallel(env: Environment, pages: list[Page], out: Path, settings: RenderSettings, jobs: int) -> int:
-    """render_pages across `jobs` forked workers, each taking every jobs-th page and writing its own files.
-
-    Forked workers share the computed site with the parent (nothing is pickled); every page is rendered by
-    the same code from the same data, so the output is byte-identical to a serial build. A worker's error
-    is raised here, so the staging directory is discarded as for a serial failure.
-    """
-    if jobs <= 1 or len(pages) < 2 * jobs:
+    shares = split_work(pages, jobs, len(site.models)) if jobs > 1 and len(pages) >= 2 * jobs else [pages]
+    if len(shares) == 1:
         return render_pages(env, pages, out, settings)
     for name in {p.template for p in pages}:
         env.get_template(name)  # compile once, before the fork
     ctx = multiprocessing.get_context("fork")
     counter = ctx.Value("i", 0)
-    results = ctx.SimpleQueue()
 
     def tick() -> None:
         with counter.get_lock():
             counter.value += 1
+        if multiprocessing.parent_process() is None:
+            _progress(min(counter.value, len(pages) - 1), len(pages))
 
-    def work(share: list[Page]) -> None:
+    def work(share: list[Page], conn: Connection) -> None:
         try:
-            results.put((render_pages(env, share, out, settings, tick), None))
+            site.release(set().union(*(p.models_read() for p in share)))
+            conn.send((render_pages(env, share, out, settings, tick), None))
         except BaseException as err:  # reported to the parent, which raises it
             message = str(err) if isinstance(err, RenderError) else f"{type(err).__name__}: {err}"
-            results.put((0, f"{message}\n{traceback.format_exc()}"))
+            conn.send((None, f"{message}\n{traceback.format_exc()}"))
+        finally:
+            conn.close()
 
-    workers = [ctx.Process(target=work, args=(pages[i::jobs],), daemon=True) for i in range(jobs)]
-    # Frozen objects are never scanned by the cyclic GC, so a worker does not copy every page of the
-    # parent's memory just to walk it (copy-on-write stays shared).
+    # Frozen objects are never scanned by the cyclic GC, so neither process writes to (and copies) every page of the
+    # computed site just to walk it; they stay frozen until the workers are done.
     gc.collect()
     gc.freeze()
+    workers: list[tuple[multiprocessing.process.BaseProcess, Connection]] = []
     try:
-        for w in workers:
-            w.start()
+        for share in shares[1:]:
+            receive, send = ctx.Pipe(duplex=False)
+            proc = ctx.Process(target=work, args=(share, send), daemon=True)
+            proc.start()
+            send.close()
+            workers.append((proc, receive))
+        result = render_pages(env, shares[0], out, settings, tick)
+        errors = []
+        for w, receive in workers:
+            outcome: tuple[Rendered | None, str | None] | None = None
+            while outcome is None and (w.is_alive() or receive.poll()):
+                if receive.poll(0.05):
+                    outcome = receive.recv()
+            if outcome is None:  # killed (out of memory, a signal) before it could report
+                raise RuntimeError(f"a render worker died: exit code {w.exitcode}")
+            rendered, error = outcome
+            if error:
+                errors.append(error)
+            elif rendered is not None:
+                result.add(rendered)
+        if errors:  # the first line names the page; the worker's traceback follows
+            raise RenderError(errors[0])
     finally:
+        for w, _ in workers:
+            if w.is_alive():
+                w.terminate()
+            w.join()
         gc.unfreeze()
-    while any(w.is_alive() for w in workers):
-        _progress(min(counter.value, len(pages) - 1), len(pages))
-        time.sleep(0.05)
-    for w in workers:
-        w.join()
-    outcomes = []
-    while not results.empty():
-        outcomes.append(results.get())
-    if len(outcomes) < jobs:  # killed (out of memory, a signal) before it could report
-        raise RuntimeError(f"a render worker died: exit codes {[w.exitcode for w in workers]}")
     _progress(len(pages), len(pages))
-    errors = [err for _, err in outcomes if err]
-    if errors:  # the first line names the page; the worker's traceback follows
-        raise RenderError(errors[0])
-    return sum(n for n, _ in outcomes)
+    return result
 
 
 def write_plumbing(
@@ -393,7 +481,7 @@ def build_site(
     settings = RenderSettings(base, absolute, catalog_date(site), search, live_reload, config.title, config.repository)
     try:
         with staging_dir(out) as tmp:
-            render_parallel(env, pages, tmp, settings, default_jobs() if jobs is None else jobs)
+            rendered = render_site(env, pages, tmp, settings, default_jobs() if jobs is None else jobs, site)
             write_static(tmp)
             lap("render")
 
@@ -405,7 +493,7 @@ def build_site(
                 index_site(tmp)
                 lap("search")
 
-            broken, _ = check_links(tmp, base, absolute)
+            broken, _ = check_links(tmp, base, absolute, rendered.links)
             if broken:
                 raise BrokenLinksError(broken)
             write_text(tmp, MARKER, marker_text(key, len(pages)))

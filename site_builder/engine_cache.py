@@ -211,6 +211,11 @@ class EngineCache:
                     self._store(self._path(model, kind, extra), results[mid], model)
         return {mid: results[mid] for mid in models}
 
+    def store(self, model: ModelRecord, result: object, *, extra: str = "") -> None:
+        """Keep `result` as the one `compute_all` would compute for this model, its class and `extra`."""
+        if self.folder is not None:
+            self._store(self._path(model, type(result), extra), result, model)
+
     def _compute_in_workers(
         self, missing: list[tuple[str, ModelRecord, Path]], compute: Callable[[ModelRecord], Any], jobs: int
     ) -> None:

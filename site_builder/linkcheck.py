@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -23,6 +24,15 @@ _ATTR = re.compile(rb'\s(href|src|action|id)="([^"]*)"')
 
 
 RULE = "broken-link"
+
+
+@dataclass(frozen=True)
+class Links:
+    """What the check needs of one page: each distinct link (unescaped) -> byte offset of its first attribute name,
+    and the element ids its fragments may name."""
+
+    links: dict[str, int]
+    ids: frozenset[str]
 
 
 @dataclass(frozen=True)
@@ -46,8 +56,8 @@ def _attrs(found: list[tuple[int, bytes, bytes]], links: dict[str, int], ids: se
             links.setdefault(value, offset)
 
 
-def read_page(file: Path) -> Page:
-    text = file.read_bytes()
+def scan(text: bytes) -> Links:
+    """The links and ids of one page's bytes: the render processes scan each page as they write it."""
     links: dict[str, int] = {}
     ids: set[str] = set()
     for m in _SCAN.finditer(text):
@@ -56,7 +66,13 @@ def read_page(file: Path) -> Page:
             _attrs(inner, links, ids)
         else:
             _attrs([(m.start(2), m.group(2), m.group(3))], links, ids)
-    return Page(text, links, frozenset(ids))
+    return Links(links, frozenset(ids))
+
+
+def read_page(file: Path) -> Page:
+    text = file.read_bytes()
+    found = scan(text)
+    return Page(text, found.links, found.ids)
 
 
 def url_path(site: Path, file: Path, base: str) -> str:
@@ -76,15 +92,17 @@ def served_file(site: Path, path: str) -> Path | None:
 class _Site:
     """The staging directory as a browser sees it: pages parsed once, URL paths resolved once."""
 
-    def __init__(self, root: Path, base: str, absolute: str) -> None:
+    def __init__(self, root: Path, base: str, absolute: str, scanned: Mapping[str, Links]) -> None:
         self.root, self.base, self.absolute = root, base, absolute
         self.search_built = (root / "pagefind").is_dir()
-        self._pages: dict[Path, Page] = {}
+        self.scanned = scanned
+        self._pages: dict[Path, Links] = {}
         self._targets: dict[str, Path | None] = {}
 
-    def page(self, file: Path) -> Page:
+    def page(self, file: Path) -> Links:
         if file not in self._pages:
-            self._pages[file] = read_page(file)
+            known = self.scanned.get(file.relative_to(self.root).as_posix())
+            self._pages[file] = known if known is not None else scan(file.read_bytes())
         return self._pages[file]
 
     def target(self, rel: str) -> Path | None:
@@ -93,7 +111,7 @@ class _Site:
         return self._targets[rel]
 
     def problem(self, file: Path, offset: int, link: str, message: str) -> Problem:
-        line, col = self.page(file).position(offset)
+        line, col = read_page(file).position(offset)
         return Problem(file.relative_to(self.root).as_posix(), line, col, link, message, rule=RULE)
 
     def check(self, file: Path) -> tuple[list[Problem], int]:
@@ -122,13 +140,16 @@ class _Site:
         return broken, checked
 
 
-def check_links(site: Path, base: str = "/", absolute: str = "/") -> tuple[list[Problem], int]:
+def check_links(
+    site: Path, base: str = "/", absolute: str = "/", scanned: Mapping[str, Links] | None = None
+) -> tuple[list[Problem], int]:
     """Every broken internal link of every HTML page under `site`, as `page:line:col: link: message` problems
     (the page as a path below `site`), and how many distinct internal links per page were checked.
 
-    `base` is the path prefix the site is served from; `absolute` the origin + prefix canonical URLs carry.
+    `base` is the path prefix the site is served from; `absolute` the origin + prefix canonical URLs carry;
+    `scanned` the links of pages already scanned (by path below `site`), which are not read again.
     """
-    staged = _Site(site, base, absolute)
+    staged = _Site(site, base, absolute, scanned or {})
     broken: list[Problem] = []
     checked = 0
     for file in sorted(site.rglob("*.html")):

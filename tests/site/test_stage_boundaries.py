@@ -50,7 +50,7 @@ EVALUATION_FUNCTIONS: dict[str, frozenset[str]] = {
             "analyse_breakeven",
             "analyse_gpu",
             "deploy_setups",
-            "analyse_calculator_default",
+            "calculator_default",
             "calculator_query",
             "analyse_sweeps",
         }
