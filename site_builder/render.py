@@ -70,12 +70,14 @@ def environment(templates: Path = TEMPLATES) -> Environment:
 # Inside <script> the HTML parser looks for "</script" and "<!--" (which makes a later "</script>" part of a
 # comment): escaping every "<", ">" and "&" as JSON \u escapes leaves nothing it can see, and JSON.parse reads
 # them back unchanged. U+2028/2029 are escaped too, for readers that treat the JSON as JavaScript.
-SCRIPT_ESCAPES = str.maketrans(
-    {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
-)
+SCRIPT_ESCAPES = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
 
 
 def script_json(data: Any, *, separators: tuple[str, str] | None = None) -> str:
     """JSON text that is safe as the content of a <script> element, whatever strings `data` holds."""
     text = json.dumps(data, sort_keys=True, ensure_ascii=False, separators=separators)
-    return text.translate(SCRIPT_ESCAPES)
+    # One str.replace per character, not str.translate: translate looks every character up in a dict (5x the time of
+    # json.dumps on a chart); no replacement contains a character another one replaces, so the order does not matter.
+    for char, escaped in SCRIPT_ESCAPES.items():
+        text = text.replace(char, escaped)
+    return text

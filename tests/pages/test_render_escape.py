@@ -1,4 +1,5 @@
-"""The site's Jinja environment escapes template output exactly as stock Jinja with MarkupSafe does.
+"""The site's Jinja environment escapes template output exactly as stock Jinja with MarkupSafe does, and JSON put in
+a <script> element reads back as the data while holding nothing the HTML parser acts on.
 
 render.environment() swaps the escape() its compiled templates call for one that skips building a Markup object per
 value; these tests render the same templates with it and with a stock Environment and compare the text.
@@ -6,6 +7,7 @@ value; these tests render the same templates with it and with a stock Environmen
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -14,7 +16,7 @@ from hypothesis import strategies as st
 from jinja2 import Environment, StrictUndefined, UndefinedError
 from markupsafe import Markup
 
-from site_builder.render import environment
+from site_builder.render import environment, script_json
 
 TEMPLATES = [
     "{{ v }}",
@@ -44,7 +46,7 @@ class Html:
         return f"<em>{self.text}</em>"
 
 
-TEXT = st.text(alphabet=st.sampled_from([*"ab <>&'\"/=;#", "\u00e9", "\u2014", "\u2028", "\x00"]))
+TEXT = st.text(alphabet=st.sampled_from([*"ab <>&'\"/=;#", "\u00e9", "\u2014", "\u2028", "\u2029", "\x00"]))
 VALUES: st.SearchStrategy[Any] = st.one_of(
     TEXT,
     st.integers(),
@@ -74,3 +76,22 @@ def test_an_undefined_name_is_still_an_error() -> None:
         environment().from_string("{{ missing }}").render()
     with pytest.raises(UndefinedError):
         environment().from_string("{{ v.missing }}").render(v=Html("x"))
+
+
+JSON_DATA = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False)
+    | TEXT
+    | st.sampled_from(["</script>", "<!--"]),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(TEXT, inner, max_size=4),
+    max_leaves=12,
+)
+
+
+@given(data=JSON_DATA, compact=st.booleans())
+def test_script_json_reads_back_and_hides_markup(data: Any, compact: bool) -> None:
+    text = script_json(data, separators=(",", ":") if compact else None)
+    assert json.loads(text) == data
+    assert not set(text) & {"<", ">", "&", "\u2028", "\u2029"}
