@@ -117,23 +117,24 @@ def gpu_page(g: GpuRecord, site: SiteAnalysis, base: str) -> GpuPage:
     if g.bundle:
         specs.insert(0, ("Bundle", stated(f"{g.bundle.count} × {b.short_name}", "", g.sources[0].url)))
     rows: list[ModelRow] = []
+    # A cell without a shorter-context link is its level's label alone: one shared (frozen) cell per level, not one
+    # per model and precision on a page of thousands.
+    plain = {level: FitCell(level, label) for level, label in MATRIX_LABELS.items()}
     for mid, md in site.models.items():
         work = md.analysis.serve_workload
         row = md.analysis.matrix_by_gpu.get(g.id)
-        levels = {c.precision: c.level for c in row.cells} if row else {}
         by_precision = {c.precision: c for c in row.cells} if row else {}
         cells = []
         for pid in MATRIX_PRECISIONS:
-            level = levels.get(pid, CellState.UNKNOWN) if pid in ga.supported else CellState.NOT_APPLICABLE
             cell = by_precision.get(pid)
-            shorter = cell is not None and level == cell.level and shorter_fit(cell)
-            cells.append(
-                FitCell(
-                    level,
-                    cell_label(cell) if cell and shorter else MATRIX_LABELS[level],
-                    cell_preset(mid, row.setup, cell, base) if row and cell and shorter else None,
-                )
-            )
+            if pid not in ga.supported:
+                cells.append(plain[CellState.NOT_APPLICABLE])
+            elif cell is None or row is None:
+                cells.append(plain[CellState.UNKNOWN])
+            elif shorter_fit(cell):
+                cells.append(FitCell(cell.level, cell_label(cell), cell_preset(mid, row.setup, cell, base)))
+            else:
+                cells.append(plain[cell.level])
         best = md.analysis.single.get(g.id)
         tps = best.speed.output_tokens_per_s if best and best.speed else None
         rows.append(

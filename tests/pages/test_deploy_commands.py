@@ -11,12 +11,15 @@ from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 import yaml
+from hypothesis import example, given
+from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from site_builder.analysis import SiteAnalysis, analyse_deploy, analyse_site
 from site_builder.build import Page, RenderSettings, _render_one, collect_pages
 from site_builder.catalog import load_catalog
 from site_builder.engine.plan import Candidate
+from site_builder.pages.deploy_command import split_words
 from site_builder.pages.detail_pages import DeployPage, deploy_page
 from site_builder.problems import Report
 from site_builder.query import EstimateQuery, estimate
@@ -214,3 +217,25 @@ def test_open_in_the_calculator_reproduces_the_pages_setup(site: SiteAnalysis) -
         assert est["total_bytes"] == c.memory.total_bytes
         assert c.speed is not None
         assert est["output_tokens_per_s"] == pytest.approx(c.speed.output_tokens_per_s, rel=1e-3)
+
+
+# Flag-like words plus everything shlex treats specially: quotes, backslashes, runs and kinds of whitespace
+# (tabs, newlines, and Unicode spaces that str.split would split on but shlex does not).
+SHELL_TEXT = st.text(alphabet=st.sampled_from([*"ab-=./{}#$ \t\n'\"\\", "\u00a0", "\u2003", "\x0b"]))
+
+
+@given(SHELL_TEXT)
+@example("--max-model-len 8192")
+@example("vllm serve  org/model")
+@example(" --tp 2")
+@example("--served-model-name 'my model'")
+def test_split_words_splits_as_the_shell_does(text: str) -> None:
+    try:
+        expected: list[str] | None = shlex.split(text)
+    except ValueError:  # unbalanced quotes, a trailing backslash
+        expected = None
+    try:
+        got: list[str] | None = split_words(text)
+    except ValueError:
+        got = None
+    assert got == expected

@@ -126,11 +126,14 @@ class CandidateView:
     note: str
 
 
-def candidate_view(c: Candidate, base: str, model_id: str, bars: ErrorBars | None = None) -> CandidateView:
+def candidate_view(
+    c: Candidate, base: str, model_id: str, bars: ErrorBars | None = None, label: str | None = None
+) -> CandidateView:
+    """`label` names the row (default: the setup's label)."""
     s, cost = c.speed, c.cost
     note = work_note(c)
     return CandidateView(
-        label=c.setup.label,
+        label=c.setup.label if label is None else label,
         gpu_href=f"{base}gpus/{c.setup.record.id}/",
         precision=c.precision.label,
         gpus=c.setup.count,

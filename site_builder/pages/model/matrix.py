@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from site_builder.analysis import ModelData
 from site_builder.engine.fit import CellState, FitLevel, MatrixLevel
-from site_builder.engine.plan import MATRIX_PRECISIONS, MatrixRow
+from site_builder.engine.hardware import Setup
+from site_builder.engine.plan import MATRIX_PRECISIONS, MatrixCell, MatrixRow
 from site_builder.engine.precision import PRECISIONS
 from site_builder.pages import format as F
 from site_builder.pages.labels import FIT_LEGEND_ORDER, MATRIX_LABELS, kv_cache_label
@@ -61,24 +63,26 @@ def _group_name(row: MatrixRow) -> str:
     return rec.architecture if rec.segment != "cpu" else CPU_GROUP
 
 
+# A page's matrix repeats few sizes (each GPU's usable memory, each format's total): formatted once, not per cell.
+_gib = functools.lru_cache(maxsize=1024)(F.gib)
+
+
+def _cell(c: MatrixCell, setup: Setup, base: str, model_id: str) -> Cell:
+    shorter = shorter_fit(c)
+    if c.total_bytes is not None:
+        title = f"{_gib(c.total_bytes)} needed of {_gib(c.usable_bytes)} usable per GPU"
+        if shorter:
+            title += f"; one sequence of up to {c.max_context:,} tokens fits"
+    else:
+        title = "GPU cannot run this precision" if c.level == CellState.NOT_APPLICABLE else "memory unknown"
+    if shorter:
+        return Cell(c.level, cell_label(c), title, cell_preset(model_id, setup, c, base))
+    return Cell(c.level, MATRIX_LABELS[c.level], title, None)
+
+
 def _setup_row(row: MatrixRow, base: str, model_id: str) -> SetupRow:
     rec = row.setup.record
-    cells = tuple(
-        Cell(
-            level=c.level,
-            label=cell_label(c),
-            title=(
-                f"{F.gib(c.total_bytes)} needed of {F.gib(c.usable_bytes)} usable per GPU"
-                + (f"; one sequence of up to {c.max_context:,} tokens fits" if shorter_fit(c) else "")
-                if c.total_bytes is not None
-                else "GPU cannot run this precision"
-                if c.level == CellState.NOT_APPLICABLE
-                else "memory unknown"
-            ),
-            href=cell_preset(model_id, row.setup, c, base),
-        )
-        for c in row.cells
-    )
+    cells = tuple(_cell(c, row.setup, base, model_id) for c in row.cells)
     capacity = row.setup.capacity_bytes * row.setup.count if row.setup.capacity_bytes else None
     return SetupRow(row.setup.label, f"{base}gpus/{rec.id}/", F.gib(capacity, 0), cells)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 from site_builder.analysis import ModelData, SiteAnalysis
@@ -48,7 +48,7 @@ def performance(md: ModelData, site: SiteAnalysis, base: str) -> Performance:
         else None
     )
     # A table row names the whole setup (GPU, format, runtime); a card names only the GPU.
-    rows = tuple(replace(candidate_view(c, base, md.record.id, site.error_bars), label=setup_label(c)) for c in tput)
+    rows = tuple(candidate_view(c, base, md.record.id, site.error_bars, setup_label(c)) for c in tput)
     return Performance(chart, rows)
 
 
