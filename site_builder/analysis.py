@@ -10,7 +10,7 @@ import dataclasses
 import functools
 import hashlib
 from dataclasses import dataclass, field
-from typing import Any, NoReturn
+from typing import Any
 
 from site_builder.catalog import Catalog
 from site_builder.engine.budget import KvCapacity, kv_capacity
@@ -102,17 +102,6 @@ class GpuAnalysis:
     supported_all: frozenset[str]  # every precision the hardware runs
 
 
-class _Released:
-    def __getattr__(self, name: str) -> NoReturn:
-        raise RuntimeError(f"a page read {name!r} of a model whose results this render process released (Page.deps)")
-
-    def __iter__(self) -> NoReturn:
-        raise RuntimeError("a page read a model whose results this render process released (Page.deps)")
-
-
-_RELEASED = _Released()
-
-
 @dataclass(frozen=True)
 class ModelResults:
     """One model's engine results that read only its record and the GPU and framework records: what the engine
@@ -142,14 +131,6 @@ class ModelData:
     @property
     def facts(self) -> ModelFacts:
         return self.analysis.facts
-
-    def released(self) -> ModelData:
-        """This model without its engine results, in a render process that renders none of the pages reading them:
-        the memory goes back, and a page that reads them anyway fails loudly instead of showing wrong numbers."""
-        gone: Any = _RELEASED
-        return dataclasses.replace(
-            self, analysis=gone, deploys=gone, breakeven=gone, calculator=gone, sweeps=gone, full_loads=gone
-        )
 
     @property
     def best(self) -> Candidate | None:
@@ -190,12 +171,6 @@ class SiteAnalysis:
     @property
     def families(self) -> dict[str, FamilyRecord]:
         return {k: v.record for k, v in sorted(self.catalog.families.items())}
-
-    def release(self, keep: set[str]) -> None:
-        """Drop the engine results of every model but `keep` (build.render_site's processes)."""
-        for mid, md in self.models.items():
-            if mid not in keep:
-                self.models[mid] = md.released()
 
     def compare_pairs(self) -> list[tuple[str, str]]:
         pairs = set()

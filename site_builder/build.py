@@ -2,27 +2,18 @@
 
 from __future__ import annotations
 
-import gc
-import multiprocessing
-import os
 import shutil
 import sys
 import time
-import traceback
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache, partial
-from multiprocessing.connection import Connection
 from pathlib import Path
-
-from jinja2 import Environment
 
 from site_builder.analysis import SiteAnalysis, analyse_site, compare_slug
 from site_builder.api import write_api
 from site_builder.catalog import load_catalog
 from site_builder.feeds import write_feeds
-from site_builder.linkcheck import Links, check_links
-from site_builder.linkcheck import scan as scan_links
+from site_builder.linkcheck import check_links
 from site_builder.output import check_output_dir, staging_dir, write_text
 from site_builder.pages.base import PageModel
 from site_builder.pages.calculator import calculator_page
@@ -41,6 +32,7 @@ from site_builder.pages.model import deploy_slug, model_page
 from site_builder.paths import STATIC
 from site_builder.problems import Problem, Report
 from site_builder.render import environment
+from site_builder.rendering import Page, RenderSettings, default_jobs, render_site
 from site_builder.siteconfig import ConfigError, find_config, load_config
 from site_builder.stylesheet import stylesheet
 from site_builder.uptodate import MARKER, built_pages, fingerprint, marker_text
@@ -54,34 +46,6 @@ class BuildResult:
     pages: int = 0
     seconds: float = 0.0
     phases: dict[str, float] = field(default_factory=dict)  # wall seconds per step, for `make bench`
-
-
-@dataclass(frozen=True)
-class Page:
-    """One output file: its template, a function that builds its page model, and what it depends on.
-
-    `deps` names catalog records as "<kind>/<id>"; "<kind>/*" means every record of that kind and "*"
-    everything. The preview server re-renders only pages whose dependencies changed.
-    """
-
-    path: str  # relative output path, e.g. models/x/index.html
-    template: str
-    make: Callable[[], PageModel]  # the page model the template reads: a frozen dataclass
-    deps: frozenset[str] = frozenset({"*"})
-    owner: str = ""  # the model whose page this is (its page, deploy pages, comparisons); "": a site-wide page
-
-    def models_read(self) -> set[str]:
-        """The models whose engine results the page reads: those its deps name one by one."""
-        return {d.removeprefix("models/") for d in self.deps if d.startswith("models/") and d != "models/*"}
-
-    def affected_by(self, changed: set[str]) -> bool:
-        if "*" in self.deps or "*" in changed:
-            return True
-        for key in changed:
-            kind = key.split("/", 1)[0]
-            if key in self.deps or f"{kind}/*" in self.deps:
-                return True
-        return False
 
 
 ENGINE_INPUTS = ("gpus/*", "frameworks/*")
@@ -192,209 +156,10 @@ def collect_pages(site: SiteAnalysis, base: str) -> list[Page]:
     return pages
 
 
-def _progress(done: int, total: int) -> None:
-    if sys.stderr.isatty():
-        width = 30
-        filled = width * done // total
-        print(f"\r[{'#' * filled}{'.' * (width - filled)}] {done}/{total} pages", end="", file=sys.stderr)
-        if done == total:
-            print(file=sys.stderr)
-
-
 def catalog_date(site: SiteAnalysis) -> str:
     dates = [str(md.record.release_date) for md in site.models.values() if md.record.release_date]
     dates += [str(f.reviewed) for f in site.families.values()]
     return max(dates) if dates else "unknown"
-
-
-@dataclass(frozen=True)
-class RenderSettings:
-    """What every page's template receives besides its page model."""
-
-    base: str  # path prefix for links, e.g. "/" or "/catalog/"
-    absolute: str  # origin + prefix for canonical URLs
-    catalog_date: str
-    search: bool
-    live_reload: bool = False  # the preview server's reload script
-    site_title: str = "Model Catalog"
-    repository: str = ""  # source repository URL for the footer; empty: none
-
-
-def _render_one(env: Environment, page: Page, settings: RenderSettings) -> str:
-    context = page.make()
-    ctx = {
-        "page": context,
-        "base": settings.base,
-        "canonical": settings.absolute + page.path.removesuffix("index.html"),
-        "catalog_date": settings.catalog_date,
-        "search_enabled": settings.search,
-        "live_reload": settings.live_reload,
-        "site_title": settings.site_title,
-        "repository": settings.repository,
-    }
-    return env.get_template(page.template).render(ctx)
-
-
-class RenderError(RuntimeError):
-    """A page's model or template failed; the message names the page and its template."""
-
-
-def render_page(env: Environment, page: Page, settings: RenderSettings) -> str:
-    try:
-        return _render_one(env, page, settings)
-    except Exception as err:
-        raise RenderError(f"error rendering {page.path} ({page.template}): {type(err).__name__}: {err}") from err
-
-
-@dataclass
-class Rendered:
-    """What rendering pages gives the rest of the build: how many files changed, and each page's links (scanned from
-    the bytes as they were written, so the link check does not read every page again)."""
-
-    written: int = 0
-    links: dict[str, Links] = field(default_factory=dict)
-
-    def add(self, other: Rendered) -> None:
-        self.written += other.written
-        self.links.update(other.links)
-
-
-def render_pages(
-    env: Environment, pages: list[Page], out: Path, settings: RenderSettings, done: Callable[[], None] | None = None
-) -> Rendered:
-    """Render pages into `out` (unchanged bytes are not rewritten)."""
-    result = Rendered()
-    for i, page in enumerate(pages, 1):
-        html = render_page(env, page, settings)
-        target = out / page.path
-        if not target.is_file() or target.read_text(encoding="utf-8") != html:
-            write_text(out, page.path, html)
-            result.written += 1
-        result.links[page.path] = scan_links(html.encode("utf-8"))
-        if done is None:
-            _progress(i, len(pages))
-        else:
-            done()
-    return result
-
-
-def _cores() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-
-
-def default_jobs() -> int:
-    """Render processes: one per core this process may use; 1 where fork is unavailable."""
-    return _cores() if "fork" in multiprocessing.get_all_start_methods() else 1
-
-
-# Relative render cost of a page, for splitting the work evenly (CPU time per page type measured by `make bench` at
-# 300 models x 60 GPUs): a GPU page or a listing shows a row per model of the catalog, so it grows with it.
-PAGE_COST = {"model.html": 10.0, "deploy.html": 1.0, "compare.html": 0.5, "family.html": 10.0}
-COST_PER_LISTED_MODEL = 0.07  # gpu.html and index.html, per model
-OTHER_PAGE_COST = 10.0
-
-
-def page_cost(page: Page, models: int) -> float:
-    if page.template in ("gpu.html", "index.html"):
-        return COST_PER_LISTED_MODEL * models
-    return PAGE_COST.get(page.template, OTHER_PAGE_COST)
-
-
-def split_work(pages: list[Page], jobs: int, models: int) -> list[list[Page]]:
-    """`jobs` shares of about equal cost. The first, rendered by the parent, holds every site-wide page (they read all
-    models, which only the parent keeps); each share holds whole models (a model's page, deploy pages and the
-    comparisons it leads), contiguous in catalog order, so that a process reads, and copies, few models' results."""
-    site_wide = [p for p in pages if not p.owner]
-    groups: dict[str, list[Page]] = {}
-    for p in pages:
-        if p.owner:
-            groups.setdefault(p.owner, []).append(p)
-    left = sum(page_cost(p, models) for p in pages)
-    shares: list[list[Page]] = [list(site_wide)]
-    cost = sum(page_cost(p, models) for p in site_wide)
-    for group in groups.values():
-        # A share is full at its even part of what was left when it started (the site-wide pages may fill the first).
-        if cost >= left / (jobs - len(shares) + 1) and len(shares) < jobs:
-            left -= cost
-            shares.append([])
-            cost = 0.0
-        shares[-1] += group
-        cost += sum(page_cost(p, models) for p in group)
-    return [share for share in shares if share] or [[]]
-
-
-def render_site(
-    env: Environment, pages: list[Page], out: Path, settings: RenderSettings, jobs: int, site: SiteAnalysis
-) -> Rendered:
-    """render_pages across `jobs` processes: this one and jobs-1 forked workers, each writing its own share's files.
-
-    Forked workers share the computed site with the parent (nothing is pickled); every page is rendered by the same
-    code from the same data, so the output is byte-identical to a serial build. Memory: a page of the parent's memory
-    that either process then writes to (a reference count is enough) is copied, so each worker first releases the
-    models its pages do not read (`SiteAnalysis.release`) and no longer maps them; the parent renders the site-wide
-    pages, which read every model. A worker's error is raised here, so the staging directory is discarded as for a
-    serial failure.
-    """
-    shares = split_work(pages, jobs, len(site.models)) if jobs > 1 and len(pages) >= 2 * jobs else [pages]
-    if len(shares) == 1:
-        return render_pages(env, pages, out, settings)
-    for name in {p.template for p in pages}:
-        env.get_template(name)  # compile once, before the fork
-    ctx = multiprocessing.get_context("fork")
-    counter = ctx.Value("i", 0)
-
-    def tick() -> None:
-        with counter.get_lock():
-            counter.value += 1
-        if multiprocessing.parent_process() is None:
-            _progress(min(counter.value, len(pages) - 1), len(pages))
-
-    def work(share: list[Page], conn: Connection) -> None:
-        try:
-            site.release(set().union(*(p.models_read() for p in share)))
-            conn.send((render_pages(env, share, out, settings, tick), None))
-        except BaseException as err:  # reported to the parent, which raises it
-            message = str(err) if isinstance(err, RenderError) else f"{type(err).__name__}: {err}"
-            conn.send((None, f"{message}\n{traceback.format_exc()}"))
-        finally:
-            conn.close()
-
-    # Frozen objects are never scanned by the cyclic GC, so neither process writes to (and copies) every page of the
-    # computed site just to walk it; they stay frozen until the workers are done.
-    gc.collect()
-    gc.freeze()
-    workers: list[tuple[multiprocessing.process.BaseProcess, Connection]] = []
-    try:
-        for share in shares[1:]:
-            receive, send = ctx.Pipe(duplex=False)
-            proc = ctx.Process(target=work, args=(share, send), daemon=True)
-            proc.start()
-            send.close()
-            workers.append((proc, receive))
-        result = render_pages(env, shares[0], out, settings, tick)
-        errors = []
-        for w, receive in workers:
-            outcome: tuple[Rendered | None, str | None] | None = None
-            while outcome is None and (w.is_alive() or receive.poll()):
-                if receive.poll(0.05):
-                    outcome = receive.recv()
-            if outcome is None:  # killed (out of memory, a signal) before it could report
-                raise RuntimeError(f"a render worker died: exit code {w.exitcode}")
-            rendered, error = outcome
-            if error:
-                errors.append(error)
-            elif rendered is not None:
-                result.add(rendered)
-        if errors:  # the first line names the page; the worker's traceback follows
-            raise RenderError(errors[0])
-    finally:
-        for w, _ in workers:
-            if w.is_alive():
-                w.terminate()
-            w.join()
-        gc.unfreeze()
-    _progress(len(pages), len(pages))
-    return result
 
 
 def write_plumbing(
@@ -481,7 +246,9 @@ def build_site(
     settings = RenderSettings(base, absolute, catalog_date(site), search, live_reload, config.title, config.repository)
     try:
         with staging_dir(out) as tmp:
-            rendered = render_site(env, pages, tmp, settings, default_jobs() if jobs is None else jobs, site)
+            rendered = render_site(
+                env, pages, tmp, settings, default_jobs() if jobs is None else jobs, len(site.models)
+            )
             write_static(tmp)
             lap("render")
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 import re
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,10 +29,10 @@ RULE = "broken-link"
 
 @dataclass(frozen=True)
 class Links:
-    """What the check needs of one page: each distinct link (unescaped) -> byte offset of its first attribute name,
-    and the element ids its fragments may name."""
+    """What the check needs of one page, kept for every page of a build: its distinct links (unescaped) and the element
+    ids a fragment may name. Strings are interned, so a link or id that many pages share is held once."""
 
-    links: dict[str, int]
+    links: tuple[str, ...]
     ids: frozenset[str]
 
 
@@ -56,8 +57,7 @@ def _attrs(found: list[tuple[int, bytes, bytes]], links: dict[str, int], ids: se
             links.setdefault(value, offset)
 
 
-def scan(text: bytes) -> Links:
-    """The links and ids of one page's bytes: the render processes scan each page as they write it."""
+def _read(text: bytes) -> tuple[dict[str, int], set[str]]:
     links: dict[str, int] = {}
     ids: set[str] = set()
     for m in _SCAN.finditer(text):
@@ -66,13 +66,20 @@ def scan(text: bytes) -> Links:
             _attrs(inner, links, ids)
         else:
             _attrs([(m.start(2), m.group(2), m.group(3))], links, ids)
-    return Links(links, frozenset(ids))
+    return links, ids
+
+
+def scan(text: bytes) -> Links:
+    """The links and ids of one page's bytes: the build scans each page as it writes it."""
+    links, ids = _read(text)
+    return Links(tuple(sys.intern(link) for link in links), frozenset(sys.intern(i) for i in ids))
 
 
 def read_page(file: Path) -> Page:
+    """One page with where each link is, for reporting a broken one."""
     text = file.read_bytes()
-    found = scan(text)
-    return Page(text, found.links, found.ids)
+    links, ids = _read(text)
+    return Page(text, links, frozenset(ids))
 
 
 def url_path(site: Path, file: Path, base: str) -> str:
@@ -110,15 +117,18 @@ class _Site:
             self._targets[rel] = served_file(self.root, rel)
         return self._targets[rel]
 
-    def problem(self, file: Path, offset: int, link: str, message: str) -> Problem:
-        line, col = read_page(file).position(offset)
+    def problem(self, file: Path, written: str, link: str, message: str) -> Problem:
+        """`written` the link as the page has it, `link` as reported (with the base path for an absolute one)."""
+        page = read_page(file)
+        line, col = page.position(page.links[written])
         return Problem(file.relative_to(self.root).as_posix(), line, col, link, message, rule=RULE)
 
     def check(self, file: Path) -> tuple[list[Problem], int]:
         """The broken links of one page, and how many internal links it has."""
         base, here = self.base, url_path(self.root, file, self.base)
         broken, checked = [], 0
-        for value, offset in self.page(file).links.items():
+        for written in self.page(file).links:
+            value = written
             if value.startswith(self.absolute):  # canonical and og:url carry the origin
                 value = base + value[len(self.absolute) :]
             parts = urlsplit(value)
@@ -126,17 +136,17 @@ class _Site:
                 continue  # external (https:, mailto:) or data: URLs
             path = parts.path or here
             if not path.startswith(base):
-                broken.append(self.problem(file, offset, value, f"outside the base path {base}"))
+                broken.append(self.problem(file, written, value, f"outside the base path {base}"))
                 continue
             if path.startswith(base + "pagefind/") and not self.search_built:
                 continue  # a build without the search index has no Pagefind bundle
             target = self.target(path[len(base) :])
             checked += 1
             if target is None:
-                broken.append(self.problem(file, offset, value, "no such file"))
+                broken.append(self.problem(file, written, value, "no such file"))
             elif parts.fragment and (target.suffix != ".html" or unquote(parts.fragment) not in self.page(target).ids):
                 where = target.relative_to(self.root).as_posix()
-                broken.append(self.problem(file, offset, value, f"no id {parts.fragment!r} in {where}"))
+                broken.append(self.problem(file, written, value, f"no id {parts.fragment!r} in {where}"))
         return broken, checked
 
 

@@ -90,12 +90,16 @@ def swap(new: Path, out: Path) -> None:
 
 
 def write_text(root: Path, rel: str, text: str) -> Path:
+    return write_bytes(root, rel, text.encode("utf-8"))
+
+
+def write_bytes(root: Path, rel: str, data: bytes) -> Path:
     """Write one file by rename, so the preview server never serves a half-written (or empty) page."""
     path = root / rel
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}-{threading.get_ident()}.tmp")
     try:
-        tmp.write_text(text, encoding="utf-8")
+        tmp.write_bytes(data)
         tmp.replace(path)
     except BaseException:
         tmp.unlink(missing_ok=True)

@@ -18,21 +18,13 @@ from pathlib import Path
 from typing import Any
 
 from site_builder.analysis import SiteAnalysis, analyse_site
-from site_builder.build import (
-    RenderSettings,
-    build_site,
-    catalog_date,
-    collect_pages,
-    render_pages,
-    split_base,
-    write_plumbing,
-    write_static,
-)
+from site_builder.build import build_site, catalog_date, collect_pages, split_base, write_plumbing, write_static
 from site_builder.catalog import KINDS
 from site_builder.output import check_output_dir, mark
 from site_builder.paths import STATIC, TEMPLATES
 from site_builder.problems import Report, UsageError, display_path, print_report
 from site_builder.render import environment
+from site_builder.rendering import RenderSettings, render_pages
 from site_builder.validate import validate_catalog
 
 POLL_SECONDS = 0.5
@@ -116,7 +108,7 @@ class Preview:
         templates = {k.removeprefix("template:") for k in keys if k.startswith("template:")}
         chosen = [p for p in pages if p.template in templates or p.affected_by(keys - {"static"})]
         settings = RenderSettings(self.base, self.absolute, catalog_date(site), search=False, live_reload=True)
-        written = render_pages(environment(), chosen, self.out, settings)
+        written = render_pages(environment(), chosen, self.out, settings).written
         write_plumbing(site, pages, self.out, self.absolute)
         if "static" in keys:
             write_static(self.out)

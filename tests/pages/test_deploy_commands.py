@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from site_builder.analysis import SiteAnalysis, analyse_deploy, analyse_site
-from site_builder.build import Page, RenderSettings, _render_one, collect_pages
+from site_builder.build import collect_pages
 from site_builder.catalog import load_catalog
 from site_builder.engine.plan import Candidate
 from site_builder.pages.deploy_command import split_words
@@ -25,6 +25,7 @@ from site_builder.problems import Report
 from site_builder.query import EstimateQuery, estimate
 from site_builder.records import ModelRecord
 from site_builder.render import environment
+from site_builder.rendering import Page, RenderSettings, _render_one
 
 # vLLM's CacheConfig.gpu_memory_utilization and LMDeploy's TurbomindEngineConfig.cache_max_entry_count defaults
 # (docs.vllm.ai engine arguments; InternLM/lmdeploy lmdeploy/messages.py).

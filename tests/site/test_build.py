@@ -174,7 +174,7 @@ def test_pages_are_replaced_by_rename_never_truncated_in_place(tmp_path: Path) -
 def test_error_in_a_render_worker_fails_the_build_and_keeps_old_site(tmp_path: Path) -> None:
     import pytest
 
-    from site_builder import build as build_mod
+    from site_builder import rendering as build_mod
 
     out = tmp_path / "site"
     out.mkdir()
@@ -209,8 +209,8 @@ def _previous_build(out: Path) -> dict[str, str]:
 
 def test_a_failing_page_model_names_its_page_and_template(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from site_builder import build as build_mod
-    from site_builder.build import RenderError
     from site_builder.pages.gpu_page import gpu_page as real
+    from site_builder.rendering import RenderError
 
     out = tmp_path / "site"
     before = _previous_build(out)

@@ -1,4 +1,5 @@
-"""Rendering in several processes: how the pages are shared out, and what a worker may read."""
+"""Rendering in several processes: how the pages are shared out, the writer process a large catalog renders with, and
+failures in either, which leave the previous site untouched."""
 
 from __future__ import annotations
 
@@ -9,10 +10,12 @@ from typing import Any
 import pytest
 
 from site_builder import build as build_mod
+from site_builder import output, rendering
 from site_builder.analysis import SiteAnalysis, analyse_site
-from site_builder.build import Page, RenderError, build_site, collect_pages, page_cost, split_work
+from site_builder.build import build_site, collect_pages
 from site_builder.catalog import load_catalog
 from site_builder.problems import Report
+from site_builder.rendering import Page, RenderError, page_cost, split_work
 
 
 @cache
@@ -41,29 +44,6 @@ def test_each_share_holds_whole_models_and_the_first_every_site_wide_page(jobs: 
     assert all(abs(c - rest) <= 2 * biggest_model for c in costs[1:])
 
 
-def test_a_share_reads_only_the_models_its_pages_name() -> None:
-    site = _site()
-    for page in collect_pages(site, "/"):
-        if page.template == "compare.html":
-            a, b = page.path.split("/")[1].split("-vs-")[0], page.owner
-            assert page.owner in page.models_read() and len(page.models_read()) == 2
-            assert a == b or page.path.startswith(f"compare/{page.owner}-vs-")
-        elif page.owner:
-            assert page.owner in page.models_read()
-        else:
-            assert not page.models_read() or "models/*" in page.deps or "*" in page.deps
-
-
-def test_a_released_model_fails_loudly_instead_of_showing_nothing() -> None:
-    md = next(iter(_site().models.values())).released()
-    with pytest.raises(RuntimeError, match="released"):
-        _ = md.analysis.recommendations
-    with pytest.raises(RuntimeError, match="released"):
-        list(md.deploys)
-    with pytest.raises(RuntimeError, match="released"):
-        _ = md.facts
-
-
 def test_a_failing_page_in_a_worker_names_its_page_and_keeps_the_old_site(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -72,36 +52,76 @@ def test_a_failing_page_in_a_worker_names_its_page_and_keeps_the_old_site(
     before = {p: p.read_bytes() for p in out.rglob("*") if p.is_file()}
     pages = collect_pages(_site(), "/")
     last = split_work(pages, 2, len(_site().models))[-1][-1].path  # rendered by the forked worker
-    real = build_mod._render_one
+    real = rendering._render_one
 
     def explode(env: Any, page: Page, settings: Any) -> str:
         if page.path == last:
             raise OSError("disk full")
         return real(env, page, settings)
 
-    monkeypatch.setattr(build_mod, "_render_one", explode)
+    monkeypatch.setattr(rendering, "_render_one", explode)
     monkeypatch.setattr(build_mod, "fingerprint", lambda *a: "changed")  # the catalog is unchanged: build anyway
     with pytest.raises(RenderError, match=rf"^error rendering {last} \(\w+\.html\): OSError: disk full"):
         build_site(Path("catalog"), out, search=False, jobs=2)
     assert {p: p.read_bytes() for p in out.rglob("*") if p.is_file()} == before
 
 
-def test_a_page_reading_a_model_its_deps_do_not_name_fails_in_a_worker(
+def _files(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+
+
+@pytest.fixture
+def serial_site(tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes]:
+    out = tmp_path_factory.mktemp("serial") / "site"
+    assert build_site(Path("catalog"), out, search=False, jobs=1).ok
+    return _files(out)
+
+
+def test_a_large_catalog_renders_here_and_writes_in_a_forked_writer_to_the_same_bytes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, serial_site: dict[str, bytes]
+) -> None:
+    used: list[int] = []
+    real = rendering._render_with_writer
+
+    def spy(*args: Any) -> rendering.Rendered:
+        used.append(1)
+        return real(*args)
+
+    monkeypatch.setattr(rendering, "MEMORY_BUDGET", 1)  # no room for a second renderer
+    monkeypatch.setattr(rendering, "_render_with_writer", spy)
+    out = tmp_path / "site"
+    assert build_site(Path("catalog"), out, search=False, jobs=2).ok
+    assert used and _files(out).keys() == serial_site.keys()
+    assert [k for k in serial_site if _files(out)[k] != serial_site[k]] == []
+
+
+def test_a_failing_page_or_write_with_the_writer_keeps_the_old_site(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The contract that lets a worker release models: a page reads only the models its deps name. A page that reads
-    another one (here every model page reads one the worker's pages do not name) renders serially but fails in a
-    worker."""
-    site = _site()
-    worker = split_work(collect_pages(site, "/"), 2, len(site.models))[1]
-    first = next(mid for mid in site.models if mid not in set().union(*(p.models_read() for p in worker)))
-    real = build_mod.model_page  # type: ignore[attr-defined]
+    out = tmp_path / "site"
+    assert build_site(Path("catalog"), out, search=False, jobs=1).ok
+    before = _files(out)
+    monkeypatch.setattr(rendering, "MEMORY_BUDGET", 1)
+    monkeypatch.setattr(build_mod, "fingerprint", lambda *a: "changed")  # the catalog is unchanged: build anyway
+    real_render, real_write = rendering._render_one, output.write_bytes
 
-    def nosy(md: Any, site: SiteAnalysis, base: str) -> Any:
-        _ = site.models[first].analysis.recommendations
-        return real(md, site, base)
+    def explode(env: Any, page: Page, settings: Any) -> str:
+        if page.path == "models/internlm-20b/index.html":
+            raise KeyError("price")
+        return real_render(env, page, settings)
 
-    monkeypatch.setattr(build_mod, "model_page", nosy)
-    assert build_site(Path("catalog"), tmp_path / "serial", search=False, jobs=1).ok
-    with pytest.raises(RenderError, match="released"):
-        build_site(Path("catalog"), tmp_path / "parallel", search=False, jobs=2)
+    with monkeypatch.context() as m:
+        m.setattr(rendering, "_render_one", explode)
+        with pytest.raises(RenderError, match=r"^error rendering models/internlm-20b/index.html \(model.html\)"):
+            build_site(Path("catalog"), out, search=False, jobs=2)
+    assert _files(out) == before
+
+    def disk_full(root: Path, rel: str, data: bytes) -> Path:
+        if rel == "gpus/h100-sxm/index.html":
+            raise OSError(28, "No space left on device")
+        return real_write(root, rel, data)
+
+    monkeypatch.setattr(rendering, "write_bytes", disk_full)
+    with pytest.raises(RenderError, match="No space left on device"):
+        build_site(Path("catalog"), out, search=False, jobs=2)
+    assert _files(out) == before
