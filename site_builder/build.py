@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import hashlib
 import multiprocessing
 import os
 import resource
@@ -11,7 +12,7 @@ import sys
 import time
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache, partial
 from pathlib import Path
 
@@ -20,8 +21,18 @@ from jinja2 import Environment
 from site_builder.analysis import SiteAnalysis, analyse_site, compare_slug
 from site_builder.api import write_api
 from site_builder.catalog import load_catalog
+from site_builder.engine_cache import default_dir
 from site_builder.feeds import write_feeds
-from site_builder.linkcheck import check_links
+from site_builder.incremental import (
+    MANIFEST,
+    affected,
+    new_manifest,
+    pages_to_render,
+    read_manifest,
+    seed_staging,
+    site_values,
+)
+from site_builder.linkcheck import LinkCache, check_links, page_digests
 from site_builder.output import check_output_dir, staging_dir, write_text
 from site_builder.pages.base import PageModel
 from site_builder.pages.calculator import calculator_page
@@ -42,7 +53,7 @@ from site_builder.problems import Problem, Report
 from site_builder.render import environment
 from site_builder.siteconfig import ConfigError, find_config, load_config
 from site_builder.stylesheet import stylesheet
-from site_builder.uptodate import MARKER, built_pages, fingerprint, marker_text
+from site_builder.uptodate import MARKER, built_pages, marker_text, read_inputs
 from site_builder.validate import apply_rules
 
 
@@ -60,7 +71,8 @@ class Page:
     """One output file: its template, a function that builds its page model, and what it depends on.
 
     `deps` names catalog records as "<kind>/<id>"; "<kind>/*" means every record of that kind and "*"
-    everything. The preview server re-renders only pages whose dependencies changed.
+    everything. The preview server and an incremental build re-render only pages whose dependencies changed, so
+    every record a page shows must be named here (tests/site/test_incremental.py compares with full builds).
     """
 
     path: str  # relative output path, e.g. models/x/index.html
@@ -69,13 +81,7 @@ class Page:
     deps: frozenset[str] = frozenset({"*"})
 
     def affected_by(self, changed: set[str]) -> bool:
-        if "*" in self.deps or "*" in changed:
-            return True
-        for key in changed:
-            kind = key.split("/", 1)[0]
-            if key in self.deps or f"{kind}/*" in self.deps:
-                return True
-        return False
+        return affected(self.deps, changed)
 
 
 ENGINE_INPUTS = ("gpus/*", "frameworks/*")
@@ -140,7 +146,7 @@ def collect_pages(site: SiteAnalysis, base: str) -> list[Page]:
                 f"gpus/{gid}/index.html",
                 "gpu.html",
                 partial(gpu_page, g, site, base),
-                frozenset({f"gpus/{gid}", "models/*", "frameworks/*"}),
+                frozenset({"gpus/*", "models/*", "frameworks/*"}),  # a bundle shows its GPU's record
             )
         )
     for fid, located in sorted(site.catalog.families.items()):
@@ -367,7 +373,8 @@ def build_site(
         report.extend(err.problems)
         return _failed(report, out)
     options = {"base_url": base_url or config.base_url, "strict": strict, "search": search, "live": live_reload}
-    key = fingerprint(catalog_dir, find_config(catalog_dir), options)
+    inputs = read_inputs(catalog_dir, find_config(catalog_dir), options)
+    key = inputs.key
     done = built_pages(out, key)
     if done is not None:
         print(f"{out} is up to date ({done} pages; nothing changed since it was built)", file=sys.stderr)
@@ -391,23 +398,42 @@ def build_site(
 
     env = environment()
     settings = RenderSettings(base, absolute, catalog_date(site), search, live_reload, config.title, config.repository)
+    manifest = new_manifest(inputs, site_values(site, settings.catalog_date), pages)
+    previous = read_manifest(out)
+    chosen = pages_to_render(previous, manifest, pages, out)
+    old = previous.pages if previous is not None else {}
     try:
         with staging_dir(out) as tmp:
-            render_parallel(env, pages, tmp, settings, default_jobs() if jobs is None else jobs)
-            write_static(tmp)
+            if chosen is None:
+                chosen = pages
+            else:  # the previous site's pages and static files (same code); a page rendered the same stays a link
+                seed_staging(out, tmp, [p.path for p in pages if p.path in old], ["static"])
+            render_parallel(env, chosen, tmp, settings, default_jobs() if jobs is None else jobs)
+            if chosen is pages:
+                write_static(tmp)
             lap("render")
 
             write_plumbing(site, pages, tmp, absolute, config.title)
             lap("feeds")
+            digests = page_digests(tmp)
             if search:
-                from site_builder.search import index_site
+                manifest = replace(manifest, search=search_digest(tmp, digests))
+                same = previous is not None and previous.search == manifest.search and (out / "pagefind").is_dir()
+                if chosen is not pages and same:
+                    seed_staging(out, tmp, [], ["pagefind"])  # the same pages give the same index
+                else:
+                    from site_builder.search import index_site
 
-                index_site(tmp)
+                    index_site(tmp)
                 lap("search")
 
-            broken, _ = check_links(tmp, base, absolute)
+            cache = default_dir(catalog.root)
+            broken, _ = check_links(
+                tmp, base, absolute, digests=digests, cache=LinkCache(cache / "links.pickle" if cache else None)
+            )
             if broken:
                 raise BrokenLinksError(broken)
+            write_text(tmp, MANIFEST, manifest.text())
             write_text(tmp, MARKER, marker_text(key, len(pages)))
             lap("checks")
     except BrokenLinksError as err:
@@ -418,12 +444,21 @@ def build_site(
     seconds = time.perf_counter() - start
     # The preview server says where it serves; only a plain build points at the files and `make serve`.
     hint = "" if live_reload else f" — open {out.resolve() / 'index.html'} or run `make serve`"
+    rewritten = "" if chosen is pages else f" ({len(chosen)} rendered, the others unchanged)"
     print(
-        f"built {len(pages)} pages from {len(site.models)} models and {len(site.gpus)} GPUs into {out} "
+        f"built {len(pages)} pages{rewritten} from {len(site.models)} models and {len(site.gpus)} GPUs into {out} "
         f"in {seconds:.1f}s{hint}",
         file=sys.stderr,
     )
     return BuildResult(True, report, len(pages), seconds, phases)
+
+
+def search_digest(root: Path, digests: dict[Path, str]) -> str:
+    """What Pagefind reads: every HTML page, by path and bytes (its own version and options are in the code hash)."""
+    h = hashlib.sha256()
+    for file, digest in sorted(digests.items()):
+        h.update(f"{file.relative_to(root).as_posix()}\0{digest}\0".encode())
+    return h.hexdigest()
 
 
 def _failed(report: Report, out: Path) -> BuildResult:
