@@ -408,6 +408,7 @@ def build_site(
                 chosen = pages
             else:  # the previous site's pages and static files (same code); a page rendered the same stays a link
                 seed_staging(out, tmp, [p.path for p in pages if p.path in old], ["static"])
+                lap("seed")
             render_parallel(env, chosen, tmp, settings, default_jobs() if jobs is None else jobs)
             if chosen is pages:
                 write_static(tmp)
@@ -454,10 +455,14 @@ def build_site(
 
 
 def search_digest(root: Path, digests: dict[Path, str]) -> str:
-    """What Pagefind reads: every HTML page, by path and bytes (its own version and options are in the code hash)."""
+    """What Pagefind reads: the indexed pages, by path and bytes (its own version and options are in the code hash)."""
+    from site_builder.search import indexed
+
     h = hashlib.sha256()
     for file, digest in sorted(digests.items()):
-        h.update(f"{file.relative_to(root).as_posix()}\0{digest}\0".encode())
+        rel = file.relative_to(root).as_posix()
+        if indexed(rel):
+            h.update(f"{rel}\0{digest}\0".encode())
     return h.hexdigest()
 
 
