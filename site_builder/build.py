@@ -26,6 +26,7 @@ from site_builder.feeds import write_feeds
 from site_builder.incremental import (
     MANIFEST,
     affected,
+    model_figures,
     new_manifest,
     pages_to_render,
     read_manifest,
@@ -71,7 +72,8 @@ class Page:
     """One output file: its template, a function that builds its page model, and what it depends on.
 
     `deps` names catalog records as "<kind>/<id>"; "<kind>/*" means every record of that kind and "*"
-    everything. The preview server and an incremental build re-render only pages whose dependencies changed, so
+    everything; "model-figures/<id>" is a model record without its description and sources (what GPU pages read
+    of every model). The preview server and an incremental build re-render only pages whose dependencies changed, so
     every record a page shows must be named here (tests/site/test_incremental.py compares with full builds).
     """
 
@@ -146,16 +148,19 @@ def collect_pages(site: SiteAnalysis, base: str) -> list[Page]:
                 f"gpus/{gid}/index.html",
                 "gpu.html",
                 partial(gpu_page, g, site, base),
-                frozenset({"gpus/*", "models/*", "frameworks/*"}),  # a bundle shows its GPU's record
+                frozenset({"gpus/*", "model-figures/*", "frameworks/*"}),  # a bundle shows its GPU's record
             )
         )
+    members: dict[str, set[str]] = {}
+    for mid, md in site.models.items():
+        members.setdefault(md.record.family, set()).add(f"models/{mid}")
     for fid, located in sorted(site.catalog.families.items()):
         pages.append(
             Page(
                 f"families/{fid}/index.html",
                 "family.html",
                 partial(family_page, located.record, located.body, site, base),
-                frozenset({f"families/{fid}", "models/*"}),
+                frozenset({f"families/{fid}", *members.get(fid, set())}),
             )
         )
     for a, b in site.compare_pairs():
@@ -398,7 +403,7 @@ def build_site(
 
     env = environment()
     settings = RenderSettings(base, absolute, catalog_date(site), search, live_reload, config.title, config.repository)
-    manifest = new_manifest(inputs, site_values(site, settings.catalog_date), pages)
+    manifest = new_manifest(inputs, model_figures(site), site_values(site, settings.catalog_date), pages)
     previous = read_manifest(out)
     chosen = pages_to_render(previous, manifest, pages, out)
     old = previous.pages if previous is not None else {}

@@ -42,8 +42,22 @@ class Manifest:
         return json.dumps({"version": VERSION, **asdict(self)}, sort_keys=True, separators=(",", ":")) + "\n"
 
 
-def new_manifest(inputs: Inputs, site_values: dict[str, str], pages: list[Page]) -> Manifest:
-    return Manifest(inputs.code, dict(inputs.records), site_values, {p.path: sorted(p.deps) for p in pages})
+def new_manifest(inputs: Inputs, derived: dict[str, str], site_values: dict[str, str], pages: list[Page]) -> Manifest:
+    """`derived`: hashes of parts of records, for pages that read only those parts (see model_figures)."""
+    records = {**inputs.records, **derived}
+    return Manifest(inputs.code, records, site_values, {p.path: sorted(p.deps) for p in pages})
+
+
+# What a page that lists every model (a GPU's page) never shows: an edit to these alone does not re-render it.
+TEXT_FIELDS = {"description", "sources"}
+
+
+def model_figures(site: SiteAnalysis) -> dict[str, str]:
+    """ "model-figures/<id>": a hash of each model record without its prose and citations."""
+    return {
+        f"model-figures/{mid}": hashlib.sha256(md.record.model_dump_json(exclude=TEXT_FIELDS).encode()).hexdigest()
+        for mid, md in site.models.items()
+    }
 
 
 def read_manifest(out: Path) -> Manifest | None:
