@@ -20,7 +20,7 @@ from jinja2 import Environment
 
 from site_builder.analysis import SiteAnalysis, analyse_site, compare_slug
 from site_builder.api import write_api
-from site_builder.catalog import load_catalog
+from site_builder.catalog import KINDS, load_catalog
 from site_builder.engine_cache import default_dir
 from site_builder.feeds import write_feeds
 from site_builder.incremental import (
@@ -65,6 +65,7 @@ class BuildResult:
     pages: int = 0
     seconds: float = 0.0
     phases: dict[str, float] = field(default_factory=dict)  # wall seconds per step, for `make bench`
+    rendered: int = 0  # pages rendered: all of them, or after a record edit those whose inputs changed
 
 
 @dataclass(frozen=True)
@@ -87,6 +88,8 @@ class Page:
 
 
 ENGINE_INPUTS = ("gpus/*", "frameworks/*")
+# Every record, but of models only what pages other than their own show (not their description and sources).
+ALL_FIGURES = frozenset({"model-figures/*", *(f"{kind}/*" for kind in KINDS if kind != "models")})
 
 
 def split_base(base_url: str) -> tuple[str, str]:
@@ -103,25 +106,25 @@ def collect_pages(site: SiteAnalysis, base: str) -> list[Page]:
     """Every page of the site, in a deterministic order; page models are built when rendered."""
     listing = cache(partial(index_page, site, base))  # / and /models/ show the same table
     pages = [
-        Page("index.html", "index.html", listing),
-        Page("models/index.html", "index.html", listing),
+        Page("index.html", "index.html", listing, ALL_FIGURES),
+        Page("models/index.html", "index.html", listing, ALL_FIGURES),
         Page("gpus/index.html", "gpus.html", partial(gpu_index_page, site, base), frozenset({"gpus/*"})),
         Page(
             "families/index.html",
             "families.html",
             partial(family_index_page, site, base),
-            frozenset({"families/*", "models/*"}),
+            frozenset({"families/*", "model-figures/*"}),
         ),
-        Page("methodology/index.html", "methodology.html", partial(methodology_page, site, base)),
+        Page("methodology/index.html", "methodology.html", partial(methodology_page, site, base), ALL_FIGURES),
         Page("about/index.html", "about.html", partial(about_page, base), frozenset()),
         Page("contribute/index.html", "contribute.html", partial(contribute_page, base), frozenset()),
         Page("api/index.html", "api.html", partial(api_page, base), frozenset()),
-        Page("calculator/index.html", "calculator.html", partial(calculator_page, site, base)),
+        Page("calculator/index.html", "calculator.html", partial(calculator_page, site, base), ALL_FIGURES),
         Page("search/index.html", "search.html", search_page, frozenset()),
         Page("404.html", "404.html", not_found_page, frozenset()),
     ]
     for mid, md in site.models.items():
-        neighbours = {f"models/{s.model.id}" for s in md.similar}
+        neighbours = {f"model-figures/{s.model.id}" for s in md.similar}
         model_deps = frozenset(
             {
                 f"models/{mid}",
@@ -153,7 +156,7 @@ def collect_pages(site: SiteAnalysis, base: str) -> list[Page]:
         )
     members: dict[str, set[str]] = {}
     for mid, md in site.models.items():
-        members.setdefault(md.record.family, set()).add(f"models/{mid}")
+        members.setdefault(md.record.family, set()).add(f"model-figures/{mid}")
     for fid, located in sorted(site.catalog.families.items()):
         pages.append(
             Page(
@@ -456,7 +459,7 @@ def build_site(
         f"in {seconds:.1f}s{hint}",
         file=sys.stderr,
     )
-    return BuildResult(True, report, len(pages), seconds, phases)
+    return BuildResult(True, report, len(pages), seconds, phases, len(chosen))
 
 
 def search_digest(root: Path, digests: dict[Path, str]) -> str:

@@ -108,8 +108,12 @@ def test_an_edited_description_rewrites_only_the_pages_it_changes(small_catalog:
     assert build_site(small_catalog, out, search=False).ok
     model = small_catalog / "models" / "llama-3.1-8b.yaml"
     _edit(model, "description: '", "description: 'An edited description. ")
+    own = [p for p in out.rglob("index.html") if "llama-3.1-8b" in p.relative_to(out).as_posix()]
+    assert len(own) > 3  # its page, its deployment pages and the compare pages with it
+    assert build_site(small_catalog, out, search=False).rendered == len(own), "only the pages that show the text"
+    _edit(model, "description: 'An edited", "description: 'Another edited")
     before = _rebuild(small_catalog, out)
-    assert "An edited description." in (out / "models/llama-3.1-8b/index.html").read_text()
+    assert "Another edited description." in (out / "models/llama-3.1-8b/index.html").read_text()
     changed = _changed_pages(before, out)
     assert "models/llama-3.1-8b/index.html" in changed
     assert _rewritten_pages(before, out) == changed & set(before), "a page with the same bytes stays as it was"
