@@ -425,6 +425,7 @@ def build_site(
             write_plumbing(site, pages, tmp, absolute, config.title)
             lap("feeds")
             digests = page_digests(tmp)
+            cache = default_dir(catalog.root)  # beside the engine's results: pages' links and search copies
             if search:
                 manifest = replace(manifest, search=search_digest(tmp, digests))
                 same = previous is not None and previous.search == manifest.search and (out / "pagefind").is_dir()
@@ -433,10 +434,9 @@ def build_site(
                 else:
                     from site_builder.search import index_site
 
-                    index_site(tmp)
+                    index_site(tmp, cache / "search.pickle" if cache else None, digests)
                 lap("search")
 
-            cache = default_dir(catalog.root)
             broken, _ = check_links(
                 tmp, base, absolute, digests=digests, cache=LinkCache(cache / "links.pickle" if cache else None)
             )
