@@ -453,7 +453,8 @@ def build_site(
     seconds = time.perf_counter() - start
     # The preview server says where it serves; only a plain build points at the files and `make serve`.
     hint = "" if live_reload else f" — open {out.resolve() / 'index.html'} or run `make serve`"
-    rewritten = "" if chosen is pages else f" ({len(chosen)} rendered, the others unchanged)"
+    kept = len(pages) - len(chosen)
+    rewritten = f" ({len(chosen)} rendered, {kept} kept from the previous build)" if kept else ""
     print(
         f"built {len(pages)} pages{rewritten} from {len(site.models)} models and {len(site.gpus)} GPUs into {out} "
         f"in {seconds:.1f}s{hint}",

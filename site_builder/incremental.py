@@ -15,16 +15,28 @@ import hashlib
 import json
 import os
 import shutil
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from site_builder.uptodate import Inputs
 
 if TYPE_CHECKING:
     from site_builder.analysis import SiteAnalysis
-    from site_builder.build import Page
+
+
+class Page(Protocol):
+    """What this module reads of build.Page (which imports this module)."""
+
+    @property
+    def path(self) -> str: ...
+
+    @property
+    def deps(self) -> frozenset[str]: ...
+
+
+P = TypeVar("P", bound=Page)
 
 MANIFEST = ".build-manifest.json"
 VERSION = 1
@@ -42,7 +54,9 @@ class Manifest:
         return json.dumps({"version": VERSION, **asdict(self)}, sort_keys=True, separators=(",", ":")) + "\n"
 
 
-def new_manifest(inputs: Inputs, derived: dict[str, str], site_values: dict[str, str], pages: list[Page]) -> Manifest:
+def new_manifest(
+    inputs: Inputs, derived: dict[str, str], site_values: dict[str, str], pages: Sequence[Page]
+) -> Manifest:
     """`derived`: hashes of parts of records, for pages that read only those parts (see model_figures)."""
     records = {**inputs.records, **derived}
     return Manifest(inputs.code, records, site_values, {p.path: sorted(p.deps) for p in pages})
@@ -93,7 +107,7 @@ def affected(deps: Iterable[str], changed: set[str]) -> bool:
     return any(key in deps or f"{key.split('/', 1)[0]}/*" in deps for key in changed)
 
 
-def pages_to_render(previous: Manifest | None, current: Manifest, pages: list[Page], out: Path) -> list[Page] | None:
+def pages_to_render(previous: Manifest | None, current: Manifest, pages: list[P], out: Path) -> list[P] | None:
     """The pages an incremental build renders into a copy of `out`, or None when every page must be rendered into an
     empty directory (other code, templates, static files, config or options; no previous site or manifest)."""
     if previous is None or previous.code != current.code or not (out / "static").is_dir():
