@@ -5,8 +5,10 @@ static files, site config, options), a hash per record, the site-wide values any
 declared inputs (`Page.deps`) and a digest of the HTML Pagefind indexed. The next build compares: when only
 records changed, it renders the pages whose old or new inputs name a changed record (old: a page that stopped
 listing a similar model changes too), and any page the previous site lacks; every other page is taken from
-the previous site as a hard link. Anything else changed, or a previous site without a readable manifest, and
-the build renders every page. The result is byte-identical to a full build (tests/site/test_incremental.py).
+the previous site as a hard link, and a rendered page whose bytes did not change keeps its link. A change to a
+site-wide value renders every page into that copy; anything else changed (code, templates, static files, config,
+options), or a previous site without a readable manifest, and the build renders every page into an empty
+directory. The result is byte-identical to a clean build (tests/site/test_incremental.py).
 """
 
 from __future__ import annotations
