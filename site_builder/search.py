@@ -19,6 +19,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from site_builder.output import remove_later
+
 # Top-level folders whose pages are indexed, besides the home page.
 INDEXED = ("about", "api", "calculator", "contribute", "families", "gpus", "methodology", "models")
 
@@ -84,8 +86,8 @@ def index_site(site: Path, cache: Path | None = None, digests: dict[Path, str] |
     copies Pagefind reads are kept by page hash, so a rebuild strips only the pages it rewrote."""
     kept = _load(cache) if cache is not None and digests is not None else {}
     used: dict[str, bytes] = {}
-    with tempfile.TemporaryDirectory(prefix="site-builder-search-") as tmp:
-        copies = Path(tmp)
+    copies = Path(tempfile.mkdtemp(prefix="site-builder-search-"))
+    try:
         for file in sorted(site.rglob("*.html")):
             rel = file.relative_to(site).as_posix()
             if not indexed(rel):
@@ -105,6 +107,8 @@ def index_site(site: Path, cache: Path | None = None, digests: dict[Path, str] |
             text=True,
             check=False,
         )
+    finally:
+        remove_later(copies)  # unlinking the copies took as long as indexing them on a busy disk
     if result.returncode != 0:
         raise RuntimeError(f"pagefind failed: {result.stderr.strip() or result.stdout.strip()}")
     if cache is not None and digests is not None:
