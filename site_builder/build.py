@@ -2,18 +2,29 @@
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 import sys
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache, partial
 from pathlib import Path
 
 from site_builder.analysis import SiteAnalysis, analyse_site, compare_slug
 from site_builder.api import write_api
-from site_builder.catalog import load_catalog
+from site_builder.catalog import KINDS, load_catalog
+from site_builder.engine_cache import default_dir
 from site_builder.feeds import write_feeds
-from site_builder.linkcheck import check_links
+from site_builder.incremental import (
+    MANIFEST,
+    model_figures,
+    new_manifest,
+    pages_to_render,
+    read_manifest,
+    seed_staging,
+    site_values,
+)
+from site_builder.linkcheck import LinkCache, check_links, page_digests
 from site_builder.output import check_output_dir, staging_dir, write_text
 from site_builder.pages.base import PageModel
 from site_builder.pages.calculator import calculator_page
@@ -35,7 +46,7 @@ from site_builder.render import environment
 from site_builder.rendering import Page, RenderSettings, default_jobs, render_site
 from site_builder.siteconfig import ConfigError, find_config, load_config
 from site_builder.stylesheet import stylesheet
-from site_builder.uptodate import MARKER, built_pages, fingerprint, marker_text
+from site_builder.uptodate import MARKER, built_pages, marker_text, read_inputs
 from site_builder.validate import apply_rules
 
 
@@ -46,9 +57,12 @@ class BuildResult:
     pages: int = 0
     seconds: float = 0.0
     phases: dict[str, float] = field(default_factory=dict)  # wall seconds per step, for `make bench`
+    rendered: int = 0  # pages rendered: all of them, or after a record edit those whose inputs changed
 
 
 ENGINE_INPUTS = ("gpus/*", "frameworks/*")
+# Every record, but of models only what pages other than their own show (not their description and sources).
+ALL_FIGURES = frozenset({"model-figures/*", *(f"{kind}/*" for kind in KINDS if kind != "models")})
 
 
 def split_base(base_url: str) -> tuple[str, str]:
@@ -80,25 +94,25 @@ def collect_pages(site: SiteAnalysis, base: str) -> list[Page]:
     """Every page of the site, in a deterministic order; page models are built when rendered."""
     listing = cache(partial(index_page, site, base))  # / and /models/ show the same table
     pages = [
-        Page("index.html", "index.html", listing),
-        Page("models/index.html", "index.html", listing),
+        Page("index.html", "index.html", listing, ALL_FIGURES),
+        Page("models/index.html", "index.html", listing, ALL_FIGURES),
         Page("gpus/index.html", "gpus.html", partial(gpu_index_page, site, base), frozenset({"gpus/*"})),
         Page(
             "families/index.html",
             "families.html",
             partial(family_index_page, site, base),
-            frozenset({"families/*", "models/*"}),
+            frozenset({"families/*", "model-figures/*"}),
         ),
-        Page("methodology/index.html", "methodology.html", partial(methodology_page, site, base)),
+        Page("methodology/index.html", "methodology.html", partial(methodology_page, site, base), ALL_FIGURES),
         Page("about/index.html", "about.html", partial(about_page, base), frozenset()),
         Page("contribute/index.html", "contribute.html", partial(contribute_page, base), frozenset()),
         Page("api/index.html", "api.html", partial(api_page, base), frozenset()),
-        Page("calculator/index.html", "calculator.html", partial(calculator_page, site, base)),
+        Page("calculator/index.html", "calculator.html", partial(calculator_page, site, base), ALL_FIGURES),
         Page("search/index.html", "search.html", search_page, frozenset()),
         Page("404.html", "404.html", not_found_page, frozenset()),
     ]
     for mid, md in site.models.items():
-        neighbours = {f"models/{s.model.id}" for s in md.similar}
+        neighbours = {f"model-figures/{s.model.id}" for s in md.similar}
         model_deps = frozenset(
             {
                 f"models/{mid}",
@@ -128,16 +142,19 @@ def collect_pages(site: SiteAnalysis, base: str) -> list[Page]:
                 f"gpus/{gid}/index.html",
                 "gpu.html",
                 partial(gpu_page, g, site, base),
-                frozenset({f"gpus/{gid}", "models/*", "frameworks/*"}),
+                frozenset({"gpus/*", "model-figures/*", "frameworks/*"}),  # a bundle shows its GPU's record
             )
         )
+    members: dict[str, set[str]] = {}
+    for mid, md in site.models.items():
+        members.setdefault(md.record.family, set()).add(f"model-figures/{mid}")
     for fid, located in sorted(site.catalog.families.items()):
         pages.append(
             Page(
                 f"families/{fid}/index.html",
                 "family.html",
                 partial(family_page, located.record, located.body, site, base),
-                frozenset({f"families/{fid}", "models/*"}),
+                frozenset({f"families/{fid}", *members.get(fid, set())}),
             )
         )
     for a, b in site.compare_pairs():
@@ -220,7 +237,8 @@ def build_site(
         report.extend(err.problems)
         return _failed(report, out)
     options = {"base_url": base_url or config.base_url, "strict": strict, "search": search, "live": live_reload}
-    key = fingerprint(catalog_dir, find_config(catalog_dir), options)
+    inputs = read_inputs(catalog_dir, find_config(catalog_dir), options)
+    key = inputs.key
     done = built_pages(out, key)
     if done is not None:
         print(f"{out} is up to date ({done} pages; nothing changed since it was built)", file=sys.stderr)
@@ -244,25 +262,50 @@ def build_site(
 
     env = environment()
     settings = RenderSettings(base, absolute, catalog_date(site), search, live_reload, config.title, config.repository)
+    manifest = new_manifest(inputs, model_figures(site), site_values(site, settings.catalog_date), pages)
+    previous = read_manifest(out)
+    chosen = pages_to_render(previous, manifest, pages, out)
+    old = previous.pages if previous is not None else {}
     try:
         with staging_dir(out) as tmp:
+            if chosen is None:
+                chosen = pages
+            else:  # the previous site's pages and static files (same code); a page rendered the same stays a link
+                seed_staging(out, tmp, [p.path for p in pages if p.path in old], ["static"])
+                lap("seed")
             rendered = render_site(
-                env, pages, tmp, settings, default_jobs() if jobs is None else jobs, len(site.models)
+                env, chosen, tmp, settings, default_jobs() if jobs is None else jobs, len(site.models)
             )
-            write_static(tmp)
+            if chosen is pages:
+                write_static(tmp)
             lap("render")
 
             write_plumbing(site, pages, tmp, absolute, config.title)
             lap("feeds")
+            digests = page_digests(tmp, rendered.digests)
+            cache = default_dir(catalog.root)  # beside the engine's results: pages' links and search copies
             if search:
-                from site_builder.search import index_site
+                manifest = replace(manifest, search=search_digest(tmp, digests))
+                same = previous is not None and previous.search == manifest.search and (out / "pagefind").is_dir()
+                if chosen is not pages and same:
+                    seed_staging(out, tmp, [], ["pagefind"])  # the same pages give the same index
+                else:
+                    from site_builder.search import index_site
 
-                index_site(tmp)
+                    index_site(tmp, cache / "search.pickle" if cache else None, digests)
                 lap("search")
 
-            broken, _ = check_links(tmp, base, absolute, rendered.links)
+            broken, _ = check_links(
+                tmp,
+                base,
+                absolute,
+                digests=digests,
+                cache=LinkCache(cache / "links.pickle" if cache else None),
+                scanned=rendered.links,
+            )
             if broken:
                 raise BrokenLinksError(broken)
+            write_text(tmp, MANIFEST, manifest.text())
             write_text(tmp, MARKER, marker_text(key, len(pages)))
             lap("checks")
     except BrokenLinksError as err:
@@ -273,12 +316,26 @@ def build_site(
     seconds = time.perf_counter() - start
     # The preview server says where it serves; only a plain build points at the files and `make serve`.
     hint = "" if live_reload else f" — open {out.resolve() / 'index.html'} or run `make serve`"
+    kept = len(pages) - len(chosen)
+    rewritten = f" ({len(chosen)} rendered, {kept} kept from the previous build)" if kept else ""
     print(
-        f"built {len(pages)} pages from {len(site.models)} models and {len(site.gpus)} GPUs into {out} "
+        f"built {len(pages)} pages{rewritten} from {len(site.models)} models and {len(site.gpus)} GPUs into {out} "
         f"in {seconds:.1f}s{hint}",
         file=sys.stderr,
     )
-    return BuildResult(True, report, len(pages), seconds, phases)
+    return BuildResult(True, report, len(pages), seconds, phases, len(chosen))
+
+
+def search_digest(root: Path, digests: dict[Path, str]) -> str:
+    """What Pagefind reads: the indexed pages, by path and bytes (its own version and options are in the code hash)."""
+    from site_builder.search import indexed
+
+    h = hashlib.sha256()
+    for file, digest in sorted(digests.items()):
+        rel = file.relative_to(root).as_posix()
+        if indexed(rel):
+            h.update(f"{rel}\0{digest}\0".encode())
+    return h.hexdigest()
 
 
 def _failed(report: Report, out: Path) -> BuildResult:

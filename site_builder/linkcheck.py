@@ -4,11 +4,17 @@ Reads the staging directory as a browser would: each `href`, `src` and `action` 
 a built file under the base path, and a fragment must name an element id on the target page. The pages are
 written by our own templates (attribute values always double-quoted, autoescaped), so a regular expression over
 the attributes finds the same links as an HTML parser at a tenth of the time; tests/site/test_links.py compares the two.
+
+A page's links and ids depend on its bytes only, so they are kept across builds under the hash of the bytes
+(`LinkCache`): an incremental build parses only the pages it rewrote, and still checks every link of every page.
 """
 
 from __future__ import annotations
 
+import hashlib
 import html
+import os
+import pickle
 import re
 import sys
 from collections.abc import Mapping
@@ -25,15 +31,6 @@ _ATTR = re.compile(rb'\s(href|src|action|id)="([^"]*)"')
 
 
 RULE = "broken-link"
-
-
-@dataclass(frozen=True)
-class Links:
-    """What the check needs of one page, kept for every page of a build: its distinct links (unescaped) and the element
-    ids a fragment may name. Strings are interned, so a link or id that many pages share is held once."""
-
-    links: tuple[str, ...]
-    ids: frozenset[str]
 
 
 @dataclass(frozen=True)
@@ -57,7 +54,11 @@ def _attrs(found: list[tuple[int, bytes, bytes]], links: dict[str, int], ids: se
             links.setdefault(value, offset)
 
 
-def _read(text: bytes) -> tuple[dict[str, int], set[str]]:
+def read_page(file: Path) -> Page:
+    return parse_page(file.read_bytes())
+
+
+def parse_page(text: bytes) -> Page:
     links: dict[str, int] = {}
     ids: set[str] = set()
     for m in _SCAN.finditer(text):
@@ -66,19 +67,6 @@ def _read(text: bytes) -> tuple[dict[str, int], set[str]]:
             _attrs(inner, links, ids)
         else:
             _attrs([(m.start(2), m.group(2), m.group(3))], links, ids)
-    return links, ids
-
-
-def scan(text: bytes) -> Links:
-    """The links and ids of one page's bytes: the build scans each page as it writes it."""
-    links, ids = _read(text)
-    return Links(tuple(sys.intern(link) for link in links), frozenset(sys.intern(i) for i in ids))
-
-
-def read_page(file: Path) -> Page:
-    """One page with where each link is, for reporting a broken one."""
-    text = file.read_bytes()
-    links, ids = _read(text)
     return Page(text, links, frozenset(ids))
 
 
@@ -96,39 +84,109 @@ def served_file(site: Path, path: str) -> Path | None:
     return candidate if candidate.is_file() else None
 
 
+# A page's distinct links (unescaped, in document order) and element ids.
+Summary = tuple[tuple[str, ...], frozenset[str]]
+
+
+def scan(text: bytes) -> Summary:
+    """A page's summary, as the build takes it from each page it writes. Strings are interned: a build keeps every
+    page's summary, and most links and ids are shared by many pages."""
+    page = parse_page(text)
+    return tuple(sys.intern(link) for link in page.links), frozenset(sys.intern(i) for i in page.ids)
+
+
+def digest(text: bytes) -> str:
+    return hashlib.sha256(text).hexdigest()
+
+
+def page_digests(root: Path, known: Mapping[str, str] | None = None) -> dict[Path, str]:
+    """sha256 of every HTML page under `root`; `known` gives those already hashed, by path below `root`."""
+    known = known or {}
+    found = {}
+    for file in sorted(root.rglob("*.html")):
+        rel = file.relative_to(root).as_posix()
+        found[file] = known[rel] if rel in known else digest(file.read_bytes())
+    return found
+
+
+class LinkCache:
+    """Each page's links and ids by the hash of its bytes, kept in one file between builds (None: not kept)."""
+
+    def __init__(self, file: Path | None) -> None:
+        self.file = file
+        self.known: dict[str, Summary] = {}
+        if file is not None and file.is_file():
+            try:
+                with file.open("rb") as f:
+                    loaded = pickle.load(f)
+                if isinstance(loaded, dict):
+                    self.known = loaded
+            except Exception:  # a damaged or foreign cache file is as good as none: pages are parsed again
+                self.known = {}
+
+    def save(self, used: dict[str, Summary]) -> None:
+        """Keep the pages of the site just checked (older builds' pages are dropped), written by rename."""
+        if self.file is None:
+            return
+        self.file.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.file.with_name(f".{self.file.name}.{os.getpid()}.tmp")
+        with tmp.open("wb") as f:
+            pickle.dump(used, f, protocol=pickle.HIGHEST_PROTOCOL)
+        tmp.replace(self.file)
+
+
 class _Site:
     """The staging directory as a browser sees it: pages parsed once, URL paths resolved once."""
 
-    def __init__(self, root: Path, base: str, absolute: str, scanned: Mapping[str, Links]) -> None:
+    def __init__(
+        self,
+        root: Path,
+        base: str,
+        absolute: str,
+        digests: dict[Path, str] | None,
+        cache: LinkCache | None,
+        scanned: Mapping[str, Summary],
+    ) -> None:
         self.root, self.base, self.absolute = root, base, absolute
         self.search_built = (root / "pagefind").is_dir()
         self.scanned = scanned
-        self._pages: dict[Path, Links] = {}
         self._targets: dict[str, Path | None] = {}
+        self._digests = digests if digests is not None else {}
+        self._known = cache.known if cache is not None else {}
+        self.used: dict[str, Summary] = {}  # this site's summaries by digest, for the cache
 
-    def page(self, file: Path) -> Links:
-        if file not in self._pages:
-            known = self.scanned.get(file.relative_to(self.root).as_posix())
-            self._pages[file] = known if known is not None else scan(file.read_bytes())
-        return self._pages[file]
+    def summary(self, file: Path) -> Summary:
+        """The page's links and ids: scanned as it was written, kept from an earlier build, or parsed now (the text
+        itself is not kept: a large site's pages would all be in memory)."""
+        key = self._digests.get(file)
+        if key is None:
+            key = self._digests[file] = digest(file.read_bytes())
+        found = self.used.get(key) or self.scanned.get(file.relative_to(self.root).as_posix()) or self._known.get(key)
+        if found is None:
+            found = scan(file.read_bytes())
+        self.used[key] = found
+        return found
 
     def target(self, rel: str) -> Path | None:
         if rel not in self._targets:
             self._targets[rel] = served_file(self.root, rel)
         return self._targets[rel]
 
-    def problem(self, file: Path, written: str, link: str, message: str) -> Problem:
-        """`written` the link as the page has it, `link` as reported (with the base path for an absolute one)."""
+    def ids(self, file: Path) -> frozenset[str]:
+        return self.summary(file)[1]
+
+    def problem(self, file: Path, link: str, shown: str, message: str) -> Problem:
+        """`link` as the page writes it (unescaped), `shown` as reported; the page is parsed for the position."""
         page = read_page(file)
-        line, col = page.position(page.links[written])
-        return Problem(file.relative_to(self.root).as_posix(), line, col, link, message, rule=RULE)
+        line, col = page.position(page.links[link])
+        return Problem(file.relative_to(self.root).as_posix(), line, col, shown, message, rule=RULE)
 
     def check(self, file: Path) -> tuple[list[Problem], int]:
         """The broken links of one page, and how many internal links it has."""
         base, here = self.base, url_path(self.root, file, self.base)
         broken, checked = [], 0
-        for written in self.page(file).links:
-            value = written
+        for link in self.summary(file)[0]:
+            value = link
             if value.startswith(self.absolute):  # canonical and og:url carry the origin
                 value = base + value[len(self.absolute) :]
             parts = urlsplit(value)
@@ -136,34 +194,43 @@ class _Site:
                 continue  # external (https:, mailto:) or data: URLs
             path = parts.path or here
             if not path.startswith(base):
-                broken.append(self.problem(file, written, value, f"outside the base path {base}"))
+                broken.append(self.problem(file, link, value, f"outside the base path {base}"))
                 continue
             if path.startswith(base + "pagefind/") and not self.search_built:
                 continue  # a build without the search index has no Pagefind bundle
             target = self.target(path[len(base) :])
             checked += 1
             if target is None:
-                broken.append(self.problem(file, written, value, "no such file"))
-            elif parts.fragment and (target.suffix != ".html" or unquote(parts.fragment) not in self.page(target).ids):
+                broken.append(self.problem(file, link, value, "no such file"))
+            elif parts.fragment and (target.suffix != ".html" or unquote(parts.fragment) not in self.ids(target)):
                 where = target.relative_to(self.root).as_posix()
-                broken.append(self.problem(file, written, value, f"no id {parts.fragment!r} in {where}"))
+                broken.append(self.problem(file, link, value, f"no id {parts.fragment!r} in {where}"))
         return broken, checked
 
 
 def check_links(
-    site: Path, base: str = "/", absolute: str = "/", scanned: Mapping[str, Links] | None = None
+    site: Path,
+    base: str = "/",
+    absolute: str = "/",
+    *,
+    digests: dict[Path, str] | None = None,
+    cache: LinkCache | None = None,
+    scanned: Mapping[str, Summary] | None = None,
 ) -> tuple[list[Problem], int]:
     """Every broken internal link of every HTML page under `site`, as `page:line:col: link: message` problems
     (the page as a path below `site`), and how many distinct internal links per page were checked.
 
-    `base` is the path prefix the site is served from; `absolute` the origin + prefix canonical URLs carry;
-    `scanned` the links of pages already scanned (by path below `site`), which are not read again.
+    `base` is the path prefix the site is served from; `absolute` the origin + prefix canonical URLs carry.
+    `digests` (page_digests) saves reading the pages twice; `cache` gives the links of pages parsed before, and
+    keeps this site's for the next check; `scanned` the summaries of the pages just written, by path below `site`.
     """
-    staged = _Site(site, base, absolute, scanned or {})
+    staged = _Site(site, base, absolute, digests, cache, scanned or {})
     broken: list[Problem] = []
     checked = 0
-    for file in sorted(site.rglob("*.html")):
+    for file in sorted(digests) if digests is not None else sorted(site.rglob("*.html")):
         found, n = staged.check(file)
         broken += found
         checked += n
+    if cache is not None:
+        cache.save(staged.used)
     return broken, checked

@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
 import tempfile
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -80,13 +83,30 @@ def staging_dir(out: Path) -> Iterator[Path]:
 
 
 def swap(new: Path, out: Path) -> None:
-    old = out.with_name(f".{out.name}.old-{os.getpid()}")
+    old = out.with_name(f".{out.name}.old-{os.getpid()}-{time.time_ns()}")
     if out.exists():
         out.replace(old)
     new.replace(out)
-    shutil.rmtree(old, ignore_errors=True)
     # mkdtemp creates 0700 directories; a published site must be readable.
     out.chmod(0o755)
+    if old.exists():
+        remove_later(old)
+
+
+def remove_later(old: Path) -> None:
+    """Remove the replaced site in a detached process: the new site is already in place, and unlinking a few
+    thousand files took seconds of a one-second incremental build on a busy disk."""
+    code = "import shutil, sys; shutil.rmtree(sys.argv[1], ignore_errors=True)"
+    try:
+        subprocess.Popen(
+            [sys.executable, "-c", code, str(old)],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,  # not stopped by a Ctrl-C meant for the build
+        )
+    except OSError:
+        shutil.rmtree(old, ignore_errors=True)
 
 
 def write_text(root: Path, rel: str, text: str) -> Path:

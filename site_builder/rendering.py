@@ -22,7 +22,8 @@ from pathlib import Path
 
 from jinja2 import Environment
 
-from site_builder.linkcheck import Links, scan
+from site_builder.incremental import affected
+from site_builder.linkcheck import Summary, digest, scan
 from site_builder.output import write_bytes
 from site_builder.pages.base import PageModel
 
@@ -32,7 +33,9 @@ class Page:
     """One output file: its template, a function that builds its page model, and what it depends on.
 
     `deps` names catalog records as "<kind>/<id>"; "<kind>/*" means every record of that kind and "*"
-    everything. The preview server re-renders only pages whose dependencies changed.
+    everything; "model-figures/<id>" is a model record without its description and sources (what GPU pages read
+    of every model). The preview server and an incremental build re-render only pages whose dependencies changed, so
+    every record a page shows must be named here (tests/site/test_incremental.py compares with full builds).
     """
 
     path: str  # relative output path, e.g. models/x/index.html
@@ -42,13 +45,7 @@ class Page:
     owner: str = ""  # the model whose page this is (its page, deploy pages, comparisons); "": a site-wide page
 
     def affected_by(self, changed: set[str]) -> bool:
-        if "*" in self.deps or "*" in changed:
-            return True
-        for key in changed:
-            kind = key.split("/", 1)[0]
-            if key in self.deps or f"{kind}/*" in self.deps:
-                return True
-        return False
+        return affected(self.deps, changed)
 
 
 def _progress(done: int, total: int) -> None:
@@ -105,19 +102,22 @@ class Rendered:
     the bytes as they were written, so the link check does not read every page again)."""
 
     written: int = 0
-    links: dict[str, Links] = field(default_factory=dict)
+    links: dict[str, Summary] = field(default_factory=dict)
+    digests: dict[str, str] = field(default_factory=dict)  # sha256 of each page written, by path
 
     def add(self, other: Rendered) -> None:
         self.written += other.written
         self.links.update(other.links)
+        self.digests.update(other.digests)
 
     def keep(self, out: Path, path: str, data: bytes) -> None:
-        """Write one rendered page (unless its file already holds these bytes) and scan its links."""
+        """Write one rendered page (unless its file already holds these bytes); scan its links and hash it."""
         target = out / path
         if not target.is_file() or target.read_bytes() != data:
             write_bytes(out, path, data)
             self.written += 1
         self.links[path] = scan(data)
+        self.digests[path] = digest(data)
 
 
 def render_pages(

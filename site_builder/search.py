@@ -1,19 +1,115 @@
-"""Static search index with Pagefind (the PyPI package ships the binary), run over the finished site."""
+"""Static search index with Pagefind (the PyPI package ships the binary), run over the finished site.
+
+Pagefind's time grows with the HTML it reads (about 35 MB for the shipped catalog), so it reads only the pages a
+reader searches for: models, GPUs, families and the site's own pages. Deployment and compare pages are left out:
+each is one setup or pair of a model whose page search finds (by name, organization, family or framework) and
+links to them, and a model's many such pages would push its own page down the results. Within a page, the
+templates mark what nobody searches for with `data-pagefind-ignore`: tables of figures, charts, command blocks,
+the calculator and the figures' provenance notes. Pagefind reads copies of the pages without those elements
+(a fifth of the bytes): the index it writes is the same, in about half the time (tests/site/test_search_index.py).
+"""
 
 from __future__ import annotations
 
+import os
+import pickle
+import re
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
+
+from site_builder.output import remove_later
+
+# Top-level folders whose pages are indexed, besides the home page.
+INDEXED = ("about", "api", "calculator", "contribute", "families", "gpus", "methodology", "models")
+
+_IGNORED = re.compile(rb"<([a-z][a-z0-9]*)\b[^>]*\sdata-pagefind-ignore\b[^>]*>")
+
+
+def indexed(rel: str) -> bool:
+    """Whether Pagefind reads the page at this path below the site root."""
+    return rel == "index.html" or (rel.split("/", 1)[0] in INDEXED and rel.endswith(".html"))
+
+
+def _element_end(html: bytes, name: bytes, start: int) -> int | None:
+    """The offset after the end tag that closes the element opened just before `start`, or None."""
+    depth = 1
+    for tag in re.compile(rb"<(/?)" + name + rb"\b[^>]*>").finditer(html, start):
+        depth += -1 if tag.group(1) else 1
+        if depth == 0:
+            return tag.end()
+    return None
+
+
+def searchable(html: bytes) -> bytes:
+    """The page without the elements marked data-pagefind-ignore, which Pagefind would skip anyway.
+
+    The templates write no such element inside a script or an attribute value, so the tags are found by name; an
+    element whose end cannot be found leaves the page as it is."""
+    parts, pos = [], 0
+    for m in _IGNORED.finditer(html):
+        if m.start() < pos:
+            continue  # inside an element already removed
+        end = _element_end(html, m.group(1), m.end())
+        if end is None:
+            return html
+        parts.append(html[pos : m.start()])
+        pos = end
+    parts.append(html[pos:])
+    return b"".join(parts)
 
 
 def pagefind_binary() -> list[str]:
     return [sys.executable, "-m", "pagefind"]
 
 
-def index_site(site: Path) -> None:
-    result = subprocess.run(
-        [*pagefind_binary(), "--site", str(site), "--silent"], capture_output=True, text=True, check=False
-    )
+def _load(file: Path) -> dict[str, bytes]:
+    try:
+        with file.open("rb") as f:
+            kept = pickle.load(f)
+        return kept if isinstance(kept, dict) else {}
+    except Exception:  # none yet, damaged or foreign: the copies are made again
+        return {}
+
+
+def _save(file: Path, copies: dict[str, bytes]) -> None:
+    file.parent.mkdir(parents=True, exist_ok=True)
+    tmp = file.with_name(f".{file.name}.{os.getpid()}.tmp")
+    with tmp.open("wb") as f:
+        pickle.dump(copies, f, protocol=pickle.HIGHEST_PROTOCOL)
+    tmp.replace(file)
+
+
+def index_site(site: Path, cache: Path | None = None, digests: dict[Path, str] | None = None) -> None:
+    """Write `site`/pagefind/ from the indexed pages. With `cache` (a file) and `digests` (sha256 of each page), the
+    copies Pagefind reads are kept by page hash, so a rebuild strips only the pages it rewrote."""
+    kept = _load(cache) if cache is not None and digests is not None else {}
+    used: dict[str, bytes] = {}
+    copies = Path(tempfile.mkdtemp(prefix="site-builder-search-"))
+    try:
+        for file in sorted(site.rglob("*.html")):
+            rel = file.relative_to(site).as_posix()
+            if not indexed(rel):
+                continue
+            digest = digests.get(file, "") if digests is not None else ""
+            text = used.get(digest) or kept.get(digest) if digest else None
+            if text is None:
+                text = searchable(file.read_bytes())
+            if digest:
+                used[digest] = text
+            target = copies / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(text)
+        result = subprocess.run(
+            [*pagefind_binary(), "--site", str(copies), "--output-path", str(site.resolve() / "pagefind"), "--silent"],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+    finally:
+        remove_later(copies)  # unlinking the copies took as long as indexing them on a busy disk
     if result.returncode != 0:
         raise RuntimeError(f"pagefind failed: {result.stderr.strip() or result.stdout.strip()}")
+    if cache is not None and digests is not None:
+        _save(cache, used)

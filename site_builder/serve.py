@@ -20,11 +20,13 @@ from typing import Any
 from site_builder.analysis import SiteAnalysis, analyse_site
 from site_builder.build import build_site, catalog_date, collect_pages, split_base, write_plumbing, write_static
 from site_builder.catalog import KINDS
+from site_builder.incremental import MANIFEST
 from site_builder.output import check_output_dir, mark
 from site_builder.paths import STATIC, TEMPLATES
 from site_builder.problems import Report, UsageError, display_path, print_report
 from site_builder.render import environment
 from site_builder.rendering import RenderSettings, render_pages
+from site_builder.uptodate import MARKER as INPUTS_MARKER
 from site_builder.validate import validate_catalog
 
 POLL_SECONDS = 0.5
@@ -113,6 +115,9 @@ class Preview:
         if "static" in keys:
             write_static(self.out)
         self._remove_stale({p.path for p in pages})
+        # The pages no longer match the inputs the build recorded: the next build must not trust that record.
+        for record in (INPUTS_MARKER, MANIFEST):
+            (self.out / record).unlink(missing_ok=True)
         self.pending.clear()
         self._report(report, ok=True)
         print(

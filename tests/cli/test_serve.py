@@ -48,6 +48,8 @@ def test_editing_one_model_rerenders_only_what_depends_on_it(preview: Preview) -
     assert "InternLM 20B Edited" in (out / "models/internlm-20b/index.html").read_text()
     assert "models/llama-3.1-405b/index.html" not in changed  # unrelated and not a neighbour
     assert preview.status.errors == []
+    # The build's record of its inputs no longer describes these pages: the next build starts over.
+    assert not (out / ".build-manifest.json").exists() and not (out / ".build-inputs").exists()
 
 
 def test_broken_record_reports_and_keeps_last_good_site(preview: Preview) -> None:

@@ -312,6 +312,17 @@ def test_typing_a_model_name_in_the_header_search(desktop: tuple[Page, PageWatch
     assert watch.problems() == []
 
 
+def test_searching_a_model_name_finds_its_page_first(desktop: tuple[Page, PageWatch], origin: str) -> None:
+    """The index reads model, GPU and family pages and the site's own pages, not deployment and compare pages."""
+    page, watch = desktop
+    _open(page, origin + "/search/?q=Llama 3.1 70B")
+    page.wait_for_selector(RESULT_LINK)
+    hrefs = [urlsplit(h or "").path for h in page.locator(RESULT_LINK).evaluate_all("as => as.map(a => a.href)")]
+    assert hrefs[0] == "/models/llama-3.1-70b/", hrefs
+    assert not [h for h in hrefs if h.startswith(("/deploy/", "/compare/"))], hrefs
+    assert watch.problems() == []
+
+
 # --- layout -----------------------------------------------------------------------------------------------
 
 WIDE_ELEMENTS = """() => {
