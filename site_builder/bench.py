@@ -137,7 +137,7 @@ def main() -> int:
     parser.add_argument(
         "--warm",
         action="store_true",
-        help="then build again into another folder, the engine's results now cached (what a rebuild costs)",
+        help="then build again into a new folder with the engine's results cached (what a rebuild costs)",
     )
     args = parser.parse_args()
     profiler = cProfile.Profile() if args.profile else None
@@ -172,11 +172,12 @@ def main() -> int:
         )
         if args.warm:
             start, cpu = time.perf_counter(), _cpu_seconds()
-            again = build_site(cat, Path(tmp) / "site-warm", search=False, jobs=args.jobs)
+            with PeakMemory() as warm_mem:
+                again = build_site(cat, Path(tmp) / "site-warm", search=False, jobs=args.jobs)
             seconds = time.perf_counter() - start
             print(
                 f"warm engine cache: seconds={seconds:.1f} pages_per_s={again.pages / seconds:.1f} "
-                f"build_cpu_s={_cpu_seconds() - cpu:.1f} "
+                f"peak_pss_mib={warm_mem.peak_kib / 1024:.0f} build_cpu_s={_cpu_seconds() - cpu:.1f} "
                 f"phases (wall s): {' '.join(f'{k}={v:.1f}' for k, v in again.phases.items())}"
             )
     if profiler is not None:

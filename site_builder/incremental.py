@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
 
 class Page(Protocol):
-    """What this module reads of build.Page (which imports this module)."""
+    """What this module reads of rendering.Page (which imports this module)."""
 
     @property
     def path(self) -> str: ...

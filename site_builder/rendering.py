@@ -2,8 +2,8 @@
 
 `render_site` picks how: on a small catalog the pages are shared out between forked processes; on a large one a
 forked worker would copy most of the computed site (a page of memory that either process writes to, if only a
-reference count, is copied), so this process renders every page and a forked writer, which touches none of the
-computed site, writes the files and scans their links. Either way every page is rendered by the same code from the
+reference count, is copied), so this process renders every page and a writer process, started afresh, writes
+the files and scans their links. Either way every page is rendered by the same code from the
 same data, so the output is byte-identical to a serial build.
 """
 
@@ -136,6 +136,10 @@ def render_pages(
 
 
 MEMORY_BUDGET = 1 << 30  # bytes the whole build may hold: this process plus its render workers
+# What each forked renderer ends up holding, over this process's size before rendering: it copies most of the
+# computed site, and grows while rendering (page models, output, the links kept). Measured with `make bench`: two
+# renderers held 2.1 times the parent's size at 1,000 models, 2.7 times at 2,000 (1,283 MiB).
+RENDER_GROWTH = 1.4
 
 
 def _cores() -> int:
@@ -193,17 +197,16 @@ def render_site(
 
     `models` is the catalog's size (site-wide pages grow with it). A worker's error is raised here, so the staging
     directory is discarded as for a serial failure."""
-    if jobs <= 1 or len(pages) < 2 * jobs:
-        return render_pages(env, pages, out, settings)
-    for name in {p.template for p in pages}:
-        env.get_template(name)  # compile once, before any fork
-    # Frozen objects are never scanned by the cyclic GC, so no process writes to (and copies) every page of the
-    # computed site just to walk it; they stay frozen until the workers are done.
+    # Frozen objects are never scanned by the cyclic GC: no collection walks the whole computed site again (a large
+    # catalog's render spent seconds there), and no forked process writes to (and copies) every page of it to do so.
     gc.collect()
     gc.freeze()
     try:
-        # Each forked renderer ends up holding about this process's size; the writer holds little.
-        if jobs * _resident_bytes() <= MEMORY_BUDGET:
+        if jobs <= 1 or len(pages) < 2 * jobs:
+            return render_pages(env, pages, out, settings)
+        for name in {p.template for p in pages}:
+            env.get_template(name)  # compile once, before any fork
+        if jobs * _resident_bytes() * RENDER_GROWTH <= MEMORY_BUDGET:
             return _render_shares(env, split_work(pages, jobs, models), out, settings, len(pages))
         return _render_with_writer(env, pages, out, settings)
     finally:
@@ -281,26 +284,36 @@ def _render_shares(
     return result
 
 
+# The writer is started afresh, not forked: a forked writer would map this process's memory, and every page of it
+# this process then touches while rendering (a reference count is enough) would be copied, the writer keeping the
+# original: the computed site twice over, though the writer reads none of it.
+WRITER_START = "spawn"
+
+
+def writer_context() -> multiprocessing.context.SpawnContext | multiprocessing.context.ForkContext:
+    return multiprocessing.get_context("fork") if WRITER_START == "fork" else multiprocessing.get_context("spawn")
+
+
+def _write_pages(out: Path, pages_in: Connection, result_out: Connection) -> None:
+    """The writer: each message is a page's path, a NUL and its bytes; an empty one ends the pages."""
+    written = Rendered()
+    try:
+        while message := pages_in.recv_bytes():
+            path, _, data = message.partition(b"\0")
+            written.keep(out, path.decode("utf-8"), data)
+        result_out.send((written, None))
+    except BaseException as err:  # reported to the parent, which raises it
+        result_out.send((None, _failure(err)))
+    finally:
+        result_out.close()
+
+
 def _render_with_writer(env: Environment, pages: list[Page], out: Path, settings: RenderSettings) -> Rendered:
-    """Every page rendered here, handed as bytes to a forked writer that writes the files and scans their links."""
-    ctx = multiprocessing.get_context("fork")
+    """Every page rendered here, handed as bytes to a writer process that writes the files and scans their links."""
+    ctx = writer_context()
     pages_in, pages_out = ctx.Pipe(duplex=False)
     result_in, result_out = ctx.Pipe(duplex=False)
-
-    def write() -> None:
-        pages_out.close()
-        written = Rendered()
-        try:
-            while message := pages_in.recv_bytes():
-                path, _, data = message.partition(b"\0")
-                written.keep(out, path.decode("utf-8"), data)
-            result_out.send((written, None))
-        except BaseException as err:  # reported to the parent, which raises it
-            result_out.send((None, _failure(err)))
-        finally:
-            result_out.close()
-
-    writer = ctx.Process(target=write, daemon=True)
+    writer = ctx.Process(target=_write_pages, args=(out, pages_in, result_out), daemon=True)
     writer.start()
     pages_in.close()
     result_out.close()

@@ -125,7 +125,25 @@ def test_a_failing_page_or_write_with_the_writer_keeps_the_old_site(
             raise OSError(28, "No space left on device")
         return real_write(root, rel, data)
 
+    monkeypatch.setattr(rendering, "WRITER_START", "fork")  # a started-afresh writer would not see the patch
     monkeypatch.setattr(rendering, "write_bytes", disk_full)
     with pytest.raises(RenderError, match="No space left on device"):
         build_site(Path("catalog"), out, search=False, jobs=2)
     assert _files(out) == before
+
+
+def test_the_writer_reports_a_failed_write(tmp_path: Path) -> None:
+    """The writer as it runs, started afresh: a page whose folder is a file cannot be written, and it says so."""
+    ctx = rendering.writer_context()
+    pages_in, pages_out = ctx.Pipe(duplex=False)
+    result_in, result_out = ctx.Pipe(duplex=False)
+    (tmp_path / "gpus").write_text("not a folder")
+    writer = ctx.Process(target=rendering._write_pages, args=(tmp_path, pages_in, result_out))
+    writer.start()
+    pages_out.send_bytes(b"index.html\0<p>home</p>")
+    pages_out.send_bytes(b"gpus/h100-sxm/index.html\0<p>h100</p>")
+    pages_out.send_bytes(b"")
+    rendered, error = result_in.recv()
+    writer.join()
+    assert rendered is None and error is not None and error.startswith(("FileExistsError", "NotADirectoryError"))
+    assert (tmp_path / "index.html").read_bytes() == b"<p>home</p>"
