@@ -154,13 +154,19 @@ def split_front_matter(text: str) -> tuple[str, str, int]:
     raise YamlProblem("front matter is not closed by a '---' line", Mark(1, 1))
 
 
-def load_record(path: Path, kind: Kind[R], report: Report) -> Located[R] | None:
+def load_record(
+    path: Path, kind: Kind[R], report: Report, on_read: Callable[[Path, bytes], None] | None = None
+) -> Located[R] | None:
+    """`on_read` is given the bytes the record is parsed from (a cache keys what it stores on exactly those)."""
     shown = display_path(path)
     offset = 0
     body = ""
     body_line = 0
     try:
-        text = decode(path.read_bytes())
+        raw = path.read_bytes()
+        if on_read:
+            on_read(path, raw)
+        text = decode(raw)
         if kind.suffix == ".md":
             text, body, offset = split_front_matter(text)
             body_line = text.count("\n") + 3  # after the opening '---', the front matter and the closing '---'
@@ -267,11 +273,12 @@ def load_catalog(
     report: Report,
     on_file: Callable[[Path], None] | None = None,
     only: dict[str, set[str] | None] | None = None,
+    on_read: Callable[[Path, bytes], None] | None = None,
 ) -> Catalog:
     """Read and validate every record; problems go to `report`, valid records into the catalog.
 
     `only` is the fast path for a query that needs a few records: the kinds to read, each with the ids
-    to read (None: all of that kind); other kinds stay empty.
+    to read (None: all of that kind); other kinds stay empty. `on_read` sees each file's bytes, as `load_record`.
     """
     catalog = Catalog(root=root)
     if not root.is_dir():
@@ -291,7 +298,7 @@ def load_catalog(
         for path in paths:
             if on_file:
                 on_file(path)
-            located = load_record(path, kind, report)
+            located = load_record(path, kind, report, on_read)
             if located is None:
                 catalog.broken.setdefault(name, {})[path.stem] = path
                 continue
