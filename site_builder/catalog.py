@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -87,6 +86,8 @@ class Catalog:
 
 
 def _friendly(err: dict[str, Any], model: type[BaseModel], loc: Loc) -> str:
+    import difflib  # only a record with a problem needs it: every query and build imports this module
+
     kind = err["type"]
     if kind == "missing":
         return "required field is missing"
@@ -132,6 +133,8 @@ def _model_in(annotation: Any) -> type[BaseModel] | None:
 
 def _without_typo_duplicates(errors: list[Any]) -> list[Any]:
     """A misspelt key yields 'unknown field' and 'required field is missing'; keep only the first."""
+    import difflib
+
     unknown = {(tuple(e["loc"][:-1]), str(e["loc"][-1])) for e in errors if e["type"] == "extra_forbidden"}
     out = []
     for e in errors:
