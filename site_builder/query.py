@@ -11,10 +11,8 @@ from typing import TYPE_CHECKING, Any, TypeGuard
 
 from site_builder.catalog import KINDS, Catalog, Located, load_catalog
 from site_builder.engine.budget import kv_capacity
-from site_builder.engine.errorbars import SPEED_KEYS, ErrorBars, error_bars, hardware_class
 from site_builder.engine.estimate import Workload, cost, memory, speed
 from site_builder.engine.hardware import make_setup
-from site_builder.engine.launch import budget_setting
 from site_builder.engine.money import (
     breakeven_share,
     cheapest_api,
@@ -29,8 +27,12 @@ from site_builder.problems import CatalogError, Report, UsageError
 from site_builder.records import ModelRecord
 from site_builder.yamlsafe import LoadedYaml
 
+# `estimate`'s error bars and launch settings are imported where it uses them: `recommend` starts without them.
 if TYPE_CHECKING:
+    from site_builder.engine.errorbars import ErrorBars
     from site_builder.query_cache import QueryCache
+
+    BarsEntry = tuple[tuple[str, ...], str, ErrorBars]  # the measured models' ids, the key of their files, the bars
 
 
 @dataclass(frozen=True)
@@ -77,7 +79,6 @@ BAR_KINDS = ("benchmarks", "gpus", "frameworks")
 ESTIMATE_TABLES = ("frameworks", "providers")
 RECOMMEND_TABLES = ("gpus", "frameworks")
 NO_POSITIONS = LoadedYaml(data=None)  # a stored record's `source` (see _store_tables)
-BarsEntry = tuple[tuple[str, ...], str, ErrorBars]  # the measured models' ids, the key of their files, the bars
 
 
 def estimate_inputs(path: str, model: str, gpu: str) -> tuple[Catalog, ErrorBars]:
@@ -193,6 +194,8 @@ def _table(value: object) -> dict[str, Located[Any]] | None:
 
 
 def _is_bars_entry(value: object) -> TypeGuard[BarsEntry]:
+    from site_builder.engine.errorbars import ErrorBars
+
     return (
         isinstance(value, tuple)
         and len(value) == 3
@@ -210,6 +213,7 @@ def _num(v: float | None, digits: int = 3) -> float | None:
 def catalog_error_bars(cat: Catalog) -> ErrorBars:
     """The calibration residuals of the catalog's benchmark records, by metric, engine class and hardware class."""
     from site_builder.engine.calibrate import compare_all  # a query served from the query cache needs no calibration
+    from site_builder.engine.errorbars import error_bars
 
     models = {k: v.record for k, v in cat.models.items()}
     gpus = {k: v.record for k, v in cat.gpus.items()}
@@ -219,6 +223,8 @@ def catalog_error_bars(cat: Catalog) -> ErrorBars:
 
 
 def bar_keys(bars: ErrorBars, engine: str, hardware: str) -> dict[str, Any]:
+    from site_builder.engine.errorbars import SPEED_KEYS
+
     out: dict[str, Any] = {}
     for key in SPEED_KEYS:
         bar = bars.lookup(key, engine, hardware)
@@ -241,6 +247,9 @@ def _unrounded(v: float | None, digits: int = 3) -> float | None:
 def estimate(cat: Catalog, q: EstimateQuery, bars: ErrorBars | None = None, *, rounded: bool = True) -> dict[str, Any]:
     """The answer of `estimate --json`. The build passes the error bars it already holds, and asks for unrounded
     floats (the calculator's data-value attributes)."""
+    from site_builder.engine.errorbars import hardware_class
+    from site_builder.engine.launch import budget_setting
+
     num = _num if rounded else _unrounded
     if q.model not in cat.models:
         raise UsageError(f"unknown model {q.model!r}")
