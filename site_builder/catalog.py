@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -87,6 +86,8 @@ class Catalog:
 
 
 def _friendly(err: dict[str, Any], model: type[BaseModel], loc: Loc) -> str:
+    import difflib  # only a record with a problem needs it: every query and build imports this module
+
     kind = err["type"]
     if kind == "missing":
         return "required field is missing"
@@ -132,6 +133,8 @@ def _model_in(annotation: Any) -> type[BaseModel] | None:
 
 def _without_typo_duplicates(errors: list[Any]) -> list[Any]:
     """A misspelt key yields 'unknown field' and 'required field is missing'; keep only the first."""
+    import difflib
+
     unknown = {(tuple(e["loc"][:-1]), str(e["loc"][-1])) for e in errors if e["type"] == "extra_forbidden"}
     out = []
     for e in errors:
@@ -154,13 +157,19 @@ def split_front_matter(text: str) -> tuple[str, str, int]:
     raise YamlProblem("front matter is not closed by a '---' line", Mark(1, 1))
 
 
-def load_record(path: Path, kind: Kind[R], report: Report) -> Located[R] | None:
+def load_record(
+    path: Path, kind: Kind[R], report: Report, on_read: Callable[[Path, bytes], None] | None = None
+) -> Located[R] | None:
+    """`on_read` is given the bytes the record is parsed from (a cache keys what it stores on exactly those)."""
     shown = display_path(path)
     offset = 0
     body = ""
     body_line = 0
     try:
-        text = decode(path.read_bytes())
+        raw = path.read_bytes()
+        if on_read:
+            on_read(path, raw)
+        text = decode(raw)
         if kind.suffix == ".md":
             text, body, offset = split_front_matter(text)
             body_line = text.count("\n") + 3  # after the opening '---', the front matter and the closing '---'
@@ -267,11 +276,12 @@ def load_catalog(
     report: Report,
     on_file: Callable[[Path], None] | None = None,
     only: dict[str, set[str] | None] | None = None,
+    on_read: Callable[[Path, bytes], None] | None = None,
 ) -> Catalog:
     """Read and validate every record; problems go to `report`, valid records into the catalog.
 
     `only` is the fast path for a query that needs a few records: the kinds to read, each with the ids
-    to read (None: all of that kind); other kinds stay empty.
+    to read (None: all of that kind); other kinds stay empty. `on_read` sees each file's bytes, as `load_record`.
     """
     catalog = Catalog(root=root)
     if not root.is_dir():
@@ -291,7 +301,7 @@ def load_catalog(
         for path in paths:
             if on_file:
                 on_file(path)
-            located = load_record(path, kind, report)
+            located = load_record(path, kind, report, on_read)
             if located is None:
                 catalog.broken.setdefault(name, {})[path.stem] = path
                 continue

@@ -4,17 +4,15 @@ site, the browser engine (tested for parity) and the CLI give one answer."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeGuard
 
-from site_builder.catalog import Catalog, load_catalog
+from site_builder.catalog import KINDS, Catalog, Located, load_catalog
 from site_builder.engine.budget import kv_capacity
-from site_builder.engine.calibrate import compare_all
-from site_builder.engine.errorbars import SPEED_KEYS, ErrorBars, error_bars, hardware_class
 from site_builder.engine.estimate import Workload, cost, memory, speed
 from site_builder.engine.hardware import make_setup
-from site_builder.engine.launch import budget_setting
 from site_builder.engine.money import (
     breakeven_share,
     cheapest_api,
@@ -27,6 +25,14 @@ from site_builder.engine.plan import Candidate, analyse, choose_framework, engin
 from site_builder.engine.precision import KV_BYTES, PRECISIONS, default_kv_precision, supported_on
 from site_builder.problems import CatalogError, Report, UsageError
 from site_builder.records import ModelRecord
+from site_builder.yamlsafe import LoadedYaml
+
+# `estimate`'s error bars and launch settings are imported where it uses them: `recommend` starts without them.
+if TYPE_CHECKING:
+    from site_builder.engine.errorbars import ErrorBars
+    from site_builder.query_cache import QueryCache
+
+    BarsEntry = tuple[tuple[str, ...], str, ErrorBars]  # the measured models' ids, the key of their files, the bars
 
 
 @dataclass(frozen=True)
@@ -45,13 +51,14 @@ class EstimateQuery:
     framework: str | None = None
 
 
-def query_catalog(path: str, model: str) -> Catalog:
+def query_catalog(path: str, model: str, on_read: Callable[[Path, bytes], None] | None = None) -> Catalog:
     """Just the records a query reads, schema-checked as in a build: the model, every GPU, framework, provider and
     benchmark, and the models the benchmarks measured (the error bars come from all of those, exactly as on the
-    site). Reading the whole catalog took most of a query's time; `check` validates the rest."""
+    site). Reading the whole catalog took most of a query's time; `check` validates the rest. `on_read` sees each
+    file's bytes (`load_catalog`)."""
     root = Path(path)
     report = Report()
-    benchmarks = load_catalog(root, report, only={"benchmarks": None}).benchmarks
+    benchmarks = load_catalog(root, report, only={"benchmarks": None}, on_read=on_read).benchmarks
     measured = {b.record.model for b in benchmarks.values() if b.record.model}
     wanted: dict[str, set[str] | None] = {
         "models": {model} | measured,
@@ -59,11 +66,144 @@ def query_catalog(path: str, model: str) -> Catalog:
         "frameworks": None,
         "providers": None,
     }
-    catalog = load_catalog(root, report, only=wanted)
+    catalog = load_catalog(root, report, only=wanted, on_read=on_read)
     catalog.benchmarks = benchmarks  # read once: they name the models to read
     if report.errors:
         raise CatalogError(report)
     return catalog
+
+
+# The kinds the error bars are computed from, all of each (besides the models the benchmarks measured).
+BAR_KINDS = ("benchmarks", "gpus", "frameworks")
+# Kinds each query reads whole, from the query cache when their files are as stored.
+ESTIMATE_TABLES = ("frameworks", "providers")
+RECOMMEND_TABLES = ("gpus", "frameworks")
+NO_POSITIONS = LoadedYaml(data=None)  # a stored record's `source` (see _store_tables)
+
+
+def estimate_inputs(path: str, model: str, gpu: str) -> tuple[Catalog, ErrorBars]:
+    """What `estimate` reads: `query_catalog`'s records and `catalog_error_bars`. Where the query cache holds the
+    error bars of this catalog's exact benchmark, GPU, framework and measured model files, only the model and the
+    GPU are read (the frameworks and providers come validated from the cache); otherwise everything is read as
+    `query_catalog` reads it and the results are stored."""
+    from site_builder.query_cache import QueryCache, record_paths
+
+    root = Path(path)
+    cache = QueryCache(root)
+    found = _cached_estimate_inputs(cache, root, model, gpu)
+    if found is not None:
+        return found
+    read: dict[Path, bytes] = {}
+    catalog = query_catalog(path, model, on_read=_digests_into(read))
+    bars = catalog_error_bars(catalog)
+    _store_tables(cache, root, catalog, read, ("gpus", *ESTIMATE_TABLES))  # `recommend` reads every GPU
+    keys = [_read_key(read, _read_of_kind(root, kind, read)) for kind in BAR_KINDS]
+    measured = tuple(sorted({b.record.model for b in catalog.benchmarks.values() if b.record.model}))
+    measured_files = [p for p in record_paths(root, "models", measured) if p in read]  # the files it read
+    entry: BarsEntry = (measured, _read_key(read, measured_files), bars)
+    cache.put("error-bars", "/".join(keys), entry)
+    return catalog, bars
+
+
+def _cached_estimate_inputs(cache: QueryCache, root: Path, model: str, gpu: str) -> tuple[Catalog, ErrorBars] | None:
+    from site_builder.query_cache import files_key, kind_key, record_paths
+
+    keys = [kind_key(root, kind) for kind in BAR_KINDS]
+    if None in keys:
+        return None
+    entry = cache.get("error-bars", "/".join(str(k) for k in keys))
+    if not _is_bars_entry(entry):
+        return None
+    measured, models_key, bars = entry
+    if files_key([p for p in record_paths(root, "models", measured) if p.is_file()]) != models_key:
+        return None
+    tables = {kind: _table(cache.get(f"records-{kind}", kind_key(root, kind))) for kind in ESTIMATE_TABLES}
+    report = Report()
+    catalog = load_catalog(root, report, only={"models": {model}, "gpus": {gpu}})
+    bundle = catalog.gpus[gpu].record.bundle if gpu in catalog.gpus else None
+    if bundle:  # the GPU a bundle is made of
+        catalog.gpus.update(load_catalog(root, report, only={"gpus": {bundle.gpu}}).gpus)
+    if report.errors or None in tables.values():
+        return None  # read everything: the full load reports the problems as it always has
+    _use_tables(catalog, tables)
+    return catalog, bars
+
+
+def recommend_catalog(path: str, model: str) -> Catalog:
+    """What `recommend` reads: the model, every GPU and framework; the GPUs and frameworks from the query cache
+    where their files are as stored (and stored there when they are read)."""
+    from site_builder.query_cache import QueryCache, kind_key
+
+    root = Path(path)
+    cache = QueryCache(root)
+    tables = {kind: _table(cache.get(f"records-{kind}", kind_key(root, kind))) for kind in RECOMMEND_TABLES}
+    missing: dict[str, set[str] | None] = {kind: None for kind, table in tables.items() if table is None}
+    report = Report()
+    read: dict[Path, bytes] = {}
+    catalog = load_catalog(root, report, only={"models": {model}, **missing}, on_read=_digests_into(read))
+    if report.errors:
+        raise CatalogError(report)
+    _use_tables(catalog, tables)
+    _store_tables(cache, root, catalog, read, tuple(missing))
+    return catalog
+
+
+def _use_tables(catalog: Catalog, tables: dict[str, dict[str, Located[Any]] | None]) -> None:
+    """Put the kinds found in the query cache into a catalog that did not read them."""
+    for kind, table in tables.items():
+        if table is not None:
+            setattr(catalog, kind, table)
+
+
+def _digests_into(read: dict[Path, bytes]) -> Callable[[Path, bytes], None]:
+    from site_builder.query_cache import file_digest
+
+    def note(path: Path, raw: bytes) -> None:
+        read[path] = file_digest(raw)
+
+    return note
+
+
+def _read_of_kind(root: Path, kind: str, read: dict[Path, bytes]) -> list[Path]:
+    """The files of one kind the loader read, in its order."""
+    folder = root / KINDS[kind].folder
+    return [p for p in read if p.parent == folder]
+
+
+def _read_key(read: dict[Path, bytes], paths: list[Path]) -> str:
+    from site_builder.query_cache import key_of
+
+    return key_of((p, read[p]) for p in paths)
+
+
+def _store_tables(
+    cache: QueryCache, root: Path, catalog: Catalog, read: dict[Path, bytes], kinds: Sequence[str]
+) -> None:
+    """Store whole kinds of a load that reported no error, keyed by the bytes it parsed. Without the positions of
+    their values: a stored record is a valid one, so a query reports no problem in it, and the positions were most
+    of what it took to read a record back."""
+    for kind in kinds:
+        table = {rid: replace(located, source=NO_POSITIONS) for rid, located in catalog.table(kind).items()}
+        cache.put(f"records-{kind}", _read_key(read, _read_of_kind(root, kind, read)), table)
+
+
+def _table(value: object) -> dict[str, Located[Any]] | None:
+    if isinstance(value, dict) and all(isinstance(k, str) and isinstance(v, Located) for k, v in value.items()):
+        return value
+    return None
+
+
+def _is_bars_entry(value: object) -> TypeGuard[BarsEntry]:
+    from site_builder.engine.errorbars import ErrorBars
+
+    return (
+        isinstance(value, tuple)
+        and len(value) == 3
+        and isinstance(value[0], tuple)
+        and all(isinstance(m, str) for m in value[0])
+        and isinstance(value[1], str)
+        and isinstance(value[2], ErrorBars)
+    )
 
 
 def _num(v: float | None, digits: int = 3) -> float | None:
@@ -72,6 +212,9 @@ def _num(v: float | None, digits: int = 3) -> float | None:
 
 def catalog_error_bars(cat: Catalog) -> ErrorBars:
     """The calibration residuals of the catalog's benchmark records, by metric, engine class and hardware class."""
+    from site_builder.engine.calibrate import compare_all  # a query served from the query cache needs no calibration
+    from site_builder.engine.errorbars import error_bars
+
     models = {k: v.record for k, v in cat.models.items()}
     gpus = {k: v.record for k, v in cat.gpus.items()}
     frameworks = {k: v.record for k, v in cat.frameworks.items()}
@@ -80,6 +223,8 @@ def catalog_error_bars(cat: Catalog) -> ErrorBars:
 
 
 def bar_keys(bars: ErrorBars, engine: str, hardware: str) -> dict[str, Any]:
+    from site_builder.engine.errorbars import SPEED_KEYS
+
     out: dict[str, Any] = {}
     for key in SPEED_KEYS:
         bar = bars.lookup(key, engine, hardware)
@@ -102,6 +247,9 @@ def _unrounded(v: float | None, digits: int = 3) -> float | None:
 def estimate(cat: Catalog, q: EstimateQuery, bars: ErrorBars | None = None, *, rounded: bool = True) -> dict[str, Any]:
     """The answer of `estimate --json`. The build passes the error bars it already holds, and asks for unrounded
     floats (the calculator's data-value attributes)."""
+    from site_builder.engine.errorbars import hardware_class
+    from site_builder.engine.launch import budget_setting
+
     num = _num if rounded else _unrounded
     if q.model not in cat.models:
         raise UsageError(f"unknown model {q.model!r}")

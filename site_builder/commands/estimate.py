@@ -27,7 +27,7 @@ def register(sub: Subparsers[argparse.ArgumentParser]) -> None:
 def run(args: argparse.Namespace) -> int:
     import json
 
-    from site_builder.query import EstimateQuery, estimate, query_catalog
+    from site_builder.query import EstimateQuery, estimate, estimate_inputs
 
     query = EstimateQuery(
         model=args.model,
@@ -41,5 +41,6 @@ def run(args: argparse.Namespace) -> int:
         output=args.output,
         framework=args.framework,
     )
-    print(json.dumps(estimate(query_catalog(args.catalog, query.model), query), indent=2, sort_keys=True))
+    catalog, bars = estimate_inputs(args.catalog, query.model, query.gpu)
+    print(json.dumps(estimate(catalog, query, bars), indent=2, sort_keys=True))
     return 0

@@ -19,8 +19,8 @@ def register(sub: Subparsers[argparse.ArgumentParser]) -> None:
 def run(args: argparse.Namespace) -> int:
     import json
 
-    from site_builder.query import query_catalog, recommend
+    from site_builder.query import recommend, recommend_catalog
 
-    out = recommend(query_catalog(args.catalog, args.model), args.model, args.limit)
+    out = recommend(recommend_catalog(args.catalog, args.model), args.model, args.limit)
     print(json.dumps(out, indent=2, sort_keys=True))
     return 0

@@ -57,7 +57,9 @@ EVALUATION_FUNCTIONS: dict[str, frozenset[str]] = {
     ),
     "site_builder.engine.launch": frozenset({"launch_settings", "budget_setting"}),
     "site_builder.engine.sweep": frozenset({"concurrency_sweep"}),
-    "site_builder.query": frozenset({"estimate", "recommend", "query_catalog", "catalog_error_bars"}),
+    "site_builder.query": frozenset(
+        {"estimate", "recommend", "query_catalog", "catalog_error_bars", "estimate_inputs", "recommend_catalog"}
+    ),
 }
 # Engine modules a page may import whole: tables of named constants, no evaluation.
 MODULE_IMPORTS_ALLOWED = frozenset({"site_builder.engine.constants"})
