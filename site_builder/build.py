@@ -260,7 +260,7 @@ def build_site(
     pages = collect_pages(site, base)
     lap("routes")
 
-    env = environment()
+    env = environment(cache=default_dir(catalog.root))
     settings = RenderSettings(base, absolute, catalog_date(site), search, live_reload, config.title, config.repository)
     manifest = new_manifest(inputs, model_figures(site), site_values(site, settings.catalog_date), pages)
     previous = read_manifest(out)

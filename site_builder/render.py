@@ -8,7 +8,15 @@ from pathlib import Path
 from types import CodeType
 from typing import Any
 
-from jinja2 import Environment, FileSystemLoader, StrictUndefined, Template, select_autoescape
+from jinja2 import (
+    Environment,
+    FileSystemBytecodeCache,
+    FileSystemLoader,
+    StrictUndefined,
+    Template,
+    select_autoescape,
+)
+from jinja2.bccache import Bucket
 
 from site_builder.paths import TEMPLATES
 
@@ -50,9 +58,34 @@ class _Template(Template):
         return template
 
 
-def environment(templates: Path = TEMPLATES) -> Environment:
+class _TemplateCache(FileSystemBytecodeCache):
+    """Compiled templates kept as files in the build's cache folder; an unreadable or damaged file, or a folder that
+    cannot be written, only means compiling again."""
+
+    def __init__(self, folder: Path) -> None:
+        super().__init__(str(folder), "jinja-%s.cache")
+        self.folder = folder
+
+    def load_bytecode(self, bucket: Bucket) -> None:
+        try:
+            super().load_bytecode(bucket)
+        except Exception:
+            bucket.reset()
+
+    def dump_bytecode(self, bucket: Bucket) -> None:
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            super().dump_bytecode(bucket)
+        except OSError:
+            pass
+
+
+def environment(templates: Path = TEMPLATES, cache: Path | None = None) -> Environment:
+    """The site's Jinja environment; `cache` a folder to keep compiled templates in between builds (keyed by each
+    template's source and the Python version, so an edited template is compiled again)."""
     env = Environment(
         loader=FileSystemLoader(str(templates)),
+        bytecode_cache=_TemplateCache(cache) if cache is not None else None,
         autoescape=select_autoescape(["html", "xml"], default_for_string=True),
         undefined=StrictUndefined,
         trim_blocks=True,

@@ -61,7 +61,14 @@ def searchable(html: bytes) -> bytes:
 
 
 def pagefind_binary() -> list[str]:
-    return [sys.executable, "-m", "pagefind"]
+    """The Pagefind executable the PyPI package ships; `python -m pagefind` (which only looks it up and execs it) where
+    that package's layout is not the one known here. Calling it directly saves starting Python for every index."""
+    try:
+        from pagefind_bin import get_executable  # type: ignore[import-untyped]
+    except ImportError:
+        return [sys.executable, "-m", "pagefind"]
+    found = get_executable()
+    return [str(found)] if found is not None else [sys.executable, "-m", "pagefind"]
 
 
 def _load(file: Path) -> dict[str, bytes]:
