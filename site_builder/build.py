@@ -24,7 +24,7 @@ from site_builder.incremental import (
     seed_staging,
     site_values,
 )
-from site_builder.linkcheck import LinkCache, check_links, page_digests
+from site_builder.linkcheck import LinkCache, check_links, check_search_links, page_digests
 from site_builder.output import check_output_dir, staging_dir, write_text
 from site_builder.pages.base import PageModel
 from site_builder.pages.calculator import calculator_page
@@ -44,6 +44,7 @@ from site_builder.paths import STATIC
 from site_builder.problems import Problem, Report
 from site_builder.render import environment
 from site_builder.rendering import Page, RenderSettings, default_jobs, render_site
+from site_builder.search import Indexing
 from site_builder.siteconfig import ConfigError, find_config, load_config
 from site_builder.stylesheet import stylesheet
 from site_builder.uptodate import MARKER, built_pages, marker_text, read_inputs
@@ -280,29 +281,38 @@ def build_site(
                 write_static(tmp)
             lap("render")
 
-            write_plumbing(site, pages, tmp, absolute, config.title)
-            lap("feeds")
             digests = page_digests(tmp, rendered.digests)
             cache = default_dir(catalog.root)  # beside the engine's results: pages' links and search copies
+            indexing = None
             if search:
                 manifest = replace(manifest, search=search_digest(tmp, digests))
                 same = previous is not None and previous.search == manifest.search and (out / "pagefind").is_dir()
                 if chosen is not pages and same:
                     seed_staging(out, tmp, [], ["pagefind"])  # the same pages give the same index
-                else:
-                    from site_builder.search import index_site
-
-                    index_site(tmp, cache / "search.pickle" if cache else None, digests)
-                lap("search")
-
-            broken, _ = check_links(
-                tmp,
-                base,
-                absolute,
-                digests=digests,
-                cache=LinkCache(cache / "links.pickle" if cache else None),
-                scanned=rendered.links,
-            )
+                else:  # Pagefind indexes in its own process while the feeds are written and the links checked
+                    indexing = Indexing(tmp, cache / "search.pickle" if cache else None, digests)
+            try:
+                write_plumbing(site, pages, tmp, absolute, config.title)
+                lap("feeds")
+                pending: list[tuple[Path, str, str, str]] | None = [] if indexing else None
+                broken, _ = check_links(
+                    tmp,
+                    base,
+                    absolute,
+                    digests=digests,
+                    cache=LinkCache(cache / "links.pickle" if cache else None),
+                    scanned=rendered.links,
+                    search_pending=pending,
+                )
+                lap("checks")
+                if indexing is not None:
+                    indexing.wait()
+                    broken += check_search_links(tmp, pending or [])
+                    lap("search")
+            except BaseException:
+                if indexing is not None:
+                    indexing.stop()
+                raise
             if broken:
                 raise BrokenLinksError(broken)
             write_text(tmp, MANIFEST, manifest.text())

@@ -146,9 +146,12 @@ class _Site:
         digests: dict[Path, str] | None,
         cache: LinkCache | None,
         scanned: Mapping[str, Summary],
+        search_pending: bool = False,
     ) -> None:
         self.root, self.base, self.absolute = root, base, absolute
         self.search_built = (root / "pagefind").is_dir()
+        self.search_pending = search_pending
+        self.deferred: list[tuple[Path, str, str, str]] = []  # (page, link, shown, target) under pagefind/
         self.scanned = scanned
         self._targets: dict[str, Path | None] = {}
         self._digests = digests if digests is not None else {}
@@ -196,8 +199,12 @@ class _Site:
             if not path.startswith(base):
                 broken.append(self.problem(file, link, value, f"outside the base path {base}"))
                 continue
-            if path.startswith(base + "pagefind/") and not self.search_built:
-                continue  # a build without the search index has no Pagefind bundle
+            if path.startswith(base + "pagefind/"):
+                if self.search_pending:  # Pagefind is still writing: checked once it is done (check_search_links)
+                    self.deferred.append((file, link, value, path[len(base) :]))
+                    continue
+                if not self.search_built:
+                    continue  # a build without the search index has no Pagefind bundle
             target = self.target(path[len(base) :])
             checked += 1
             if target is None:
@@ -216,6 +223,7 @@ def check_links(
     digests: dict[Path, str] | None = None,
     cache: LinkCache | None = None,
     scanned: Mapping[str, Summary] | None = None,
+    search_pending: list[tuple[Path, str, str, str]] | None = None,
 ) -> tuple[list[Problem], int]:
     """Every broken internal link of every HTML page under `site`, as `page:line:col: link: message` problems
     (the page as a path below `site`), and how many distinct internal links per page were checked.
@@ -223,8 +231,10 @@ def check_links(
     `base` is the path prefix the site is served from; `absolute` the origin + prefix canonical URLs carry.
     `digests` (page_digests) saves reading the pages twice; `cache` gives the links of pages parsed before, and
     keeps this site's for the next check; `scanned` the summaries of the pages just written, by path below `site`.
+    With `search_pending` (Pagefind still writing its bundle), links into pagefind/ are added to that list, for
+    check_search_links.
     """
-    staged = _Site(site, base, absolute, digests, cache, scanned or {})
+    staged = _Site(site, base, absolute, digests, cache, scanned or {}, search_pending is not None)
     broken: list[Problem] = []
     checked = 0
     for file in sorted(digests) if digests is not None else sorted(site.rglob("*.html")):
@@ -233,4 +243,17 @@ def check_links(
         checked += n
     if cache is not None:
         cache.save(staged.used)
+    if search_pending is not None:
+        search_pending += staged.deferred
     return broken, checked
+
+
+def check_search_links(site: Path, deferred: list[tuple[Path, str, str, str]]) -> list[Problem]:
+    """The links into pagefind/ that check_links set aside, now that Pagefind has written its bundle."""
+    broken = []
+    for file, link, shown, target in deferred:
+        if served_file(site, target) is None:
+            page = read_page(file)
+            line, col = page.position(page.links[link])
+            broken.append(Problem(file.relative_to(site).as_posix(), line, col, shown, "no such file", rule=RULE))
+    return broken

@@ -116,10 +116,13 @@ def write_text(root: Path, rel: str, text: str) -> Path:
 def write_bytes(root: Path, rel: str, data: bytes) -> Path:
     """Write one file by rename, so the preview server never serves a half-written (or empty) page."""
     path = root / rel
-    path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}-{threading.get_ident()}.tmp")
     try:
-        tmp.write_bytes(data)
+        try:
+            tmp.write_bytes(data)
+        except FileNotFoundError:  # its folder is new (most files share a folder already made: no mkdir for them)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp.write_bytes(data)
         tmp.replace(path)
     except BaseException:
         tmp.unlink(missing_ok=True)

@@ -88,35 +88,55 @@ def _save(file: Path, copies: dict[str, bytes]) -> None:
     tmp.replace(file)
 
 
+class Indexing:
+    """Pagefind writing `site`/pagefind/ in a process of its own, while the build goes on; `wait` for it."""
+
+    def __init__(self, site: Path, cache: Path | None = None, digests: dict[Path, str] | None = None) -> None:
+        self.cache = cache if digests is not None else None
+        kept = _load(self.cache) if self.cache is not None else {}
+        self.used: dict[str, bytes] = {}
+        self.output = site.resolve() / "pagefind"
+        self.copies = Path(tempfile.mkdtemp(prefix="site-builder-search-"))
+        try:
+            for file in sorted(site.rglob("*.html")):
+                rel = file.relative_to(site).as_posix()
+                if not indexed(rel):
+                    continue
+                digest = digests.get(file, "") if digests is not None else ""
+                text = self.used.get(digest) or kept.get(digest) if digest else None
+                if text is None:
+                    text = searchable(file.read_bytes())
+                if digest:
+                    self.used[digest] = text
+                target = self.copies / rel
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(text)
+            command = [*pagefind_binary(), "--site", str(self.copies)]
+            command += ["--output-path", str(self.output), "--silent"]
+            self.process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        except BaseException:
+            remove_later(self.copies)
+            raise
+
+    def wait(self) -> None:
+        try:
+            out, err = self.process.communicate()
+        finally:
+            remove_later(self.copies)  # unlinking the copies took as long as indexing them on a busy disk
+        if self.process.returncode != 0:
+            raise RuntimeError(f"pagefind failed: {err.strip() or out.strip()}")
+        if self.cache is not None:
+            _save(self.cache, self.used)
+
+    def stop(self) -> None:
+        """The build failed before waiting: end Pagefind (its output goes with the staging directory)."""
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.communicate()
+        remove_later(self.copies)
+
+
 def index_site(site: Path, cache: Path | None = None, digests: dict[Path, str] | None = None) -> None:
     """Write `site`/pagefind/ from the indexed pages. With `cache` (a file) and `digests` (sha256 of each page), the
     copies Pagefind reads are kept by page hash, so a rebuild strips only the pages it rewrote."""
-    kept = _load(cache) if cache is not None and digests is not None else {}
-    used: dict[str, bytes] = {}
-    copies = Path(tempfile.mkdtemp(prefix="site-builder-search-"))
-    try:
-        for file in sorted(site.rglob("*.html")):
-            rel = file.relative_to(site).as_posix()
-            if not indexed(rel):
-                continue
-            digest = digests.get(file, "") if digests is not None else ""
-            text = used.get(digest) or kept.get(digest) if digest else None
-            if text is None:
-                text = searchable(file.read_bytes())
-            if digest:
-                used[digest] = text
-            target = copies / rel
-            target.parent.mkdir(parents=True, exist_ok=True)
-            target.write_bytes(text)
-        result = subprocess.run(
-            [*pagefind_binary(), "--site", str(copies), "--output-path", str(site.resolve() / "pagefind"), "--silent"],
-            capture_output=True,
-            text=True,
-            check=False,
-        )
-    finally:
-        remove_later(copies)  # unlinking the copies took as long as indexing them on a busy disk
-    if result.returncode != 0:
-        raise RuntimeError(f"pagefind failed: {result.stderr.strip() or result.stdout.strip()}")
-    if cache is not None and digests is not None:
-        _save(cache, used)
+    Indexing(site, cache, digests).wait()

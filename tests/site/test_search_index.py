@@ -7,6 +7,8 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from site_builder.build import build_site
 from site_builder.search import index_site, indexed, pagefind_binary, searchable
 
@@ -42,3 +44,30 @@ def test_the_index_from_the_copies_is_the_index_of_the_pages(tmp_path: Path) -> 
     index_site(site)
     assert _files(site / "pagefind") == _files(pages / "pagefind")
     assert len(list((site / "pagefind" / "fragment").iterdir())) == len(list(pages.rglob("*.html")))
+
+
+def test_links_into_the_index_are_checked_once_pagefind_is_done(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Pagefind writes its bundle while the links are checked; the search page's links into it are checked after, and
+    a bundle without the file the page loads fails the build (the previous site stays)."""
+    from site_builder import search
+
+    real = search.Indexing.wait
+
+    def lose_the_ui_script(self: search.Indexing) -> None:
+        real(self)
+        (self.output / "pagefind-ui.js").unlink()
+
+    out = tmp_path / "site"
+    assert build_site(Path("catalog"), out, jobs=2).ok
+    assert (out / "pagefind" / "pagefind-ui.js").is_file()
+    before = _files(out)
+    for name in (".build-inputs", ".build-manifest.json"):  # the next build renders (and indexes) again
+        (out / name).unlink()
+    monkeypatch.setattr(search.Indexing, "wait", lose_the_ui_script)
+    failed = build_site(Path("catalog"), out, jobs=2)
+    assert not failed.ok
+    assert [(p.path, p.message) for p in failed.report.problems] == [("search/index.html", "no such file")]
+    gone = {".build-inputs", ".build-manifest.json"}
+    assert _files(out) == {k: v for k, v in before.items() if k not in gone}
