@@ -20,7 +20,7 @@ import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
+from urllib.parse import SplitResult, unquote, urlsplit
 
 from site_builder.problems import Problem
 
@@ -154,6 +154,7 @@ class _Site:
         self.deferred: list[tuple[Path, str, str, str]] = []  # (page, link, shown, target) under pagefind/
         self.scanned = scanned
         self._targets: dict[str, Path | None] = {}
+        self._split: dict[str, tuple[str, SplitResult]] = {}
         self._digests = digests if digests is not None else {}
         self._known = cache.known if cache is not None else {}
         self.used: dict[str, Summary] = {}  # this site's summaries by digest, for the cache
@@ -184,15 +185,21 @@ class _Site:
         line, col = page.position(page.links[link])
         return Problem(file.relative_to(self.root).as_posix(), line, col, shown, message, rule=RULE)
 
+    def split(self, link: str) -> tuple[str, SplitResult]:
+        """The link as the check reads it (canonical and og:url carry the origin: it becomes the base path), split;
+        once per distinct link of the site, which most pages share."""
+        found = self._split.get(link)
+        if found is None:
+            value = self.base + link[len(self.absolute) :] if link.startswith(self.absolute) else link
+            found = self._split[link] = (value, urlsplit(value))
+        return found
+
     def check(self, file: Path) -> tuple[list[Problem], int]:
         """The broken links of one page, and how many internal links it has."""
         base, here = self.base, url_path(self.root, file, self.base)
         broken, checked = [], 0
         for link in self.summary(file)[0]:
-            value = link
-            if value.startswith(self.absolute):  # canonical and og:url carry the origin
-                value = base + value[len(self.absolute) :]
-            parts = urlsplit(value)
+            value, parts = self.split(link)
             if parts.scheme or parts.netloc:
                 continue  # external (https:, mailto:) or data: URLs
             path = parts.path or here
