@@ -206,7 +206,8 @@ def render_site(
             return render_pages(env, pages, out, settings)
         for name in {p.template for p in pages}:
             env.get_template(name)  # compile once, before any fork
-        if jobs * _resident_bytes() * RENDER_GROWTH <= MEMORY_BUDGET:
+        forks = "fork" in multiprocessing.get_all_start_methods()
+        if forks and jobs * _resident_bytes() * RENDER_GROWTH <= MEMORY_BUDGET:
             return _render_shares(env, split_work(pages, jobs, models), out, settings, len(pages))
         return _render_with_writer(env, pages, out, settings)
     finally:

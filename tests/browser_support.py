@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import os
+import sys
 import threading
 import urllib.error
 import urllib.request
@@ -83,11 +84,20 @@ class _QuietHandler(SimpleHTTPRequestHandler):
         return
 
 
+class _Server(ThreadingHTTPServer):
+    """A browser that leaves a page drops the requests still in flight (a chart bundle fetched as it scrolled into
+    view): the connection it closed is not an error worth a traceback in the test log."""
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
 @contextmanager
 def serve(root: Path) -> Iterator[str]:
     """Serve `root` on a free 127.0.0.1 port in a daemon thread; yields the origin (no trailing slash)."""
     handler = functools.partial(_QuietHandler, directory=str(root))
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server = _Server(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, name="site-server", daemon=True)
     thread.start()
     try:
