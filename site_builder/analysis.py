@@ -20,7 +20,7 @@ from site_builder.engine.estimate import Workload
 from site_builder.engine.hardware import Setup, make_setup
 from site_builder.engine.launch import LaunchSettings, budget_setting, launch_settings
 from site_builder.engine.memory import ModelFacts
-from site_builder.engine.money import FullLoad, api_usd_per_request, breakeven_share, self_usd_per_request
+from site_builder.engine.money import FullLoad, breakeven_share, cheapest_api, self_usd_per_request
 from site_builder.engine.plan import (
     MATRIX_PRECISIONS,
     Analysis,
@@ -248,15 +248,12 @@ def analyse_full_loads(an: Analysis) -> tuple[FullLoad | None, ...]:
 def analyse_breakeven(
     an: Analysis, prices: tuple[tuple[ProviderRecord, ApiPrice], ...], full_loads: tuple[FullLoad | None, ...]
 ) -> Breakeven | None:
-    if not prices:
-        return None
     w = an.serve_workload
-
-    def api_cost(ap: ApiPrice) -> float:
-        return api_usd_per_request(ap.input_usd_per_mtok, ap.output_usd_per_mtok, w.prompt, w.output)
-
-    prov, ap = min(prices, key=lambda t: api_cost(t[1]))
-    api = api_cost(ap)
+    # The calculator's answer (query.estimate) picks the same API: the same function, ties by provider id.
+    found = cheapest_api(sorted(prices, key=lambda t: t[0].id), w.prompt, w.output)
+    if found is None:
+        return None
+    prov, ap, api = found
     rows = []
     for c, full in zip(an.recommendations, full_loads, strict=True):
         if not breakeven_ready(c, w):

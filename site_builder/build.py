@@ -261,11 +261,13 @@ def build_site(
     pages = collect_pages(site, base)
     lap("routes")
 
-    env = environment(cache=default_dir(catalog.root))
+    cache = default_dir(catalog.root)  # engine results, compiled templates, pages' links and search copies
+    env = environment(cache=cache)
     settings = RenderSettings(base, absolute, catalog_date(site), search, live_reload, config.title, config.repository)
     manifest = new_manifest(inputs, model_figures(site), site_values(site, settings.catalog_date), pages)
     previous = read_manifest(out)
     chosen = pages_to_render(previous, manifest, pages, out)
+    full = chosen is None  # every page rendered into an empty directory
     old = previous.pages if previous is not None else {}
     try:
         with staging_dir(out) as tmp:
@@ -277,17 +279,16 @@ def build_site(
             rendered = render_site(
                 env, chosen, tmp, settings, default_jobs() if jobs is None else jobs, len(site.models)
             )
-            if chosen is pages:
+            if full:
                 write_static(tmp)
             lap("render")
 
             digests = page_digests(tmp, rendered.digests)
-            cache = default_dir(catalog.root)  # beside the engine's results: pages' links and search copies
             indexing = None
             if search:
                 manifest = replace(manifest, search=search_digest(tmp, digests))
                 same = previous is not None and previous.search == manifest.search and (out / "pagefind").is_dir()
-                if chosen is not pages and same:
+                if not full and same:
                     seed_staging(out, tmp, [], ["pagefind"])  # the same pages give the same index
                 else:  # Pagefind indexes in its own process while the feeds are written and the links checked
                     indexing = Indexing(tmp, cache / "search.pickle" if cache else None, digests)

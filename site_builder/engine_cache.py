@@ -86,7 +86,8 @@ def code_hash() -> str:
     return h.hexdigest()
 
 
-def _cores() -> int:
+def cores() -> int:
+    """The cores this process may use (its affinity mask where the OS has one)."""
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
@@ -183,7 +184,7 @@ class EngineCache:
         The workers hand their results over through the cache folder, so without one (or without fork) they are
         computed here, one after another; a model a worker did not store is computed here too.
         """
-        jobs = _cores() if jobs is None else jobs
+        jobs = cores() if jobs is None else jobs
         results: dict[str, T] = {}
         missing: list[tuple[str, ModelRecord, Path]] = []
         for mid, model in models.items():

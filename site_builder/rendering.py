@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import gc
 import multiprocessing
-import os
 import resource
 import sys
 import traceback
@@ -22,6 +21,7 @@ from pathlib import Path
 
 from jinja2 import Environment
 
+from site_builder.engine_cache import cores
 from site_builder.incremental import affected
 from site_builder.linkcheck import Summary, digest, scan
 from site_builder.output import write_bytes
@@ -142,13 +142,9 @@ MEMORY_BUDGET = 1 << 30  # bytes the whole build may hold: this process plus its
 RENDER_GROWTH = 1.4
 
 
-def _cores() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-
-
 def default_jobs() -> int:
     """Processes to render with: one per core this process may use; 1 where fork is unavailable."""
-    return _cores() if "fork" in multiprocessing.get_all_start_methods() else 1
+    return cores() if "fork" in multiprocessing.get_all_start_methods() else 1
 
 
 # Relative render cost of a page, for splitting the work evenly (CPU time per page type measured by `make bench` at

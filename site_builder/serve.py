@@ -19,7 +19,6 @@ from typing import Any
 
 from site_builder.analysis import SiteAnalysis, analyse_site
 from site_builder.build import build_site, catalog_date, collect_pages, split_base, write_plumbing, write_static
-from site_builder.catalog import KINDS
 from site_builder.incremental import MANIFEST
 from site_builder.output import check_output_dir, mark
 from site_builder.paths import STATIC, TEMPLATES
@@ -27,6 +26,7 @@ from site_builder.problems import Report, UsageError, display_path, print_report
 from site_builder.render import environment
 from site_builder.rendering import RenderSettings, render_pages
 from site_builder.uptodate import MARKER as INPUTS_MARKER
+from site_builder.uptodate import record_key
 from site_builder.validate import validate_catalog
 
 POLL_SECONDS = 0.5
@@ -59,8 +59,11 @@ def change_keys(paths: set[Path], catalog: Path) -> set[str]:
             rel = path.resolve().relative_to(catalog.resolve())
         except ValueError:
             rel = None
-        if rel is not None and len(rel.parts) == 2 and rel.parts[0] in KINDS:
-            keys.add(f"{rel.parts[0]}/{rel.stem}")
+        key = record_key(rel) if rel is not None else None
+        if key is not None:
+            # A model's figures (its record without description and sources) are what other pages read of it.
+            kind, _, rid = key.partition("/")
+            keys |= {key, f"model-figures/{rid}"} if kind == "models" else {key}
             continue
         try:
             tpl = path.resolve().relative_to(TEMPLATES)

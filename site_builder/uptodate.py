@@ -70,10 +70,6 @@ def read_inputs(catalog_dir: Path, config: Path, options: dict[str, object]) -> 
     return Inputs(h.hexdigest(), records)
 
 
-def fingerprint(catalog_dir: Path, config: Path, options: dict[str, object]) -> str:
-    return read_inputs(catalog_dir, config, options).key
-
-
 def built_pages(out: Path, key: str) -> int | None:
     """The page count of the site in `out` when it was built from inputs with this fingerprint, else None."""
     try:

@@ -684,9 +684,14 @@ function enginePeakBytes(C, fid, model, setup, mem) {
   return mem.activationsBytes;
 }
 
+// budget.visible_bytes
+function visibleBytes(C, setup) {
+  return (setup.capacityBytes || 0) * (1 - C.DRIVER_RESERVED_FRACTION);
+}
+
 // budget.kv_budget_bytes
 function kvBudgetBytes(C, budget, setup, mem, exactBytes, peakBytes, warmupKvBytes, overheadBytes) {
-  const total = (setup.capacityBytes || 0) * (1 - C.DRIVER_RESERVED_FRACTION);
+  const total = visibleBytes(C, setup);
   const share = budget.fraction;
   const rest = mem.weightsBytes + peakBytes + (overheadBytes === null ? mem.overheadBytes : overheadBytes);
   let room;
@@ -729,8 +734,8 @@ function kvCapacity(ctx, setup, work, mem, frameworkId, engine) {
 // launch.budget_setting
 function budgetSetting(C, frameworkId, engine, setup) {
   const [, budget] = budgetFor(C, frameworkId, engine);
-  if (budget.rule === "of-total" || budget.rule === "of-free") return budget.fraction;
-  const total = setup.capacityBytes;
+  if (budget.rule === "of-total" || budget.rule === "of-free" || budget.rule === "tgi") return budget.fraction;
+  const total = visibleBytes(C, setup);
   if (budget.rule === "sglang" && total) {
     return pyRound((total - sglangReservedBytes(C, total, setup.count)) / total, 3);
   }

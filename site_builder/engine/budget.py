@@ -95,6 +95,11 @@ def engine_peak_bytes(fid: str, facts: ModelFacts, setup: Setup, mem: MemoryResu
     return mem.activations_bytes
 
 
+def visible_bytes(setup: Setup) -> float:
+    """The memory an engine sees on each GPU: its capacity less what the driver keeps."""
+    return (setup.capacity_bytes or 0) * (1 - C.DRIVER_RESERVED_FRACTION)
+
+
 def kv_budget_bytes(
     budget: C.EngineBudget,
     setup: Setup,
@@ -111,7 +116,7 @@ def kv_budget_bytes(
     `fraction` a launch's memory share in place of the engine's default, `overhead_bytes` the runtime memory the
     engine itself measures in place of the fit check's figure.
     """
-    total = (setup.capacity_bytes or 0) * (1 - C.DRIVER_RESERVED_FRACTION)
+    total = visible_bytes(setup)
     share = budget.fraction if fraction is None else fraction
     rest = mem.weights_bytes + peak_bytes + (mem.overhead_bytes if overhead_bytes is None else overhead_bytes)
     if budget.rule == "of-total":

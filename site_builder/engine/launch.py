@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from site_builder.engine.budget import budget_for, kv_capacity, sglang_reserved_bytes
+from site_builder.engine.budget import budget_for, kv_capacity, sglang_reserved_bytes, visible_bytes
 from site_builder.engine.estimate import MemoryResult, Workload, memory
 from site_builder.engine.hardware import Setup
 from site_builder.engine.memory import ModelFacts
@@ -20,14 +20,14 @@ def budget_setting(framework_id: str | None, engine: EngineClass, setup: Setup) 
     """The value of the engine's memory-budget flag under which the engine plans its KV pool.
 
     vLLM/TGI (share of total memory) and TensorRT-LLM/LMDeploy (share of what the weights leave free) use their
-    default fraction; SGLang's --mem-fraction-static is the static share its heuristic derives from the GPU's size
-    (memory less its reserve, over memory). llama.cpp, Ollama and MLX size the cache in tokens or by the OS limit,
-    so they have no fraction (None).
+    default fraction; SGLang's --mem-fraction-static is the static share its heuristic derives from the memory it
+    sees (that memory less its reserve, over that memory: the base kv_budget_bytes sizes the pool on). llama.cpp,
+    Ollama and MLX size the cache in tokens or by the OS limit, so they have no fraction (None).
     """
     _, budget = budget_for(framework_id, engine)
-    if budget.rule in ("of-total", "of-free"):
+    if budget.rule in ("of-total", "of-free", "tgi"):
         return budget.fraction
-    total = setup.capacity_bytes
+    total = visible_bytes(setup)
     if budget.rule == "sglang" and total:
         return round((total - sglang_reserved_bytes(total, setup.count)) / total, 3)
     return None

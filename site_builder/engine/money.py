@@ -27,13 +27,14 @@ def model_api_prices(providers: Iterable[ProviderRecord], model_id: str) -> list
 
 def cheapest_api(
     prices: Sequence[tuple[ProviderRecord, ApiPrice]], prompt: int, output: int
-) -> tuple[ProviderRecord, float] | None:
-    """The API that charges least for one request of this prompt and answer length, and that charge in USD."""
-    best: tuple[ProviderRecord, float] | None = None
+) -> tuple[ProviderRecord, ApiPrice, float] | None:
+    """The API that charges least for one request of this prompt and answer length, its price, and that charge in
+    USD; a tie goes to the first in `prices` (model_api_prices: by provider id)."""
+    best: tuple[ProviderRecord, ApiPrice, float] | None = None
     for provider, ap in prices:
         usd = api_usd_per_request(ap.input_usd_per_mtok, ap.output_usd_per_mtok, prompt, output)
-        if best is None or usd < best[1]:
-            best = (provider, usd)
+        if best is None or usd < best[2]:
+            best = (provider, ap, usd)
     return best
 
 

@@ -53,6 +53,35 @@ class EfficiencyRow:
 
 
 @dataclass(frozen=True)
+class LocalSaturation:
+    """The local runtimes' fitted per-sequence costs and the aggregate throughput they flatten towards."""
+
+    per_sequence: str
+    moe_routing: str
+    dense_ceiling: str  # tokens/s at any batch, dense model
+    moe_ceiling: str  # the same for a MOE_EXAMPLE_LAYERS-layer MoE
+    moe_layers: int
+
+
+# The MoE model the methodology's saturation example names (gpt-oss 20B has 24 layers), and the 126 layers of
+# Llama 3.1 405B in its ROCm example.
+MOE_EXAMPLE_LAYERS = 24
+ROCM_EXAMPLE_LAYERS = 126
+
+
+def _local_saturation() -> LocalSaturation:
+    eff = C.EFFICIENCY["local"]
+    moe = 1 / (eff.per_sequence_s + MOE_EXAMPLE_LAYERS * eff.moe_token_layer_s)
+    return LocalSaturation(
+        per_sequence=f"{eff.per_sequence_s * 1e3:g} ms",
+        moe_routing=f"{eff.moe_token_layer_s * 1e6:g} µs",
+        dense_ceiling=f"{round(1 / eff.per_sequence_s, -2):,.0f}" if eff.per_sequence_s else "unbounded",
+        moe_ceiling=f"{round(moe, -2):,.0f}",
+        moe_layers=MOE_EXAMPLE_LAYERS,
+    )
+
+
+@dataclass(frozen=True)
 class FitLevelRow:
     label: str
     limit: str
@@ -112,6 +141,8 @@ class MethodologyPage:
     efficiency: tuple[EfficiencyRow, ...]
     unfused_bytes: int
     stack_per_sequence: str
+    stack_example: str  # the ROCm per-sequence cost of a 126-layer model (Llama 3.1 405B), per step
+    local_saturation: LocalSaturation
     fit_levels: tuple[FitLevelRow, ...]
     score_weights: tuple[ScoreWeightRow, ...]
     similarity: tuple[SimilarityRow, ...]
@@ -292,6 +323,8 @@ def methodology_page(site: SiteAnalysis, base: str) -> MethodologyPage:
             f"{engine} on {vendor}: {value * 1e6:g} µs per sequence and layer"
             for (engine, vendor), value in C.STACK_PER_SEQUENCE_S.items()
         ),
+        stack_example=f"{C.STACK_PER_SEQUENCE_S[('batched-server', 'amd')] * ROCM_EXAMPLE_LAYERS * 1e3:.1f} ms",
+        local_saturation=_local_saturation(),
         fit_levels=_fit_levels(),
         score_weights=tuple(ScoreWeightRow(k, f"{v:.0%}", score_parts_doc()[k]) for k, v in C.SCORE_WEIGHTS.items()),
         similarity=tuple(SimilarityRow(k, f"{v:.0%}") for k, v in SIMILARITY_WEIGHTS.items()),

@@ -7,11 +7,11 @@ from site_builder.engine import constants as C
 from site_builder.engine.fit import FitLevel
 from site_builder.engine.hardware import Setup
 from site_builder.engine.plan import MatrixCell
+from site_builder.pages import format as F
 from site_builder.pages.calculator import calculator_href
 from site_builder.pages.labels import MATRIX_LABELS
 
-# "5K tokens" counts thousands as 1,024 tokens, as context windows are quoted (8K = 8,192).
-TOKENS_PER_K = 1024
+# "5K tokens" counts thousands as 1,024 tokens (format.TOKENS_PER_K), as context windows are quoted (8K = 8,192).
 # A shorter-context preset keeps the site's answer length, but leaves at least three quarters of the context to the
 # prompt: the answer is at most context // ANSWER_SHARE_DIVISOR tokens.
 ANSWER_SHARE_DIVISOR = 4
@@ -25,7 +25,7 @@ def cell_label(cell: MatrixCell) -> str:
     if shorter_fit(cell):
         n = cell.max_context
         # Rounded down, so the label never promises more than fits.
-        return f"fits up to {n // TOKENS_PER_K}K tokens" if n >= TOKENS_PER_K else f"fits up to {n:,} tokens"
+        return f"fits up to {n // F.TOKENS_PER_K}K tokens" if n >= F.TOKENS_PER_K else f"fits up to {n:,} tokens"
     return MATRIX_LABELS[cell.level]
 
 

@@ -30,7 +30,8 @@ def _mtimes(root: Path) -> dict[str, int]:
 
 def test_change_keys_map_files_to_records(catalog_copy: Path) -> None:
     keys = change_keys({catalog_copy / "models" / "internlm-20b.yaml", TEMPLATES / "gpu.html"}, catalog_copy)
-    assert keys == {"models/internlm-20b", "template:gpu.html"}
+    # What other pages read of a model (its figures) changes with its record.
+    assert keys == {"models/internlm-20b", "model-figures/internlm-20b", "template:gpu.html"}
     assert change_keys({TEMPLATES / "base.html"}, catalog_copy) == {"*"}
 
 
@@ -46,6 +47,9 @@ def test_editing_one_model_rerenders_only_what_depends_on_it(preview: Preview) -
     changed = {k for k in before if after.get(k) != before[k]}
     assert "models/internlm-20b/index.html" in changed
     assert "InternLM 20B Edited" in (out / "models/internlm-20b/index.html").read_text()
+    # The listing and every GPU page show the model's name: they read its figures and are rendered again.
+    assert "InternLM 20B Edited" in (out / "index.html").read_text()
+    assert "InternLM 20B Edited" in (out / "gpus/h100-sxm/index.html").read_text()
     assert "models/llama-3.1-405b/index.html" not in changed  # unrelated and not a neighbour
     assert preview.status.errors == []
     # The build's record of its inputs no longer describes these pages: the next build starts over.

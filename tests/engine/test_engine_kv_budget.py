@@ -221,3 +221,20 @@ def test_site_recommendations_start_with_the_recipes_kv_cache() -> None:
     assert gaudi is not None and h100 is not None
     assert gaudi.workload.kv_precision == "fp8" and gaudi.memory.kv_cache_bytes_per_token == 65_536
     assert h100.workload.kv_precision == "fp16" and h100.memory.kv_cache_bytes_per_token == 2 * 65_536
+
+
+def test_each_servers_printed_memory_flag_is_the_share_its_pool_is_sized_under() -> None:
+    """The deploy pages and `estimate` print the memory-budget flag's value; launching with it must give the pool
+    the estimate assumed. TGI's --cuda-memory-fraction and vLLM's --gpu-memory-utilization default to 1.0 and 0.9
+    (their launchers); SGLang's printed static share, passed back as --mem-fraction-static, sizes the same pool
+    (to the flag's three decimals)."""
+    from site_builder.engine.launch import budget_setting
+
+    setup = make_setup(GPUS["h100-sxm"], GPUS, 1)
+    assert budget_setting("tgi", "batched-server", setup) == 1.0
+    assert budget_setting("vllm", "batched-server", setup) == 0.9
+    share = budget_setting("sglang", "batched-server", setup)
+    assert share is not None
+    default = _capacity("sglang", "h100-sxm").bytes_per_gpu
+    stated = _capacity("sglang", "h100-sxm", launch=Launch(memory_fraction=share)).bytes_per_gpu
+    assert abs(stated - default) <= 0.0005 * _visible(80)

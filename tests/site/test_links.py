@@ -133,7 +133,8 @@ def test_every_page_but_404_is_in_the_sitemap(site: Path) -> None:
     assert not missing, f"pages missing from sitemap.xml: {missing[:20]}"
     assert not extra, f"sitemap.xml lists pages that were not built: {extra[:20]}"
     robots = (site / "robots.txt").read_text()
-    assert "Sitemap: /sitemap.xml" in robots or "sitemap.xml" in robots
+    named = [line.removeprefix("Sitemap: ") for line in robots.splitlines() if line.startswith("Sitemap: ")]
+    assert len(named) == 1 and named[0].endswith("/sitemap.xml"), robots
 
 
 def _rfc3339(text: str | None) -> dt.datetime:

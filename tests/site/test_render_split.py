@@ -96,8 +96,9 @@ def test_a_large_catalog_renders_here_and_writes_in_a_forked_writer_to_the_same_
     monkeypatch.setattr(rendering, "_render_with_writer", spy)
     out = tmp_path / "site"
     assert build_site(Path("catalog"), out, search=False, jobs=2).ok
-    assert used and _files(out).keys() == serial_site.keys()
-    assert [k for k in serial_site if _files(out)[k] != serial_site[k]] == []
+    built = _files(out)
+    assert used and built.keys() == serial_site.keys()
+    assert [k for k in serial_site if built[k] != serial_site[k]] == []
 
 
 def test_a_failing_page_or_write_with_the_writer_keeps_the_old_site(
