@@ -160,15 +160,15 @@ class SiteAnalysis:
         models = {k: v.record for k, v in self.models.items()}
         return tuple(summarize_categories(self.comparisons, models, self.gpus, self.frameworks))
 
-    @property
+    @functools.cached_property
     def gpus(self) -> dict[str, GpuRecord]:
         return {k: v.record for k, v in sorted(self.catalog.gpus.items())}
 
-    @property
+    @functools.cached_property
     def frameworks(self) -> dict[str, FrameworkRecord]:
         return {k: v.record for k, v in sorted(self.catalog.frameworks.items())}
 
-    @property
+    @functools.cached_property
     def families(self) -> dict[str, FamilyRecord]:
         return {k: v.record for k, v in sorted(self.catalog.families.items())}
 

@@ -180,10 +180,7 @@ class _Site:
         return self.summary(file)[1]
 
     def problem(self, file: Path, link: str, shown: str, message: str) -> Problem:
-        """`link` as the page writes it (unescaped), `shown` as reported; the page is parsed for the position."""
-        page = read_page(file)
-        line, col = page.position(page.links[link])
-        return Problem(file.relative_to(self.root).as_posix(), line, col, shown, message, rule=RULE)
+        return _problem(self.root, file, link, shown, message)
 
     def split(self, link: str) -> tuple[str, SplitResult]:
         """The link as the check reads it (canonical and og:url carry the origin: it becomes the base path), split;
@@ -260,7 +257,12 @@ def check_search_links(site: Path, deferred: list[tuple[Path, str, str, str]]) -
     broken = []
     for file, link, shown, target in deferred:
         if served_file(site, target) is None:
-            page = read_page(file)
-            line, col = page.position(page.links[link])
-            broken.append(Problem(file.relative_to(site).as_posix(), line, col, shown, "no such file", rule=RULE))
+            broken.append(_problem(site, file, link, shown, "no such file"))
     return broken
+
+
+def _problem(root: Path, file: Path, link: str, shown: str, message: str) -> Problem:
+    """`link` as the page writes it (unescaped), `shown` as reported; the page is parsed again for the position."""
+    page = read_page(file)
+    line, col = page.position(page.links[link])
+    return Problem(file.relative_to(root).as_posix(), line, col, shown, message, rule=RULE)
