@@ -10,6 +10,7 @@ the reader edits an input, and formats them with the same `data-format` kinds as
 from __future__ import annotations
 
 import json
+import weakref
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -291,15 +292,44 @@ def preset_flags(c: Candidate) -> dict[str, object]:
     return flags
 
 
+@dataclass(frozen=True)
+class _Options:
+    """What every calculator of a build lists and names the same way: made once per build, not once per page."""
+
+    gpus: tuple[ChoiceGroup, ...]
+    precisions: tuple[Choice, ...]
+    kv_precisions: tuple[Choice, ...]
+    frameworks: tuple[Choice, ...]
+    names: Names
+
+
+# The last build's options, by a weak reference to its site: holding the site itself would keep a finished build's
+# computed site in memory through the next build.
+_built: list[tuple[weakref.ref[SiteAnalysis], _Options]] = []
+
+
+def _options(site: SiteAnalysis) -> _Options:
+    if _built and _built[0][0]() is site:
+        return _built[0][1]
+    options = _Options(
+        gpus=gpu_choices(site.gpus),
+        precisions=tuple(Choice(pid, p.label) for pid, p in PRECISIONS.items()),
+        kv_precisions=tuple(Choice(k, KV_CHOICE_LABELS.get(k, k)) for k in KV_BYTES),
+        frameworks=(Choice("", "Engine's choice"), *(Choice(fid, f.name) for fid, f in site.frameworks.items())),
+        names={
+            "gpu": {gid: g.short_name for gid, g in site.gpus.items()},
+            "precision": {pid: p.label for pid, p in PRECISIONS.items()},
+            "kv": KV_CHOICE_LABELS,
+            "framework": {fid: f.name for fid, f in site.frameworks.items()},
+            "provider": {pid: p.record.name for pid, p in site.catalog.providers.items()},
+        },
+    )
+    _built[:] = [(weakref.ref(site), options)]
+    return options
+
+
 def default_answer(d: CalculatorDefault, site: SiteAnalysis) -> Answer:
-    names = {
-        "gpu": {gid: g.short_name for gid, g in site.gpus.items()},
-        "precision": {pid: p.label for pid, p in PRECISIONS.items()},
-        "kv": KV_CHOICE_LABELS,
-        "framework": {fid: f.name for fid, f in site.frameworks.items()},
-        "provider": {pid: p.record.name for pid, p in site.catalog.providers.items()},
-    }
-    return answer(d.result, names, d.error)
+    return answer(d.result, _options(site).names, d.error)
 
 
 def _model_choices(site: SiteAnalysis) -> tuple[Choice, ...]:
@@ -310,17 +340,15 @@ def calculator_view(md: ModelData, site: SiteAnalysis, base: str, picker: bool =
     default = md.calculator
     assert default is not None, "the analysis stage gives every model its calculator default"
     inputs = _inputs(default.query)
+    options = _options(site)
     return Calculator(
         model_id=md.record.id,
         model_name=md.record.name,
         inputs=inputs,
-        gpus=gpu_choices(site.gpus),
-        precisions=tuple(Choice(pid, p.label) for pid, p in PRECISIONS.items()),
-        kv_precisions=tuple(Choice(k, KV_CHOICE_LABELS.get(k, k)) for k in KV_BYTES),
-        frameworks=(
-            Choice("", "Engine's choice"),
-            *(Choice(fid, f.name) for fid, f in site.frameworks.items()),
-        ),
+        gpus=options.gpus,
+        precisions=options.precisions,
+        kv_precisions=options.kv_precisions,
+        frameworks=options.frameworks,
         models=_model_choices(site) if picker else (),
         answer=default_answer(default, site),
         data_url=f"{base}api/v1/engine/",
