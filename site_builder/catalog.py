@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, cast
 
 from pydantic import BaseModel, ValidationError
 
 from site_builder.problems import Problem, Report, Severity, display_path
+from site_builder.record_cache import RecordCache, Stored
 from site_builder.records import (
     BenchmarkRecord,
     FamilyRecord,
@@ -158,17 +160,36 @@ def split_front_matter(text: str) -> tuple[str, str, int]:
 
 
 def load_record(
-    path: Path, kind: Kind[R], report: Report, on_read: Callable[[Path, bytes], None] | None = None
+    path: Path,
+    kind: Kind[R],
+    report: Report,
+    on_read: Callable[[Path, bytes], None] | None = None,
+    kept: RecordCache | None = None,
 ) -> Located[R] | None:
-    """`on_read` is given the bytes the record is parsed from (a cache keys what it stores on exactly those)."""
+    """`on_read` is given the bytes the record is parsed from (a cache keys what it stores on exactly those); `kept`
+    serves the record a file with the same bytes was validated into before, and keeps this one."""
     shown = display_path(path)
     offset = 0
     body = ""
     body_line = 0
+    name = f"{kind.folder}/{path.name}"
+    digest = b""
     try:
         raw = path.read_bytes()
         if on_read:
             on_read(path, raw)
+        if kept is not None:
+            digest = hashlib.sha256(raw).digest()
+            hit = kept.get(name, digest)
+            if hit is not None:
+                return Located(
+                    record=cast(R, hit.record),
+                    path=path,
+                    source=LoadedYaml(hit.data, text=hit.text),
+                    line_offset=hit.line_offset,
+                    body=hit.body,
+                    body_line=hit.body_line,
+                )
         text = decode(raw)
         if kind.suffix == ".md":
             text, body, offset = split_front_matter(text)
@@ -196,6 +217,8 @@ def load_record(
                 Problem(shown, mark.line + offset, mark.col, ".".join(map(str, loc)), _friendly(err, kind.model, loc))
             )
         return None
+    if kept is not None:
+        kept.put(name, Stored(digest, record, loaded.data, text, offset, body, body_line))
     return Located(record=record, path=path, source=loaded, line_offset=offset, body=body, body_line=body_line)
 
 
@@ -277,11 +300,12 @@ def load_catalog(
     on_file: Callable[[Path], None] | None = None,
     only: dict[str, set[str] | None] | None = None,
     on_read: Callable[[Path, bytes], None] | None = None,
+    kept: RecordCache | None = None,
 ) -> Catalog:
     """Read and validate every record; problems go to `report`, valid records into the catalog.
 
     `only` is the fast path for a query that needs a few records: the kinds to read, each with the ids
-    to read (None: all of that kind); other kinds stay empty. `on_read` sees each file's bytes, as `load_record`.
+    to read (None: all of that kind); other kinds stay empty. `on_read` and `kept` are `load_record`'s.
     """
     catalog = Catalog(root=root)
     if not root.is_dir():
@@ -301,7 +325,7 @@ def load_catalog(
         for path in paths:
             if on_file:
                 on_file(path)
-            located = load_record(path, kind, report, on_read)
+            located = load_record(path, kind, report, on_read, kept)
             if located is None:
                 catalog.broken.setdefault(name, {})[path.stem] = path
                 continue

@@ -25,14 +25,12 @@ import multiprocessing
 import os
 import pickle
 import shutil
-import sys
 import tempfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
-import pydantic
-
+from site_builder.codehash import sources_hash
 from site_builder.engine.budget import KvCapacity
 from site_builder.engine.estimate import CostResult, MemoryResult, SpeedResult, Workload
 from site_builder.engine.hardware import Setup, make_setup
@@ -77,13 +75,7 @@ SLOTTED: tuple[type, ...] = (
 
 @functools.cache
 def code_hash() -> str:
-    h = hashlib.sha256(f"{sys.version}\0{pydantic.VERSION}\0{PROTOCOL}\0".encode())
-    for base in SOURCES:
-        files = sorted(base.rglob("*.py")) if base.is_dir() else [base]
-        for path in files:
-            h.update(f"{path.relative_to(PACKAGE).as_posix()}\0".encode())
-            h.update(hashlib.sha256(path.read_bytes()).digest())
-    return h.hexdigest()
+    return sources_hash(PACKAGE, SOURCES)
 
 
 def cores() -> int:

@@ -19,14 +19,11 @@ import functools
 import hashlib
 import os
 import pickle
-import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-import pydantic
-import yaml
-
 from site_builder.catalog import ESSENTIAL, KINDS, iter_record_files
+from site_builder.codehash import sources_hash
 from site_builder.engine_cache import default_dir
 from site_builder.problems import Report
 
@@ -40,19 +37,13 @@ PROTOCOL = pickle.HIGHEST_PROTOCOL
 
 
 @functools.cache
-def code_hash() -> bytes:
-    h = hashlib.sha256(f"{sys.version}\0{pydantic.VERSION}\0{yaml.__version__}\0{PROTOCOL}\0".encode())
-    for base in SOURCES:
-        for path in sorted(base.rglob("*.py")) if base.is_dir() else [base]:
-            data = path.read_bytes()
-            h.update(f"{path.relative_to(PACKAGE).as_posix()}\0{len(data)}\0".encode())
-            h.update(data)
-    return h.digest()
+def code_hash() -> str:
+    return sources_hash(PACKAGE, SOURCES)
 
 
 def key_of(files: Iterable[tuple[Path, bytes]]) -> str:
     """A hash of the code and of these files, each by path and the sha256 of its bytes, in this order."""
-    h = hashlib.sha256(code_hash())
+    h = hashlib.sha256(code_hash().encode())
     for path, digest in files:
         h.update(f"{path}\0".encode() + digest)
     return h.hexdigest()

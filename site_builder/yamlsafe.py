@@ -9,7 +9,7 @@ files that are too large, binary, or not UTF-8 are rejected before parsing.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import yaml
@@ -31,18 +31,45 @@ class Mark:
     col: int  # 1-based
 
 
-@dataclass
 class LoadedYaml:
-    data: Any
-    marks: dict[Loc, Mark] = field(default_factory=dict)
-    key_marks: dict[Loc, Mark] = field(default_factory=dict)
+    """A document's values and where each sits: `marks` by key path, `key_marks` of mapping keys.
+
+    Given `text` instead of positions (a record served from the build's record cache), the positions are parsed from
+    that text only when something asks for one: a problem to report, which most builds do not have."""
+
+    def __init__(
+        self,
+        data: Any,
+        marks: dict[Loc, Mark] | None = None,
+        key_marks: dict[Loc, Mark] | None = None,
+        *,
+        text: str | None = None,
+    ) -> None:
+        self.data = data
+        self._text = text
+        self._positions = None if text is not None and marks is None else (marks or {}, key_marks or {})
+
+    def _parsed(self) -> tuple[dict[Loc, Mark], dict[Loc, Mark]]:
+        if self._positions is None:
+            again = load_yaml_text(self._text or "")
+            self._positions = (again.marks, again.key_marks)
+        return self._positions
+
+    @property
+    def marks(self) -> dict[Loc, Mark]:
+        return self._parsed()[0]
+
+    @property
+    def key_marks(self) -> dict[Loc, Mark]:
+        return self._parsed()[1]
 
     def mark_for(self, loc: Loc) -> Mark:
         """The position of the value at `loc`, or of its nearest ancestor that exists."""
+        marks = self.marks
         for end in range(len(loc), -1, -1):
             prefix = loc[:end]
-            if prefix in self.marks:
-                return self.marks[prefix]
+            if prefix in marks:
+                return marks[prefix]
         return Mark(1, 1)
 
 

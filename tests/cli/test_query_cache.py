@@ -144,7 +144,7 @@ def test_other_code_is_another_key(
     catalog_copy: Path, cache_dir: Path, full_loads: list[str], capsys: Capture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     answer(capsys, catalog_copy, *ESTIMATE)
-    monkeypatch.setattr(query_cache, "code_hash", lambda: b"the engine after an edit")
+    monkeypatch.setattr(query_cache, "code_hash", lambda: "the engine after an edit")
     answer(capsys, catalog_copy, *ESTIMATE)
     assert len(full_loads) == 2
 
