@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import shutil
 import sys
@@ -17,10 +18,12 @@ from site_builder.engine_cache import default_dir
 from site_builder.feeds import write_feeds
 from site_builder.incremental import (
     MANIFEST,
+    Seeding,
     model_figures,
     new_manifest,
     pages_to_render,
     read_manifest,
+    reusable,
     seed_staging,
     site_values,
 )
@@ -41,13 +44,14 @@ from site_builder.pages.info_pages import (
 from site_builder.pages.listing_pages import family_index_page, gpu_index_page, index_page
 from site_builder.pages.model import deploy_slug, model_page
 from site_builder.paths import STATIC
-from site_builder.problems import Problem, Report
+from site_builder.problems import Report
+from site_builder.record_cache import RecordCache
 from site_builder.render import environment
 from site_builder.rendering import Page, RenderSettings, default_jobs, render_site
 from site_builder.search import Indexing
-from site_builder.siteconfig import ConfigError, find_config, load_config
+from site_builder.siteconfig import ConfigError, SiteConfig, find_config, load_config
 from site_builder.stylesheet import stylesheet
-from site_builder.uptodate import MARKER, built_pages, marker_text, read_inputs
+from site_builder.uptodate import MARKER, Inputs, built_pages, marker_text, read_inputs
 from site_builder.validate import apply_rules
 
 
@@ -59,6 +63,8 @@ class BuildResult:
     seconds: float = 0.0
     phases: dict[str, float] = field(default_factory=dict)  # wall seconds per step, for `make bench`
     rendered: int = 0  # pages rendered: all of them, or after a record edit those whose inputs changed
+    models: int = 0
+    gpus: int = 0
 
 
 ENGINE_INPUTS = ("gpus/*", "frameworks/*")
@@ -207,12 +213,9 @@ class _Lap:
         self.last = now
 
 
-class BrokenLinksError(Exception):
-    """The staged site links to a page or anchor it does not have; the build stops before the swap."""
-
-    def __init__(self, problems: list[Problem]) -> None:
-        super().__init__(f"{len(problems)} broken internal link(s)")
-        self.problems = problems
+class _Stopped(Exception):
+    """The catalog has errors, or the staged site broken links (both in the build's report): the staging directory is
+    discarded and the previous site left as it was."""
 
 
 def build_site(
@@ -239,102 +242,144 @@ def build_site(
         return _failed(report, out)
     options = {"base_url": base_url or config.base_url, "strict": strict, "search": search, "live": live_reload}
     inputs = read_inputs(catalog_dir, find_config(catalog_dir), options)
-    key = inputs.key
-    done = built_pages(out, key)
+    done = built_pages(out, inputs.key)
     if done is not None:
         print(f"{out} is up to date ({done} pages; nothing changed since it was built)", file=sys.stderr)
         return BuildResult(True, report, done, time.perf_counter() - start)
-    phases: dict[str, float] = {}
-    lap = _Lap(phases)
-
-    catalog = load_catalog(catalog_dir, report)
-    lap("load")
-    apply_rules(catalog, report, format_check=False)  # the record layout rule is slow: `check` runs it
-    lap("rules")
-    if report.fails(strict):
-        return _failed(report, out)
-
-    site = analyse_site(catalog)
-    lap("analysis")
-
-    base, absolute = split_base(config.base_url if base_url is None else base_url)
-    pages = collect_pages(site, base)
-    lap("routes")
-
-    cache = default_dir(catalog.root)  # engine results, compiled templates, pages' links and search copies
-    env = environment(cache=cache)
-    settings = RenderSettings(base, absolute, catalog_date(site), search, live_reload, config.title, config.repository)
-    manifest = new_manifest(inputs, model_figures(site), site_values(site, settings.catalog_date), pages)
-    previous = read_manifest(out)
-    chosen = pages_to_render(previous, manifest, pages, out)
-    full = chosen is None  # every page rendered into an empty directory
-    old = previous.pages if previous is not None else {}
+    asked = Build(catalog_dir, out, config, inputs, base_url, strict, search, live_reload, jobs)
+    # The catalog and its analysis are a large heap of long-lived objects and little garbage: the cyclic GC does not
+    # scan it while it grows (that was a tenth of an incremental build), nor afterwards (it is frozen), until the end.
+    gc.disable()
     try:
         with staging_dir(out) as tmp:
-            if chosen is None:
-                chosen = pages
-            else:  # the previous site's pages and static files (same code); a page rendered the same stays a link
-                seed_staging(out, tmp, [p.path for p in pages if p.path in old], ["static"])
-                lap("seed")
-            rendered = render_site(
-                env, chosen, tmp, settings, default_jobs() if jobs is None else jobs, len(site.models)
-            )
-            if full:
-                write_static(tmp)
-            lap("render")
-
-            digests = page_digests(tmp, rendered.digests)
-            indexing = None
-            if search:
-                manifest = replace(manifest, search=search_digest(tmp, digests))
-                same = previous is not None and previous.search == manifest.search and (out / "pagefind").is_dir()
-                if not full and same:
-                    seed_staging(out, tmp, [], ["pagefind"])  # the same pages give the same index
-                else:  # Pagefind indexes in its own process while the feeds are written and the links checked
-                    indexing = Indexing(tmp, cache / "search.pickle" if cache else None, digests)
-            try:
-                write_plumbing(site, pages, tmp, absolute, config.title)
-                lap("feeds")
-                pending: list[tuple[Path, str, str, str]] | None = [] if indexing else None
-                broken, _ = check_links(
-                    tmp,
-                    base,
-                    absolute,
-                    digests=digests,
-                    cache=LinkCache(cache / "links.pickle" if cache else None),
-                    scanned=rendered.links,
-                    search_pending=pending,
-                )
-                lap("checks")
-                if indexing is not None:
-                    indexing.wait()
-                    broken += check_search_links(tmp, pending or [])
-                    lap("search")
-            except BaseException:
-                if indexing is not None:
-                    indexing.stop()
-                raise
-            if broken:
-                raise BrokenLinksError(broken)
-            write_text(tmp, MANIFEST, manifest.text())
-            write_text(tmp, MARKER, marker_text(key, len(pages)))
-            lap("checks")
-    except BrokenLinksError as err:
-        report.extend(err.problems)
+            result = _stage(asked, tmp, report)
+    except _Stopped:
         return _failed(report, out)
-    lap("swap")
-
-    seconds = time.perf_counter() - start
+    finally:
+        gc.enable()
+        gc.unfreeze()
+    result.seconds = time.perf_counter() - start
     # The preview server says where it serves; only a plain build points at the files and `make serve`.
     hint = "" if live_reload else f" — open {out.resolve() / 'index.html'} or run `make serve`"
-    kept = len(pages) - len(chosen)
-    rewritten = f" ({len(chosen)} rendered, {kept} kept from the previous build)" if kept else ""
+    kept = result.pages - result.rendered
+    rewritten = f" ({result.rendered} rendered, {kept} kept from the previous build)" if kept else ""
     print(
-        f"built {len(pages)} pages{rewritten} from {len(site.models)} models and {len(site.gpus)} GPUs into {out} "
-        f"in {seconds:.1f}s{hint}",
+        f"built {result.pages} pages{rewritten} from {result.models} models and {result.gpus} GPUs into {out} "
+        f"in {result.seconds:.1f}s{hint}",
         file=sys.stderr,
     )
-    return BuildResult(True, report, len(pages), seconds, phases, len(chosen))
+    return result
+
+
+@dataclass(frozen=True)
+class Build:
+    """What build_site was asked for, and the site config and catalog inputs it read first."""
+
+    catalog_dir: Path
+    out: Path
+    config: SiteConfig
+    inputs: Inputs
+    base_url: str | None
+    strict: bool
+    search: bool
+    live_reload: bool
+    jobs: int | None
+
+
+def _stage(build: Build, tmp: Path, report: Report) -> BuildResult:
+    """Everything between reading the inputs and the swap, into the staging directory `tmp`; raises _Stopped."""
+    phases: dict[str, float] = {}
+    lap = _Lap(phases)
+    out, config = build.out, build.config
+    previous = read_manifest(out)
+    # While the catalog is loaded and analysed, another process links the previous site's files into the staging folder.
+    seeding = (
+        Seeding(out, tmp, previous) if previous is not None and reusable(previous, build.inputs.code, out) else None
+    )
+    try:
+        cache = default_dir(build.catalog_dir)  # records, engine results, compiled templates, links, search copies
+        kept = RecordCache(cache / "records.pickle" if cache else None)
+        catalog = load_catalog(build.catalog_dir, report, kept=kept)
+        kept.save()
+        lap("load")
+        apply_rules(catalog, report, format_check=False)  # the record layout rule is slow: `check` runs it
+        lap("rules")
+        if report.fails(build.strict):
+            raise _Stopped
+
+        site = analyse_site(catalog)
+        gc.freeze()
+        lap("analysis")
+
+        base, absolute = split_base(config.base_url if build.base_url is None else build.base_url)
+        pages = collect_pages(site, base)
+        lap("routes")
+
+        env = environment(cache=cache)
+        date = catalog_date(site)
+        settings = RenderSettings(
+            base, absolute, date, build.search, build.live_reload, config.title, config.repository
+        )
+        manifest = new_manifest(build.inputs, model_figures(site), site_values(site, date), pages)
+        chosen = pages_to_render(previous, manifest, pages, out)
+        lap("manifest")
+        if seeding is not None:  # the previous site's pages and static files; a page rendered the same stays a link
+            seeding.join()
+            seeding.drop_others(p.path for p in pages)
+            lap("seed")
+    finally:
+        if seeding is not None:
+            seeding.worker.join()  # nothing may link into the staging directory once it is discarded
+    full = chosen is None  # every page rendered into an empty directory
+    if chosen is None:
+        chosen = pages
+    jobs = default_jobs() if build.jobs is None else build.jobs
+    rendered = render_site(env, chosen, tmp, settings, jobs, len(site.models))
+    if full:
+        write_static(tmp)
+    lap("render")
+
+    # A page taken from the previous site is a link to the file its manifest hashed: only rendered pages are hashed.
+    known = {} if full or previous is None else {p: d for p, d in previous.digests.items() if p not in rendered.digests}
+    digests = page_digests(tmp, {**known, **rendered.digests})
+    manifest = replace(manifest, digests={f.relative_to(tmp).as_posix(): d for f, d in digests.items()})
+    indexing = None
+    if build.search:
+        manifest = replace(manifest, search=search_digest(tmp, digests))
+        same = previous is not None and previous.search == manifest.search and (out / "pagefind").is_dir()
+        if not full and same:
+            seed_staging(out, tmp, [], ["pagefind"])  # the same pages give the same index
+        else:  # Pagefind indexes in its own process while the feeds are written and the links checked
+            indexing = Indexing(tmp, cache / "search.pickle" if cache else None, digests)
+    try:
+        write_plumbing(site, pages, tmp, absolute, config.title)
+        lap("feeds")
+        pending: list[tuple[Path, str, str, str]] | None = [] if indexing else None
+        broken, _ = check_links(
+            tmp,
+            base,
+            absolute,
+            digests=digests,
+            cache=LinkCache(cache / "links.pickle" if cache else None),
+            scanned=rendered.links,
+            search_pending=pending,
+        )
+        lap("checks")
+        if indexing is not None:
+            indexing.wait()
+            broken += check_search_links(tmp, pending or [])
+            lap("search")
+    except BaseException:
+        if indexing is not None:
+            indexing.stop()
+        raise
+    if broken:
+        report.extend(broken)
+        raise _Stopped
+    write_text(tmp, MANIFEST, manifest.text())
+    write_text(tmp, MARKER, marker_text(build.inputs.key, len(pages)))
+    lap("checks")
+    return BuildResult(True, report, len(pages), 0.0, phases, len(chosen), len(site.models), len(site.gpus))
 
 
 def search_digest(root: Path, digests: dict[Path, str]) -> str:

@@ -2,25 +2,28 @@
 
 Every build writes a manifest beside its pages: a hash of everything that is not a record (code, templates,
 static files, site config, options), a hash per record, the site-wide values any page may show, each page's
-declared inputs (`Page.deps`) and a digest of the HTML Pagefind indexed. The next build compares: when only
-records changed, it renders the pages whose old or new inputs name a changed record (old: a page that stopped
-listing a similar model changes too), and any page the previous site lacks; every other page is taken from
-the previous site as a hard link, and a rendered page whose bytes did not change keeps its link. A change to a
-site-wide value renders every page into that copy; anything else changed (code, templates, static files, config,
-options), or a previous site without a readable manifest, and the build renders every page into an empty
-directory. The result is byte-identical to a clean build (tests/site/test_incremental.py).
+declared inputs (`Page.deps`), the sha256 of each page and a digest of the HTML Pagefind indexed. The next build
+compares: when only records changed, it renders the pages whose old or new inputs name a changed record (old: a page
+that stopped listing a similar model changes too), and any page the previous site lacks; every other page is taken
+from the previous site as a hard link (made by another process while the catalog is loaded and analysed: Seeding),
+and a rendered page whose bytes did not change keeps its link. A change to a site-wide value renders every page into
+that copy; anything else changed (code, templates, static files, config, options), or a previous site without a
+readable manifest, and the build renders every page into an empty directory. The result is byte-identical to a
+clean build (tests/site/test_incremental.py).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import multiprocessing
 import os
 import shutil
+import threading
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol, TypeVar
+from typing import TYPE_CHECKING, Protocol, TypeGuard, TypeVar
 
 from site_builder.uptodate import Inputs
 
@@ -41,7 +44,7 @@ class Page(Protocol):
 P = TypeVar("P", bound=Page)
 
 MANIFEST = ".build-manifest.json"
-VERSION = 1
+VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -51,6 +54,7 @@ class Manifest:
     site: dict[str, str]  # values every page may show (catalog date, error bars): a change renders every page
     pages: dict[str, list[str]]  # output path -> the records it depends on, as Page.deps names them
     search: str = ""  # digest of the HTML pages Pagefind indexed; "" when the build made no search index
+    digests: dict[str, str] = field(default_factory=dict)  # output path -> sha256 of the HTML page written there
 
     def text(self) -> str:
         return json.dumps({"version": VERSION, **asdict(self)}, sort_keys=True, separators=(",", ":")) + "\n"
@@ -88,7 +92,15 @@ def read_manifest(out: Path) -> Manifest | None:
     valid = (
         isinstance(manifest.code, str)
         and isinstance(manifest.search, str)
-        and all(isinstance(v, str) for v in (*manifest.records.values(), *manifest.site.values()))
+        and all(
+            isinstance(v, str)
+            for v in (
+                *manifest.records.values(),
+                *manifest.site.values(),
+                *manifest.digests.keys(),
+                *manifest.digests.values(),
+            )
+        )
         and all(isinstance(d, list) and all(isinstance(x, str) for x in d) for d in manifest.pages.values())
     )
     return manifest if valid else None
@@ -109,10 +121,16 @@ def affected(deps: Iterable[str], changed: set[str]) -> bool:
     return any(key in deps or f"{key.split('/', 1)[0]}/*" in deps for key in changed)
 
 
+def reusable(previous: Manifest | None, code: str, out: Path) -> TypeGuard[Manifest]:
+    """Whether the previous site's files may be reused: made by the same code, templates, static files, config and
+    options (`code`, uptodate.Inputs.code), and whole. If not, every page is rendered into an empty directory."""
+    return previous is not None and previous.code == code and (out / "static").is_dir()
+
+
 def pages_to_render(previous: Manifest | None, current: Manifest, pages: list[P], out: Path) -> list[P] | None:
     """The pages an incremental build renders into a copy of `out`, or None when every page must be rendered into an
-    empty directory (other code, templates, static files, config or options; no previous site or manifest)."""
-    if previous is None or previous.code != current.code or not (out / "static").is_dir():
+    empty directory (not `reusable`)."""
+    if not reusable(previous, current.code, out):
         return None
     if previous.site != current.site:
         return list(pages)  # every page, still into a copy of the previous site: one rendered the same stays a link
@@ -126,6 +144,44 @@ def pages_to_render(previous: Manifest | None, current: Manifest, pages: list[P]
         or affected(previous.pages[p.path], changed)
         or not (out / p.path).is_file()
     ]
+
+
+class Seeding:
+    """seed_staging in a process of its own (a thread where the OS cannot fork), started as soon as the previous site
+    is known to be `reusable`: linking a thousand pages overlaps loading and analysing the catalog. (A thread gets the
+    GIL back after each call only at the interpreter's switch interval, so beside a busy thread it linked a page per 5
+    ms.) `join` before anything else writes into the staging directory."""
+
+    def __init__(self, out: Path, staging: Path, previous: Manifest) -> None:
+        self.staging = staging
+        self.pages = set(previous.pages)
+        args = (out, staging, sorted(previous.pages))
+        self.worker: multiprocessing.process.BaseProcess | threading.Thread
+        if "fork" in multiprocessing.get_all_start_methods():
+            self.worker = multiprocessing.get_context("fork").Process(target=_seed, args=args, daemon=True)
+        else:
+            self.worker = threading.Thread(target=_seed, args=args, daemon=True)
+        self.worker.start()
+
+    def join(self) -> None:
+        self.worker.join()
+        if isinstance(self.worker, multiprocessing.process.BaseProcess) and self.worker.exitcode != 0:
+            raise RuntimeError(f"linking the previous site's files failed (exit code {self.worker.exitcode})")
+
+    def drop_others(self, keep: Iterable[str]) -> None:
+        """Remove the linked pages that are not in `keep` (a deleted model's, say) and the folders that leaves empty:
+        a clean build would not have them."""
+        for rel in sorted(self.pages - set(keep)):
+            page = self.staging / rel
+            page.unlink(missing_ok=True)
+            for folder in page.parents:
+                if folder == self.staging or any(folder.iterdir()):
+                    break
+                folder.rmdir()
+
+
+def _seed(out: Path, staging: Path, pages: list[str]) -> None:
+    seed_staging(out, staging, pages, ["static"])
 
 
 def seed_staging(out: Path, staging: Path, keep: Iterable[str], folders: Iterable[str]) -> None:

@@ -102,11 +102,16 @@ def digest(text: bytes) -> str:
 def page_digests(root: Path, known: Mapping[str, str] | None = None) -> dict[Path, str]:
     """sha256 of every HTML page under `root`; `known` gives those already hashed, by path below `root`."""
     known = known or {}
-    found = {}
-    for file in sorted(root.rglob("*.html")):
-        rel = file.relative_to(root).as_posix()
-        found[file] = known[rel] if rel in known else digest(file.read_bytes())
-    return found
+    return {root / rel: known[rel] if rel in known else digest((root / rel).read_bytes()) for rel in html_files(root)}
+
+
+def html_files(root: Path) -> list[str]:
+    """The HTML files under `root`, as sorted paths below it (os.walk: Path.rglob took ten times as long)."""
+    found = []
+    for folder, _, files in os.walk(root):
+        rel = Path(folder).relative_to(root)
+        found += [(rel / name).as_posix() for name in files if name.endswith(".html")]
+    return sorted(found)
 
 
 class LinkCache:

@@ -98,7 +98,8 @@ class Indexing:
         self.output = site.resolve() / "pagefind"
         self.copies = Path(tempfile.mkdtemp(prefix="site-builder-search-"))
         try:
-            for file in sorted(site.rglob("*.html")):
+            # The build's digests name every page; without them the pages are found on disk.
+            for file in sorted(digests) if digests is not None else sorted(site.rglob("*.html")):
                 rel = file.relative_to(site).as_posix()
                 if not indexed(rel):
                     continue
@@ -137,6 +138,6 @@ class Indexing:
 
 
 def index_site(site: Path, cache: Path | None = None, digests: dict[Path, str] | None = None) -> None:
-    """Write `site`/pagefind/ from the indexed pages. With `cache` (a file) and `digests` (sha256 of each page), the
-    copies Pagefind reads are kept by page hash, so a rebuild strips only the pages it rewrote."""
+    """Write `site`/pagefind/ from the indexed pages. With `cache` (a file) and `digests` (sha256 of every page of the
+    site, by file), the copies Pagefind reads are kept by page hash, so a rebuild strips only the pages it rewrote."""
     Indexing(site, cache, digests).wait()

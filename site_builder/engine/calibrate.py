@@ -151,7 +151,8 @@ def compare_all(
     frameworks: dict[str, FrameworkRecord],
     assume: C.Assumptions = C.DEFAULT_ASSUMPTIONS,
 ) -> list[Comparison]:
-    cache = {mid: facts_of(m) for mid, m in models.items()}
+    measured = {b.model for b in benchmarks}
+    cache = {mid: facts_of(m) for mid, m in models.items() if mid in measured}  # only the models measured
     out = []
     for b in sorted(benchmarks, key=lambda r: r.id):
         p = predict(b, models, gpus, frameworks, cache, assume)

@@ -64,6 +64,10 @@ def _files(root: Path) -> dict[str, tuple[bytes, int]]:
     return {p.relative_to(root).as_posix(): (p.read_bytes(), p.stat().st_ino) for p in root.rglob("*") if p.is_file()}
 
 
+def _folders(root: Path) -> set[str]:
+    return {p.relative_to(root).as_posix() for p in root.rglob("*") if p.is_dir()}
+
+
 def _edit(path: Path, old: str, new: str) -> None:
     text = path.read_text()
     assert old in text, f"{old!r} not in {path}"
@@ -84,6 +88,7 @@ def _rebuild(catalog: Path, out: Path, *, search: bool = False) -> dict[str, tup
     assert build_site(catalog, clean, search=search).ok
     after, fresh = _files(out), _files(clean)
     assert sorted(after) == sorted(fresh)
+    assert _folders(out) == _folders(clean), "a folder the previous site had and a clean build does not"
     differ = [rel for rel in fresh if after[rel][0] != fresh[rel][0]]
     assert not differ, f"an incremental build differs from a clean one in {differ[:10]}"
     return before
@@ -185,6 +190,7 @@ def test_a_bad_edit_fails_and_leaves_the_site_as_it_was(small_catalog: Path, tmp
     _edit(small_catalog / "models" / "qwen2.5-7b.yaml", "  num_hidden_layers: 28", "  num_hidden_layers: -28")
     assert not build_site(small_catalog, out, search=False).ok
     assert _files(out) == before  # the same bytes in the same files: nothing written through a link
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".site.")], "the staging directory is removed"
 
 
 def test_search_index_is_rebuilt_for_an_edit_and_reused_when_no_page_changed(
