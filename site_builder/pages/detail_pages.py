@@ -155,7 +155,7 @@ class ComparePage:
     b: CompareColumn
     rows: tuple[CompareRow, ...]
     chart: dict[str, Any]
-    note: str  # the workload of the speed and cost rows
+    note: str  # the workload of the speed and cost rows (each model's, where they differ)
     charts: bool = True
 
 
@@ -246,8 +246,16 @@ def compare_page(a: ModelData, b: ModelData, site: SiteAnalysis, base: str) -> C
         b=cb,
         rows=tuple(CompareRow(label, str(value(ca)), str(value(cb))) for label, value in COMPARE_ROWS),
         chart=_weights_chart(a, b),
-        note=work_note(a.best) if a.best else "",
+        note=_workloads(a, b),
     )
+
+
+def _workloads(a: ModelData, b: ModelData) -> str:
+    """The workload behind each column's speed and cost: once where both best setups share it, else per model."""
+    notes = [(md.record.name, work_note(md.best) if md.best else "no setup fits") for md in (a, b)]
+    if notes[0][1] == notes[1][1]:
+        return notes[0][1]
+    return "; ".join(f"{name}: {note}" for name, note in notes)
 
 
 def _provider_flag(c: Candidate) -> list[tuple[str, str]]:
