@@ -184,7 +184,11 @@ def evaluate(
     prec: Precision,
     work: Workload,
     frameworks: dict[str, FrameworkRecord],
+    *,
+    unfit_speed: bool = True,
 ) -> Candidate | None:
+    """The setup at this precision and workload: None where no engine would start it or its memory is unknown.
+    `unfit_speed=False` leaves out the speed (None) of a setup that does not fit, for callers that drop those."""
     if tensor_parallel_problem(model.architecture, setup.count):
         return None  # no serving engine would start this split
     fw, engine = serving_engine(model, prec, setup.base, frameworks)
@@ -192,6 +196,8 @@ def evaluate(
     mem = memory(facts, prec, setup, work, engine)
     if mem is None:
         return None
+    if not (unfit_speed or mem.fits):
+        return Candidate(setup, prec, fw, engine, work, mem, None, cost(setup, None))
     spd = speed(facts, prec, setup, work, engine, slots=mem.max_concurrency or None)
     return Candidate(setup, prec, fw, engine, work, mem, spd, cost(setup, spd))
 
@@ -207,13 +213,22 @@ def recipe_kv(work: Workload, prec: Precision, setup: Setup, fw: FrameworkRecord
 
 
 def evaluate_on(
-    model: ModelRecord, facts: ModelFacts, setup: Setup, prec: Precision, work: Workload, fw: FrameworkRecord
+    model: ModelRecord,
+    facts: ModelFacts,
+    setup: Setup,
+    prec: Precision,
+    work: Workload,
+    fw: FrameworkRecord,
+    *,
+    unfit_speed: bool = True,
 ) -> Candidate | None:
     """Like `evaluate`, but served by `fw` whatever the preference order would pick; its class sets the efficiency."""
     work = recipe_kv(work, prec, setup, fw)
     mem = memory(facts, prec, setup, work, fw.engine_class)
     if mem is None:
         return None
+    if not (unfit_speed or mem.fits):
+        return Candidate(setup, prec, fw, fw.engine_class, work, mem, None, cost(setup, None))
     spd = speed(facts, prec, setup, work, fw.engine_class)
     return Candidate(setup, prec, fw, fw.engine_class, work, mem, spd, cost(setup, spd))
 
@@ -319,7 +334,7 @@ def _local(
             continue
         setup = make_setup(gpu, gpus)
         best = _fastest(
-            evaluate(model, facts, setup, PRECISIONS[pid], work, frameworks)
+            evaluate(model, facts, setup, PRECISIONS[pid], work, frameworks, unfit_speed=False)
             for pid in model.precisions
             if supported_on(PRECISIONS[pid], gpu)
         )
@@ -343,7 +358,7 @@ def _fastest_on(
     model: ModelRecord, facts: ModelFacts, setup: Setup, precisions: Sequence[str], work: Workload, fw: FrameworkRecord
 ) -> Candidate | None:
     return _fastest(
-        evaluate_on(model, facts, setup, PRECISIONS[pid], work, fw)
+        evaluate_on(model, facts, setup, PRECISIONS[pid], work, fw, unfit_speed=False)
         for pid in precisions
         if supported_on(PRECISIONS[pid], setup.base)
     )
@@ -415,7 +430,8 @@ def analyse(model: ModelRecord, gpus: dict[str, GpuRecord], frameworks: dict[str
                 continue
             if not supported_on(prec, gpu):
                 continue
-            one = evaluate(model, facts, make_setup(gpu, gpus), prec, work, frameworks)
+            # A setup that does not fit is neither ranked nor kept as a GPU's fastest: its speed is not estimated.
+            one = evaluate(model, facts, make_setup(gpu, gpus), prec, work, frameworks, unfit_speed=False)
             if one is None:
                 continue
             _keep_fastest(single, gpu.id, one)
@@ -424,7 +440,8 @@ def analyse(model: ModelRecord, gpus: dict[str, GpuRecord], frameworks: dict[str
             if (frameworks and model.frameworks and one.framework is None) or one.engine == "local":
                 continue
             for mult in _multipliers(gpu, gpus):
-                cand = one if mult == 1 else evaluate(model, facts, make_setup(gpu, gpus, mult), prec, work, frameworks)
+                setup = make_setup(gpu, gpus, mult)
+                cand = one if mult == 1 else evaluate(model, facts, setup, prec, work, frameworks, unfit_speed=False)
                 if cand is None:
                     break
                 if cand.memory.fits:
