@@ -161,19 +161,21 @@ def page_cost(page: Page, models: int) -> float:
 
 
 def split_work(pages: list[Page], jobs: int, models: int) -> list[list[Page]]:
-    """`jobs` shares of about equal cost: the first holds every site-wide page, and each share whole models (a model's
-    page, deploy pages and the comparisons it leads), contiguous in catalog order."""
-    site_wide = [p for p in pages if not p.owner]
-    groups: dict[str, list[Page]] = {}
+    """`jobs` shares of about equal cost, in page order: the site-wide pages one by one, then whole models (a model's
+    page, deploy pages and the comparisons it leads), contiguous in catalog order. (After an edit to a model's figures,
+    most pages to render are site-wide: every GPU page lists the model.)"""
+    groups: list[list[Page]] = [[p] for p in pages if not p.owner]
+    by_owner: dict[str, list[Page]] = {}
     for p in pages:
         if p.owner:
-            groups.setdefault(p.owner, []).append(p)
+            by_owner.setdefault(p.owner, []).append(p)
+    groups += by_owner.values()
     left = sum(page_cost(p, models) for p in pages)
-    shares: list[list[Page]] = [list(site_wide)]
-    cost = sum(page_cost(p, models) for p in site_wide)
-    for group in groups.values():
-        # A share is full at its even part of what was left when it started (the site-wide pages may fill the first).
-        if cost >= left / (jobs - len(shares) + 1) and len(shares) < jobs:
+    shares: list[list[Page]] = [[]]
+    cost = 0.0
+    for group in groups:
+        # A share is full at its even part of what was left when it started.
+        if shares[-1] and cost >= left / (jobs - len(shares) + 1) and len(shares) < jobs:
             left -= cost
             shares.append([])
             cost = 0.0
