@@ -277,10 +277,27 @@ def analyse_gpu(g: GpuRecord, gpus: dict[str, GpuRecord]) -> GpuAnalysis:
     return GpuAnalysis(setup, supported_all & frozenset(MATRIX_PRECISIONS), supported_all)
 
 
+# The performance chart and table show the best-scoring setups only: past a dozen bars the labels overlap.
+PERFORMANCE_ROWS = 12
+
+
+def shown_setups(an: Analysis) -> Analysis:
+    """The analysis with only the ranked setups that something of the site reads, in rank order: the first, the
+    performance rows, the recommendations, each precision's best, the smallest single GPU and the best multi-GPU
+    setup. Those read from the shorter list are what they are from the whole ranking (each is the first, or the
+    least, of its kind, and nothing ranked before it is dropped); a model ranks about 185 setups, most never shown,
+    and they were half of what the engine cache loads per build."""
+    fast = [c for c in an.candidates if c.speed and c.speed.output_tokens_per_s][:PERFORMANCE_ROWS]
+    firsts = (an.candidates[:1], an.recommendations, fast, (r.best for r in an.precision_rows))
+    kept = {id(c) for group in firsts for c in group if c is not None}
+    kept |= {id(c) for c in (an.min_single_gpu, an.best_multi_gpu) if c is not None}
+    return dataclasses.replace(an, candidates=tuple(c for c in an.candidates if id(c) in kept))
+
+
 def model_results(m: ModelRecord, gpus: dict[str, GpuRecord], frameworks: dict[str, FrameworkRecord]) -> ModelResults:
     an = analyse(m, gpus, frameworks)
     deploys = tuple(analyse_deploy(m, an.facts, c, frameworks) for c in deploy_setups(an))
-    return ModelResults(an, deploys, analyse_sweeps(an), analyse_full_loads(an))
+    return ModelResults(shown_setups(an), deploys, analyse_sweeps(an), analyse_full_loads(an))
 
 
 def _digest(*parts: object) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from site_builder.analysis import ModelData, SiteAnalysis
+from site_builder.analysis import PERFORMANCE_ROWS, ModelData, SiteAnalysis
 from site_builder.engine.errorbars import ErrorBars
 from site_builder.engine.plan import Candidate
 from site_builder.pages import charts
@@ -21,9 +21,6 @@ from site_builder.pages.model.common import (
     speed_fig,
     work_note,
 )
-
-# The performance chart and table show the best-scoring setups only: past a dozen bars the labels overlap.
-PERFORMANCE_ROWS = 12
 
 
 @dataclass(frozen=True)
