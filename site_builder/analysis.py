@@ -111,6 +111,7 @@ class ModelResults:
     deploys: tuple[DeployAnalysis, ...]  # one per deployment page, in page order
     sweeps: tuple[tuple[Candidate, tuple[SweepPoint, ...]], ...]
     full_loads: tuple[FullLoad | None, ...]  # one per recommendation: its throughput-optimal load (break-even)
+    gpu_rows: str = ""  # gpu_rows_digest
 
 
 @dataclass(frozen=True)
@@ -127,6 +128,7 @@ class ModelData:
     # Each recommended setup with the engine's estimates as its users double (the throughput-latency chart).
     sweeps: tuple[tuple[Candidate, tuple[SweepPoint, ...]], ...] = ()
     full_loads: tuple[FullLoad | None, ...] = ()  # one per recommendation
+    gpu_rows: str = ""  # gpu_rows_digest: what the GPU pages show of this model
 
     @property
     def facts(self) -> ModelFacts:
@@ -294,10 +296,21 @@ def shown_setups(an: Analysis) -> Analysis:
     return dataclasses.replace(an, candidates=tuple(c for c in an.candidates if id(c) in kept))
 
 
+def gpu_rows_digest(m: ModelRecord, an: Analysis) -> str:
+    """What every GPU page shows of this model, hashed: its name and formats, the serving workload, its compatibility
+    matrix row and its fastest setup on each GPU. An edit to the record that leaves these as they were (a release
+    date, a licence, scores) re-renders no GPU page (incremental builds key GPU pages on it)."""
+    rows = [(row.setup.id, row.cells) for row in an.matrix]
+    single = sorted(
+        (gid, c.precision.id, c.speed.output_tokens_per_s if c.speed else None) for gid, c in an.single.items()
+    )
+    return _digest(m.name, m.precisions, an.serve_workload, rows, single)
+
+
 def model_results(m: ModelRecord, gpus: dict[str, GpuRecord], frameworks: dict[str, FrameworkRecord]) -> ModelResults:
     an = analyse(m, gpus, frameworks)
     deploys = tuple(analyse_deploy(m, an.facts, c, frameworks) for c in deploy_setups(an))
-    return ModelResults(shown_setups(an), deploys, analyse_sweeps(an), analyse_full_loads(an))
+    return ModelResults(shown_setups(an), deploys, analyse_sweeps(an), analyse_full_loads(an), gpu_rows_digest(m, an))
 
 
 def _digest(*parts: object) -> str:
@@ -330,7 +343,7 @@ def analyse_site(catalog: Catalog, previous: SiteAnalysis | None = None) -> Site
     for mid, m in models.items():
         old = previous.models.get(mid) if previous is not None and reusable else None
         if old is not None and old.record == m:
-            kept[mid] = ModelResults(old.analysis, old.deploys, old.sweeps, old.full_loads)
+            kept[mid] = ModelResults(old.analysis, old.deploys, old.sweeps, old.full_loads, old.gpu_rows)
     site = SiteAnalysis(catalog=catalog, comparisons=comparisons)
     # The calculator's answer also reads the error bars (every benchmark) and the API prices: both in its key.
     extra = _digest(sorted(site.error_bars.cells.items()), [p.record for _, p in sorted(catalog.providers.items())])
@@ -363,6 +376,7 @@ def analyse_site(catalog: Catalog, previous: SiteAnalysis | None = None) -> Site
             breakeven=analyse_breakeven(r.analysis, api_prices, r.full_loads),
             sweeps=r.sweeps,
             full_loads=r.full_loads,
+            gpu_rows=r.gpu_rows,
         )
 
     def calc(m: ModelRecord) -> CalculatorDefault:

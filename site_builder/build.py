@@ -20,6 +20,7 @@ from site_builder.incremental import (
     MANIFEST,
     Seeding,
     model_figures,
+    model_gpu_rows,
     new_manifest,
     pages_to_render,
     read_manifest,
@@ -149,7 +150,7 @@ def collect_pages(site: SiteAnalysis, base: str) -> list[Page]:
                 f"gpus/{gid}/index.html",
                 "gpu.html",
                 partial(gpu_page, g, site, base),
-                frozenset({"gpus/*", "model-figures/*", "frameworks/*"}),  # a bundle shows its GPU's record
+                frozenset({"gpus/*", "model-gpu-rows/*", "frameworks/*"}),  # a bundle shows its GPU's record
             )
         )
     members: dict[str, set[str]] = {}
@@ -320,7 +321,8 @@ def _stage(build: Build, tmp: Path, report: Report) -> BuildResult:
         settings = RenderSettings(
             base, absolute, date, build.search, build.live_reload, config.title, config.repository
         )
-        manifest = new_manifest(build.inputs, model_figures(site), site_values(site, date), pages)
+        derived = {**model_figures(site), **model_gpu_rows(site)}
+        manifest = new_manifest(build.inputs, derived, site_values(site, date), pages)
         chosen = pages_to_render(previous, manifest, pages, out)
         lap("manifest")
         if seeding is not None:  # the previous site's pages and static files; a page rendered the same stays a link

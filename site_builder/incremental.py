@@ -68,7 +68,7 @@ def new_manifest(
     return Manifest(inputs.code, records, site_values, {p.path: sorted(p.deps) for p in pages})
 
 
-# What a page that lists every model (a GPU's page) never shows: an edit to these alone does not re-render it.
+# What a page that lists every model (the index) never shows: an edit to these alone does not re-render it.
 TEXT_FIELDS = {"description", "sources"}
 
 
@@ -78,6 +78,11 @@ def model_figures(site: SiteAnalysis) -> dict[str, str]:
         f"model-figures/{mid}": hashlib.sha256(md.record.model_dump_json(exclude=TEXT_FIELDS).encode()).hexdigest()
         for mid, md in site.models.items()
     }
+
+
+def model_gpu_rows(site: SiteAnalysis) -> dict[str, str]:
+    """ "model-gpu-rows/<id>": what the GPU pages show of each model (analysis.gpu_rows_digest)."""
+    return {f"model-gpu-rows/{mid}": md.gpu_rows for mid, md in site.models.items()}
 
 
 def read_manifest(out: Path) -> Manifest | None:

@@ -31,7 +31,12 @@ def _mtimes(root: Path) -> dict[str, int]:
 def test_change_keys_map_files_to_records(catalog_copy: Path) -> None:
     keys = change_keys({catalog_copy / "models" / "internlm-20b.yaml", TEMPLATES / "gpu.html"}, catalog_copy)
     # What other pages read of a model (its figures) changes with its record.
-    assert keys == {"models/internlm-20b", "model-figures/internlm-20b", "template:gpu.html"}
+    assert keys == {
+        "models/internlm-20b",
+        "model-figures/internlm-20b",
+        "model-gpu-rows/internlm-20b",
+        "template:gpu.html",
+    }
     assert change_keys({TEMPLATES / "base.html"}, catalog_copy) == {"*"}
 
 

@@ -157,6 +157,12 @@ EDITS: dict[str, Callable[[Path], object]] = {
         "- model: qwen2.5-7b\n  input_usd_per_mtok: ",
         "- model: qwen2.5-7b\n  input_usd_per_mtok: 1",
     ),
+    "a licence": lambda c: _edit(
+        c / "models" / "qwen2.5-7b.yaml", "name: Apache License 2.0", "name: Apache License, Version 2.0"
+    ),
+    "a model's capabilities": lambda c: _edit(
+        c / "models" / "qwen2.5-7b.yaml", "capabilities: [", "capabilities: [tool-use, "
+    ),
     "a new model": lambda c: (c / "models" / "qwen3-8b.yaml").write_bytes(
         (ROOT / "catalog" / "models" / "qwen3-8b.yaml").read_bytes()
     ),
@@ -171,6 +177,33 @@ def test_an_edit_rebuilds_to_the_same_bytes_as_a_clean_build(small_catalog: Path
     EDITS[edit](small_catalog)
     before = _rebuild(small_catalog, out)
     assert _rewritten_pages(before, out) == _changed_pages(before, out) & set(before)
+
+
+def test_a_release_date_re_renders_no_gpu_page(
+    small_catalog: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """GPU pages show each model's fit and speed (analysis.gpu_rows_digest), not its dates: an edit to a release
+    date renders the model's own pages and the listings, and no GPU page. A size edit renders every GPU page."""
+    from site_builder import rendering
+
+    out = tmp_path / "site"
+    assert build_site(small_catalog, out, search=False).ok
+    rendered: list[str] = []
+    real = rendering.render_page
+
+    def spy(env: object, page: rendering.Page, settings: rendering.RenderSettings) -> str:
+        rendered.append(page.path)
+        return real(env, page, settings)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(rendering, "render_page", spy)
+    EDITS["a release date"](small_catalog)
+    assert build_site(small_catalog, out, search=False, jobs=1).ok
+    assert "models/qwen2.5-7b/index.html" in rendered and "index.html" in rendered
+    assert not [p for p in rendered if p.startswith("gpus/")]
+    rendered.clear()
+    _edit(small_catalog / "models" / "qwen2.5-7b.yaml", "  intermediate_size: 18944", "  intermediate_size: 29568")
+    assert build_site(small_catalog, out, search=False, jobs=1).ok
+    assert len([p for p in rendered if p.startswith("gpus/") and p != "gpus/index.html"]) == len(GPUS)
 
 
 def test_a_deleted_model_loses_its_pages(small_catalog: Path, tmp_path: Path) -> None:
