@@ -7,6 +7,7 @@ command and turns the errors every command may raise into one line or a problem 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable, Sequence
 
@@ -47,5 +48,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
 
 
+def run() -> None:
+    """The `site-builder` command: `main`, then an exit that skips tearing the interpreter down. A build holds a few
+    hundred thousand objects, and freeing them one by one at exit took a tenth of a second of a two-second rebuild.
+    Every file a command writes is closed when it returns; only the standard streams are left to flush."""
+    code = main()
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (BrokenPipeError, ValueError):  # the reader went away, or a stream was closed (see main)
+        pass
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    run()
