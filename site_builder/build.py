@@ -49,7 +49,7 @@ from site_builder.problems import Report
 from site_builder.record_cache import RecordCache
 from site_builder.render import environment
 from site_builder.rendering import Page, RenderSettings, default_jobs, render_site
-from site_builder.search import Indexing
+from site_builder.search import Indexing, indexed
 from site_builder.siteconfig import ConfigError, SiteConfig, find_config, load_config
 from site_builder.stylesheet import stylesheet
 from site_builder.uptodate import MARKER, Inputs, built_pages, marker_text, read_inputs
@@ -294,9 +294,7 @@ def _stage(build: Build, tmp: Path, report: Report) -> BuildResult:
     out, config = build.out, build.config
     previous = read_manifest(out)
     # While the catalog is loaded and analysed, another process links the previous site's files into the staging folder.
-    seeding = (
-        Seeding(out, tmp, previous) if previous is not None and reusable(previous, build.inputs.code, out) else None
-    )
+    seeding = Seeding(out, tmp, previous) if reusable(previous, build.inputs.code, out) else None
     try:
         cache = default_dir(build.catalog_dir)  # records, engine results, compiled templates, links, search copies
         kept = RecordCache(cache / "records.pickle" if cache else None)
@@ -347,7 +345,7 @@ def _stage(build: Build, tmp: Path, report: Report) -> BuildResult:
     manifest = replace(manifest, digests={f.relative_to(tmp).as_posix(): d for f, d in digests.items()})
     indexing = None
     if build.search:
-        manifest = replace(manifest, search=search_digest(tmp, digests))
+        manifest = replace(manifest, search=search_digest(manifest.digests))
         same = previous is not None and previous.search == manifest.search and (out / "pagefind").is_dir()
         if not full and same:
             seed_staging(out, tmp, [], ["pagefind"])  # the same pages give the same index
@@ -384,13 +382,11 @@ def _stage(build: Build, tmp: Path, report: Report) -> BuildResult:
     return BuildResult(True, report, len(pages), 0.0, phases, len(chosen), len(site.models), len(site.gpus))
 
 
-def search_digest(root: Path, digests: dict[Path, str]) -> str:
-    """What Pagefind reads: the indexed pages, by path and bytes (its own version and options are in the code hash)."""
-    from site_builder.search import indexed
-
+def search_digest(digests: dict[str, str]) -> str:
+    """What Pagefind reads: the indexed pages (`digests` by path below the site), by path and bytes (its own version
+    and options are in the code hash)."""
     h = hashlib.sha256()
-    for file, digest in sorted(digests.items()):
-        rel = file.relative_to(root).as_posix()
+    for rel, digest in sorted(digests.items()):
         if indexed(rel):
             h.update(f"{rel}\0{digest}\0".encode())
     return h.hexdigest()

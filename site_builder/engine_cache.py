@@ -25,11 +25,11 @@ import multiprocessing
 import os
 import pickle
 import shutil
-import tempfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
+from site_builder import picklefile
 from site_builder.codehash import sources_hash
 from site_builder.engine.budget import KvCapacity
 from site_builder.engine.estimate import CostResult, MemoryResult, SpeedResult, Workload
@@ -287,10 +287,7 @@ class EngineCache:
             kind = path.name.split("-", 1)[0]
             for old in path.parent.glob(f"{kind}-*.pickle"):  # an earlier version of this record
                 old.unlink(missing_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".", suffix=".tmp")
-            with os.fdopen(fd, "wb") as f:
-                f.write(data)
-            Path(tmp).replace(path)
+            picklefile.write_data(path, data)
         except (OSError, pickle.PicklingError):
             return
 

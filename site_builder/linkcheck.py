@@ -14,7 +14,6 @@ from __future__ import annotations
 import hashlib
 import html
 import os
-import pickle
 import re
 import sys
 from collections.abc import Mapping
@@ -22,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import SplitResult, unquote, urlsplit
 
+from site_builder import picklefile
 from site_builder.problems import Problem
 
 # An attribute inside a start tag (whitespace before its name, a double-quoted value), or a whole script element:
@@ -119,25 +119,12 @@ class LinkCache:
 
     def __init__(self, file: Path | None) -> None:
         self.file = file
-        self.known: dict[str, Summary] = {}
-        if file is not None and file.is_file():
-            try:
-                with file.open("rb") as f:
-                    loaded = pickle.load(f)
-                if isinstance(loaded, dict):
-                    self.known = loaded
-            except Exception:  # a damaged or foreign cache file is as good as none: pages are parsed again
-                self.known = {}
+        loaded = picklefile.load(file)  # none, or damaged or foreign, is as good as none: pages are parsed again
+        self.known: dict[str, Summary] = loaded if isinstance(loaded, dict) else {}
 
     def save(self, used: dict[str, Summary]) -> None:
         """Keep the pages of the site just checked (older builds' pages are dropped), written by rename."""
-        if self.file is None:
-            return
-        self.file.parent.mkdir(parents=True, exist_ok=True)
-        tmp = self.file.with_name(f".{self.file.name}.{os.getpid()}.tmp")
-        with tmp.open("wb") as f:
-            pickle.dump(used, f, protocol=pickle.HIGHEST_PROTOCOL)
-        tmp.replace(self.file)
+        picklefile.dump(self.file, used)
 
 
 class _Site:
@@ -246,7 +233,7 @@ def check_links(
     staged = _Site(site, base, absolute, digests, cache, scanned or {}, search_pending is not None)
     broken: list[Problem] = []
     checked = 0
-    for file in sorted(digests) if digests is not None else sorted(site.rglob("*.html")):
+    for file in sorted(digests) if digests is not None else [site / rel for rel in html_files(site)]:
         found, n = staged.check(file)
         broken += found
         checked += n

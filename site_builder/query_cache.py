@@ -17,11 +17,11 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import os
 import pickle
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+from site_builder import picklefile
 from site_builder.catalog import ESSENTIAL, KINDS, iter_record_files
 from site_builder.codehash import sources_hash
 from site_builder.engine_cache import default_dir
@@ -94,31 +94,14 @@ class QueryCache:
         path = self._path(name)
         if path is None or key is None:
             return None
-        try:
-            stored = pickle.loads(path.read_bytes())
-        except Exception:  # unreadable, damaged or foreign: only a miss
-            return None
+        stored = picklefile.load(path)  # unreadable, damaged or foreign: only a miss
         if not (isinstance(stored, tuple) and len(stored) == 2 and stored[0] == key):
             return None
         value: object = stored[1]
         return value
 
     def put(self, name: str, key: str | None, value: object) -> None:
-        """Write atomically (a reader sees the old entry or the new one); a cache that cannot be written is skipped."""
-        import tempfile
-
+        """Written by rename (a reader sees the old entry or the new one); a cache that cannot be written is skipped."""
         path = self._path(name)
-        if path is None or key is None:
-            return
-        try:
-            data = pickle.dumps((key, value), protocol=PROTOCOL)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".query-", suffix=".tmp")
-            try:
-                with os.fdopen(fd, "wb") as f:
-                    f.write(data)
-                Path(tmp).replace(path)
-            finally:
-                Path(tmp).unlink(missing_ok=True)
-        except (OSError, pickle.PicklingError):
-            return
+        if path is not None and key is not None:
+            picklefile.dump(path, (key, value))

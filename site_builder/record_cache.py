@@ -14,20 +14,18 @@ empty; a file that failed to parse or validate is never kept, so its problems ar
 from __future__ import annotations
 
 import functools
-import os
-import pickle
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
 
+from site_builder import picklefile
 from site_builder.codehash import sources_hash
 
 PACKAGE = Path(__file__).resolve().parent
 # The code a kept record was made by: the record models, the loader and YAML reader, and the way it is kept here.
 SOURCES = tuple(PACKAGE / name for name in ("records", "catalog.py", "yamlsafe.py", "problems.py", "record_cache.py"))
-PROTOCOL = pickle.HIGHEST_PROTOCOL
 
 
 @functools.cache
@@ -58,11 +56,7 @@ class RecordCache:
         self.changed = False
         if file is None:
             return
-        try:
-            with file.open("rb") as f:
-                stored = pickle.load(f)
-        except Exception:  # none yet, damaged or foreign: every record is parsed again
-            return
+        stored = picklefile.load(file)  # none yet, damaged or foreign: every record is parsed again
         if isinstance(stored, tuple) and len(stored) == 2 and stored[0] == code_hash() and isinstance(stored[1], dict):
             self.known = stored[1]
 
@@ -80,13 +74,5 @@ class RecordCache:
     def save(self) -> None:
         """Keep this build's records (older files' are dropped), written by rename; only when one was added or the
         build read fewer files. A cache that cannot be written is skipped."""
-        if self.file is None or not (self.changed or self.used.keys() != self.known.keys()):
-            return
-        try:
-            self.file.parent.mkdir(parents=True, exist_ok=True)
-            tmp = self.file.with_name(f".{self.file.name}.{os.getpid()}.tmp")
-            with tmp.open("wb") as f:
-                pickle.dump((code_hash(), self.used), f, protocol=PROTOCOL)
-            tmp.replace(self.file)
-        except (OSError, pickle.PicklingError):
-            return
+        if self.changed or self.used.keys() != self.known.keys():
+            picklefile.dump(self.file, (code_hash(), self.used))

@@ -11,14 +11,14 @@ the calculator and the figures' provenance notes. Pagefind reads copies of the p
 
 from __future__ import annotations
 
-import os
-import pickle
 import re
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
+from site_builder import picklefile
+from site_builder.linkcheck import html_files
 from site_builder.output import remove_later
 
 # Top-level folders whose pages are indexed, besides the home page.
@@ -71,35 +71,19 @@ def pagefind_binary() -> list[str]:
     return [str(found)] if found is not None else [sys.executable, "-m", "pagefind"]
 
 
-def _load(file: Path) -> dict[str, bytes]:
-    try:
-        with file.open("rb") as f:
-            kept = pickle.load(f)
-        return kept if isinstance(kept, dict) else {}
-    except Exception:  # none yet, damaged or foreign: the copies are made again
-        return {}
-
-
-def _save(file: Path, copies: dict[str, bytes]) -> None:
-    file.parent.mkdir(parents=True, exist_ok=True)
-    tmp = file.with_name(f".{file.name}.{os.getpid()}.tmp")
-    with tmp.open("wb") as f:
-        pickle.dump(copies, f, protocol=pickle.HIGHEST_PROTOCOL)
-    tmp.replace(file)
-
-
 class Indexing:
     """Pagefind writing `site`/pagefind/ in a process of its own, while the build goes on; `wait` for it."""
 
     def __init__(self, site: Path, cache: Path | None = None, digests: dict[Path, str] | None = None) -> None:
         self.cache = cache if digests is not None else None
-        kept = _load(self.cache) if self.cache is not None else {}
+        loaded = picklefile.load(self.cache)  # none yet, damaged or foreign: the copies are made again
+        kept = loaded if isinstance(loaded, dict) else {}
         self.used: dict[str, bytes] = {}
         self.output = site.resolve() / "pagefind"
         self.copies = Path(tempfile.mkdtemp(prefix="site-builder-search-"))
         try:
             # The build's digests name every page; without them the pages are found on disk.
-            for file in sorted(digests) if digests is not None else sorted(site.rglob("*.html")):
+            for file in sorted(digests) if digests is not None else [site / rel for rel in html_files(site)]:
                 rel = file.relative_to(site).as_posix()
                 if not indexed(rel):
                     continue
@@ -126,8 +110,7 @@ class Indexing:
             remove_later(self.copies)  # unlinking the copies took as long as indexing them on a busy disk
         if self.process.returncode != 0:
             raise RuntimeError(f"pagefind failed: {err.strip() or out.strip()}")
-        if self.cache is not None:
-            _save(self.cache, self.used)
+        picklefile.dump(self.cache, self.used)
 
     def stop(self) -> None:
         """The build failed before waiting: end Pagefind (its output goes with the staging directory)."""

@@ -159,6 +159,10 @@ class ComparePage:
     charts: bool = True
 
 
+# A model without a recommended setup (none of the setups that fit has a price to rank it by), in its column and in
+# the workload line under the table.
+NO_BEST = "none priced"
+
 # The table's rows, top to bottom: a label and the column field it shows.
 COMPARE_ROWS: tuple[tuple[str, Callable[[CompareColumn], object]], ...] = (
     ("Organization", lambda c: c.org),
@@ -197,7 +201,7 @@ def compare_column(md: ModelData, base: str) -> CompareColumn:
         memory=_mem_summary(md),
         license=m.license.name if m.license else "unknown",
         quality=f"{md.quality.value:.1f}" if md.quality else "not rated",
-        best=setup_label(best) if best else "none priced",
+        best=setup_label(best) if best else NO_BEST,
         tps=F.tokens_per_s(best.speed.output_tokens_per_s if best and best.speed else None),
         itl=F.ms(best.speed.itl_ms if best and best.speed else None),
         cpm=F.usd(best.cost.cost_per_million_tokens_usd if best and best.cost else None),
@@ -252,7 +256,7 @@ def compare_page(a: ModelData, b: ModelData, site: SiteAnalysis, base: str) -> C
 
 def _workloads(a: ModelData, b: ModelData) -> str:
     """The workload behind each column's speed and cost: once where both best setups share it, else per model."""
-    notes = [(md.record.name, work_note(md.best) if md.best else "no setup fits") for md in (a, b)]
+    notes = [(md.record.name, work_note(md.best) if md.best else NO_BEST) for md in (a, b)]
     if notes[0][1] == notes[1][1]:
         return notes[0][1]
     return "; ".join(f"{name}: {note}" for name, note in notes)
