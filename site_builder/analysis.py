@@ -111,7 +111,7 @@ class ModelResults:
     deploys: tuple[DeployAnalysis, ...]  # one per deployment page, in page order
     sweeps: tuple[tuple[Candidate, tuple[SweepPoint, ...]], ...]
     full_loads: tuple[FullLoad | None, ...]  # one per recommendation: its throughput-optimal load (break-even)
-    gpu_rows: str = ""  # gpu_rows_digest
+    gpu_rows: str  # gpu_rows_digest
 
 
 @dataclass(frozen=True)

@@ -440,8 +440,11 @@ def analyse(model: ModelRecord, gpus: dict[str, GpuRecord], frameworks: dict[str
             if (frameworks and model.frameworks and one.framework is None) or one.engine == "local":
                 continue
             for mult in _multipliers(gpu, gpus):
-                setup = make_setup(gpu, gpus, mult)
-                cand = one if mult == 1 else evaluate(model, facts, setup, prec, work, frameworks, unfit_speed=False)
+                cand = (
+                    one
+                    if mult == 1
+                    else evaluate(model, facts, make_setup(gpu, gpus, mult), prec, work, frameworks, unfit_speed=False)
+                )
                 if cand is None:
                     break
                 if cand.memory.fits:
