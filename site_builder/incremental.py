@@ -201,8 +201,9 @@ def seed_staging(out: Path, staging: Path, keep: Iterable[str], folders: Iterabl
         if (out / rel).is_file():
             _link(out / rel, staging / rel)
     for folder in folders:
-        for path in sorted((out / folder).rglob("*")):
-            if path.is_file():
+        for parent, _, files in os.walk(out / folder):  # Path.rglob is several times slower
+            for name in files:
+                path = Path(parent, name)
                 _link(path, staging / path.relative_to(out))
 
 
