@@ -350,7 +350,7 @@ def _stage(build: Build, tmp: Path, report: Report) -> BuildResult:
         if not full and same:
             seed_staging(out, tmp, [], ["pagefind"])  # the same pages give the same index
         else:  # Pagefind indexes in its own process while the feeds are written and the links checked
-            indexing = Indexing(tmp, cache / "search.pickle" if cache else None, digests)
+            indexing = Indexing(tmp, cache / "search" if cache else None, digests)
     try:
         write_plumbing(site, pages, tmp, absolute, config.title)
         lap("feeds")

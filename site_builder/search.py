@@ -1,25 +1,34 @@
 """Static search index with Pagefind (the PyPI package ships the binary), run over the finished site.
 
-Pagefind's time grows with the HTML it reads (about 35 MB for the shipped catalog), so it reads only the pages a
-reader searches for: models, GPUs, families and the site's own pages. Deployment and compare pages are left out:
+Pagefind's time grows with the text it reads, so it reads only the pages a reader searches for: models, GPUs,
+families and the site's own pages (28 MB of HTML for the shipped catalog). Deployment and compare pages are left out:
 each is one setup or pair of a model whose page search finds (by name, organization, family or framework) and
 links to them, and a model's many such pages would push its own page down the results. Within a page, the
-templates mark what nobody searches for with `data-pagefind-ignore`: tables of figures, charts, command blocks,
-the calculator and the figures' provenance notes. Pagefind reads copies of the pages without those elements
-(a fifth of the bytes): the index it writes is the same, in about half the time (tests/site/test_search_index.py).
+templates mark with `data-pagefind-ignore` what nobody searches for, or what would match a search for something
+else: tables of figures, charts, command blocks, the calculator, the figures' provenance notes, and on model, GPU
+and family pages the sections of figures, the answers of the FAQ (its questions stay), the lists of other models
+(similar models, a GPU's fit table, a family's table) and the sources. A model page is then found by its name, facts,
+brief and capabilities, and no longer by every page that lists it (tests/site/test_search_index.py).
+
+Pagefind reads copies of the pages without those elements (2.6 MB): the index it writes is the same as from the
+pages, in a fraction of the time.
 """
 
 from __future__ import annotations
 
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import TextIO
 
 from site_builder import picklefile
+from site_builder.codehash import sources_hash
 from site_builder.linkcheck import html_files
 from site_builder.output import remove_later
+from site_builder.paths import PACKAGE
 
 # Top-level folders whose pages are indexed, besides the home page.
 INDEXED = ("about", "api", "calculator", "contribute", "families", "gpus", "methodology", "models")
@@ -71,56 +80,107 @@ def pagefind_binary() -> list[str]:
     return [str(found)] if found is not None else [sys.executable, "-m", "pagefind"]
 
 
+STATE = "pages.pickle"  # beside the copies' folder: (code key, {page path: hash of the page each copy was made from})
+
+
+def _code_key() -> str:
+    return sources_hash(PACKAGE, [PACKAGE / "search.py"])
+
+
+def _lock(folder: Path) -> TextIO | None:
+    """An exclusive lock on the copies in `folder` for one build, or None where another build holds it or the OS has
+    no flock (the build then writes its copies to a folder of its own)."""
+    try:
+        import fcntl
+    except ImportError:
+        return None
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        handle = (folder / ".lock").open("w")
+    except OSError:
+        return None
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        handle.close()
+        return None
+    return handle
+
+
 class Indexing:
-    """Pagefind writing `site`/pagefind/ in a process of its own, while the build goes on; `wait` for it."""
+    """Pagefind writing `site`/pagefind/ in a process of its own, while the build goes on; `wait` for it.
+
+    Pagefind reads copies of the indexed pages (`searchable`). With `cache` (a folder kept between builds) and
+    `digests` (sha256 of every page of the site, by file), the copies stay in `cache`/pages/ with a note of the page
+    hash each was made from: a rebuild writes only the copies of the pages it rewrote and deletes those of pages that
+    are gone (writing all 235 copies took a sixth of a second of a one-second rebuild). The note is removed while the
+    copies change, so a build stopped halfway leaves none, and the next build writes every copy again. Otherwise the
+    copies go to a temporary folder, removed after."""
 
     def __init__(self, site: Path, cache: Path | None = None, digests: dict[Path, str] | None = None) -> None:
-        self.cache = cache if digests is not None else None
-        loaded = picklefile.load(self.cache)  # none yet, damaged or foreign: the copies are made again
-        kept = loaded if isinstance(loaded, dict) else {}
-        self.used: dict[str, bytes] = {}
         self.output = site.resolve() / "pagefind"
-        self.copies = Path(tempfile.mkdtemp(prefix="site-builder-search-"))
+        self.lock = _lock(cache) if cache is not None and digests is not None else None
+        made: dict[str, str] = {}
+        if cache is not None and self.lock is not None:
+            self.folder, self.temporary = cache / "pages", False
+            loaded = picklefile.load(cache / STATE)
+            (cache / STATE).unlink(missing_ok=True)
+            if (
+                isinstance(loaded, tuple)
+                and len(loaded) == 2
+                and loaded[0] == _code_key()
+                and isinstance(loaded[1], dict)
+            ):
+                made = loaded[1]
+            else:  # no note, or one written by other code: the copies on disk are not known to be right
+                shutil.rmtree(self.folder, ignore_errors=True)
+        else:
+            self.folder, self.temporary = Path(tempfile.mkdtemp(prefix="site-builder-search-")), True
         try:
+            current: dict[str, str] = {}
             # The build's digests name every page; without them the pages are found on disk.
             for file in sorted(digests) if digests is not None else [site / rel for rel in html_files(site)]:
                 rel = file.relative_to(site).as_posix()
                 if not indexed(rel):
                     continue
-                digest = digests.get(file, "") if digests is not None else ""
-                text = self.used.get(digest) or kept.get(digest) if digest else None
-                if text is None:
-                    text = searchable(file.read_bytes())
-                if digest:
-                    self.used[digest] = text
-                target = self.copies / rel
-                target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_bytes(text)
-            command = [*pagefind_binary(), "--site", str(self.copies)]
+                current[rel] = digests.get(file, "") if digests is not None else ""
+                if not current[rel] or made.get(rel) != current[rel]:
+                    target = self.folder / rel
+                    target.parent.mkdir(parents=True, exist_ok=True)
+                    target.write_bytes(searchable(file.read_bytes()))
+            for rel in made.keys() - current.keys():
+                (self.folder / rel).unlink(missing_ok=True)
+            if not self.temporary and cache is not None:
+                picklefile.dump(cache / STATE, (_code_key(), current))
+            command = [*pagefind_binary(), "--site", str(self.folder)]
             command += ["--output-path", str(self.output), "--silent"]
             self.process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         except BaseException:
-            remove_later(self.copies)
+            self._release()
             raise
+
+    def _release(self) -> None:
+        if self.temporary:
+            remove_later(self.folder)  # unlinking the copies took as long as indexing them on a busy disk
+        if self.lock is not None:
+            self.lock.close()
 
     def wait(self) -> None:
         try:
             out, err = self.process.communicate()
         finally:
-            remove_later(self.copies)  # unlinking the copies took as long as indexing them on a busy disk
+            self._release()
         if self.process.returncode != 0:
             raise RuntimeError(f"pagefind failed: {err.strip() or out.strip()}")
-        picklefile.dump(self.cache, self.used)
 
     def stop(self) -> None:
         """The build failed before waiting: end Pagefind (its output goes with the staging directory)."""
         if self.process.poll() is None:
             self.process.kill()
         self.process.communicate()
-        remove_later(self.copies)
+        self._release()
 
 
 def index_site(site: Path, cache: Path | None = None, digests: dict[Path, str] | None = None) -> None:
-    """Write `site`/pagefind/ from the indexed pages. With `cache` (a file) and `digests` (sha256 of every page of the
-    site, by file), the copies Pagefind reads are kept by page hash, so a rebuild strips only the pages it rewrote."""
+    """Write `site`/pagefind/ from the indexed pages (Indexing tells what `cache` and `digests` are for)."""
     Indexing(site, cache, digests).wait()
