@@ -111,7 +111,7 @@ class ModelResults:
     deploys: tuple[DeployAnalysis, ...]  # one per deployment page, in page order
     sweeps: tuple[tuple[Candidate, tuple[SweepPoint, ...]], ...]
     full_loads: tuple[FullLoad | None, ...]  # one per recommendation: its throughput-optimal load (break-even)
-    gpu_rows: str  # gpu_rows_digest
+    gpu_rows: dict[str, str]  # gpu_rows_digests: GPU id -> what that GPU's page shows of the model
 
 
 @dataclass(frozen=True)
@@ -128,7 +128,7 @@ class ModelData:
     # Each recommended setup with the engine's estimates as its users double (the throughput-latency chart).
     sweeps: tuple[tuple[Candidate, tuple[SweepPoint, ...]], ...] = ()
     full_loads: tuple[FullLoad | None, ...] = ()  # one per recommendation
-    gpu_rows: str = ""  # gpu_rows_digest: what the GPU pages show of this model
+    gpu_rows: dict[str, str] = field(default_factory=dict)  # gpu_rows_digests: what each GPU's page shows of it
 
     @property
     def facts(self) -> ModelFacts:
@@ -296,21 +296,30 @@ def shown_setups(an: Analysis) -> Analysis:
     return dataclasses.replace(an, candidates=tuple(c for c in an.candidates if id(c) in kept))
 
 
-def gpu_rows_digest(m: ModelRecord, an: Analysis) -> str:
-    """What every GPU page shows of this model, hashed: its name and formats, the serving workload, its compatibility
-    matrix row and its fastest setup on each GPU. An edit to the record that leaves these as they were (a release
-    date, a licence, scores) re-renders no GPU page (incremental builds key GPU pages on it)."""
-    rows = [(row.setup.id, row.cells) for row in an.matrix]
-    single = sorted(
-        (gid, c.precision.id, c.speed.output_tokens_per_s if c.speed else None) for gid, c in an.single.items()
-    )
-    return _digest(m.name, m.precisions, an.serve_workload, rows, single)
+def gpu_rows_digests(m: ModelRecord, an: Analysis) -> dict[str, str]:
+    """What each GPU's page shows of this model, hashed per GPU id: its name and formats, the serving workload, its
+    compatibility-matrix cells on that GPU (precision, fit level and the longest context that fits, which a "fits up
+    to 5K tokens" cell links to) and its fastest setup there as the page prints it (the precision, tokens/s to one
+    decimal and to a whole number). Not the exact byte counts and speeds, which the page rounds away: an edit that
+    moves them without changing what a GPU page prints re-renders no GPU page, and a release date, licence or scores
+    edit none at all (incremental builds key each GPU page on its GPU's digests)."""
+    shown = (m.name, m.precisions, an.serve_workload)
+    rows = an.matrix_by_gpu
+    found = {}
+    for gid in rows.keys() | an.single.keys():
+        row = rows.get(gid)
+        cells = (row.setup.id, [(c.precision, c.level, c.max_context) for c in row.cells]) if row else None
+        best = an.single.get(gid)
+        tps = best.speed.output_tokens_per_s if best and best.speed else None
+        fastest = (best.precision.id, f"{tps:.1f}", f"{tps:.0f}") if best and tps is not None else None
+        found[gid] = _digest(shown, cells, fastest, best.precision.id if best else None)
+    return found
 
 
 def model_results(m: ModelRecord, gpus: dict[str, GpuRecord], frameworks: dict[str, FrameworkRecord]) -> ModelResults:
     an = analyse(m, gpus, frameworks)
     deploys = tuple(analyse_deploy(m, an.facts, c, frameworks) for c in deploy_setups(an))
-    return ModelResults(shown_setups(an), deploys, analyse_sweeps(an), analyse_full_loads(an), gpu_rows_digest(m, an))
+    return ModelResults(shown_setups(an), deploys, analyse_sweeps(an), analyse_full_loads(an), gpu_rows_digests(m, an))
 
 
 def _digest(*parts: object) -> str:

@@ -19,8 +19,8 @@ from site_builder.feeds import write_feeds
 from site_builder.incremental import (
     MANIFEST,
     Seeding,
+    gpu_rows,
     model_figures,
-    model_gpu_rows,
     new_manifest,
     pages_to_render,
     read_manifest,
@@ -150,7 +150,7 @@ def collect_pages(site: SiteAnalysis, base: str) -> list[Page]:
                 f"gpus/{gid}/index.html",
                 "gpu.html",
                 partial(gpu_page, g, site, base),
-                frozenset({"gpus/*", "model-gpu-rows/*", "frameworks/*"}),  # a bundle shows its GPU's record
+                frozenset({"gpus/*", f"gpu-rows/{gid}", "frameworks/*"}),  # a bundle shows its GPU's record
             )
         )
     members: dict[str, set[str]] = {}
@@ -319,7 +319,7 @@ def _stage(build: Build, tmp: Path, report: Report) -> BuildResult:
         settings = RenderSettings(
             base, absolute, date, build.search, build.live_reload, config.title, config.repository
         )
-        derived = {**model_figures(site), **model_gpu_rows(site)}
+        derived = {**model_figures(site), **gpu_rows(site)}
         manifest = new_manifest(build.inputs, derived, site_values(site, date), pages)
         chosen = pages_to_render(previous, manifest, pages, out)
         lap("manifest")

@@ -80,9 +80,14 @@ def model_figures(site: SiteAnalysis) -> dict[str, str]:
     }
 
 
-def model_gpu_rows(site: SiteAnalysis) -> dict[str, str]:
-    """ "model-gpu-rows/<id>": what the GPU pages show of each model (analysis.gpu_rows_digest)."""
-    return {f"model-gpu-rows/{mid}": md.gpu_rows for mid, md in site.models.items()}
+def gpu_rows(site: SiteAnalysis) -> dict[str, str]:
+    """ "gpu-rows/<GPU id>": what that GPU's page shows of every model (analysis.gpu_rows_digests), in catalog
+    order."""
+    found = {}
+    for gid in site.gpus:
+        shown = "".join(f"{mid}\0{md.gpu_rows.get(gid, '')}\0" for mid, md in site.models.items())
+        found[f"gpu-rows/{gid}"] = hashlib.sha256(shown.encode()).hexdigest()
+    return found
 
 
 def read_manifest(out: Path) -> Manifest | None:
@@ -119,11 +124,15 @@ def site_values(site: SiteAnalysis, catalog_date: str) -> dict[str, str]:
 
 
 def affected(deps: Iterable[str], changed: set[str]) -> bool:
-    """Whether a page depending on `deps` ("<kind>/<id>", "<kind>/*" or "*") may change when `changed` records did."""
+    """Whether a page depending on `deps` ("<kind>/<id>", "<kind>/*" or "*") may change when `changed` records did
+    (in the same forms: "<kind>/*" when any of a kind may have changed)."""
     deps = set(deps)
     if "*" in deps or "*" in changed:
         return True
-    return any(key in deps or f"{key.split('/', 1)[0]}/*" in deps for key in changed)
+    kinds = {key.split("/", 1)[0] for key in changed if key.endswith("/*")}
+    return any(key in deps or f"{key.split('/', 1)[0]}/*" in deps for key in changed) or any(
+        dep.split("/", 1)[0] in kinds for dep in deps
+    )
 
 
 def reusable(previous: Manifest | None, code: str, out: Path) -> TypeGuard[Manifest]:

@@ -34,9 +34,10 @@ class Page:
 
     `deps` names catalog records as "<kind>/<id>"; "<kind>/*" means every record of that kind and "*"
     everything; "model-figures/<id>" is a model record without its description and sources (what listing pages
-    read of every model), "model-gpu-rows/<id>" what GPU pages show of it (analysis.gpu_rows_digest). The preview
-    server and an incremental build re-render only pages whose dependencies changed, so every record a page shows
-    must be named here (tests/site/test_incremental.py compares with full builds).
+    read of every model), "gpu-rows/<GPU id>" what that GPU's page shows of every model
+    (analysis.gpu_rows_digests). The preview server and an incremental build re-render only pages whose
+    dependencies changed, so every record a page shows must be named here (tests/site/test_incremental.py compares
+    with full builds).
     """
 
     path: str  # relative output path, e.g. models/x/index.html

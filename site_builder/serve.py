@@ -62,9 +62,10 @@ def change_keys(paths: set[Path], catalog: Path) -> set[str]:
         key = record_key(rel) if rel is not None else None
         if key is not None:
             # A model's figures (its record without description and sources) and its GPU rows are what other pages
-            # read of it; the preview server does not compute the rows' hash, so an edit counts as changing them.
+            # read of it; the preview server does not compute the rows' hashes, so an edit counts as changing every
+            # GPU page's rows.
             kind, _, rid = key.partition("/")
-            keys |= {key, f"model-figures/{rid}", f"model-gpu-rows/{rid}"} if kind == "models" else {key}
+            keys |= {key, f"model-figures/{rid}", "gpu-rows/*"} if kind == "models" else {key}
             continue
         try:
             tpl = path.resolve().relative_to(TEMPLATES)

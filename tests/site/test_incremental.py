@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from site_builder.build import build_site
-from site_builder.incremental import MANIFEST
+from site_builder.incremental import MANIFEST, affected
 
 ROOT = Path(__file__).resolve().parents[2]
 # A small catalog cut from the shipped one, so that each build takes about a second: models with and without
@@ -83,6 +83,11 @@ def _rebuild(catalog: Path, out: Path, *, search: bool = False) -> dict[str, tup
     """Rebuild `out` incrementally; check it against a clean build of the same catalog; return the previous files."""
     before = _files(out)
     assert build_site(catalog, out, search=search).ok
+    _matches_a_clean_build(catalog, out, search=search)
+    return before
+
+
+def _matches_a_clean_build(catalog: Path, out: Path, *, search: bool = False) -> None:
     clean = out.with_name("clean")
     shutil.rmtree(clean, ignore_errors=True)
     assert build_site(catalog, clean, search=search).ok
@@ -91,7 +96,6 @@ def _rebuild(catalog: Path, out: Path, *, search: bool = False) -> dict[str, tup
     assert _folders(out) == _folders(clean), "a folder the previous site had and a clean build does not"
     differ = [rel for rel in fresh if after[rel][0] != fresh[rel][0]]
     assert not differ, f"an incremental build differs from a clean one in {differ[:10]}"
-    return before
 
 
 def _rewritten_pages(before: dict[str, tuple[bytes, int]], out: Path) -> set[str]:
@@ -179,11 +183,13 @@ def test_an_edit_rebuilds_to_the_same_bytes_as_a_clean_build(small_catalog: Path
     assert _rewritten_pages(before, out) == _changed_pages(before, out) & set(before)
 
 
-def test_a_release_date_re_renders_no_gpu_page(
+def test_gpu_pages_render_for_what_they_print_of_a_model(
     small_catalog: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """GPU pages show each model's fit and speed (analysis.gpu_rows_digest), not its dates: an edit to a release
-    date renders the model's own pages and the listings, and no GPU page. A size edit renders every GPU page."""
+    """GPU pages show each model's fit and speed as printed (analysis.gpu_rows_digests), not its dates or its exact
+    byte counts: an edit to a release date renders the model's own pages and the listings and no GPU page; a size
+    edit of one unit moves every byte count of the model but renders only the GPU pages whose printed cells or speeds
+    it changes; a large one renders more, each of them changed. Each rebuild matches a clean build."""
     from site_builder import rendering
 
     out = tmp_path / "site"
@@ -195,15 +201,44 @@ def test_a_release_date_re_renders_no_gpu_page(
         rendered.append(page.path)
         return real(env, page, settings)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(rendering, "render_page", spy)
-    EDITS["a release date"](small_catalog)
-    assert build_site(small_catalog, out, search=False, jobs=1).ok
+    def gpu_pages_rendered_by(edit: Callable[[], object]) -> tuple[set[str], set[str]]:
+        """The GPU pages an incremental build after `edit` renders, and those whose bytes change."""
+        rendered.clear()
+        edit()
+        before = _files(out)
+        with monkeypatch.context() as m:
+            m.setattr(rendering, "render_page", spy)
+            assert build_site(small_catalog, out, search=False, jobs=1).ok
+        _matches_a_clean_build(small_catalog, out)
+        gpu = {p for p in rendered if p.startswith("gpus/") and p != "gpus/index.html"}
+        return gpu, {p for p in _changed_pages(before, out) if p.startswith("gpus/") and p != "gpus/index.html"}
+
+    model = small_catalog / "models" / "qwen2.5-7b.yaml"
+    release = gpu_pages_rendered_by(lambda: EDITS["a release date"](small_catalog))
     assert "models/qwen2.5-7b/index.html" in rendered and "index.html" in rendered
-    assert not [p for p in rendered if p.startswith("gpus/")]
-    rendered.clear()
-    _edit(small_catalog / "models" / "qwen2.5-7b.yaml", "  intermediate_size: 18944", "  intermediate_size: 29568")
-    assert build_site(small_catalog, out, search=False, jobs=1).ok
-    assert len([p for p in rendered if p.startswith("gpus/") and p != "gpus/index.html"]) == len(GPUS)
+    assert release == (set(), set())
+
+    one_unit, changed = gpu_pages_rendered_by(
+        lambda: _edit(model, "  intermediate_size: 18944", "  intermediate_size: 18945")
+    )
+    assert "models/qwen2.5-7b/index.html" in rendered
+    assert changed <= one_unit and len(one_unit) < len(GPUS), one_unit
+
+    large, changed = gpu_pages_rendered_by(
+        lambda: _edit(model, "  intermediate_size: 18945", "  intermediate_size: 29568")
+    )
+    assert changed == large and len(large) > len(one_unit), "every GPU page rendered shows a new figure"
+
+
+def test_dependencies_match_by_record_and_by_kind() -> None:
+    """A page names the records it shows, or all of a kind; a change names records, or all of a kind where its
+    maker cannot tell which (the preview server for GPU rows)."""
+    assert affected({"gpu-rows/h100-sxm"}, {"gpu-rows/h100-sxm"})
+    assert not affected({"gpu-rows/h100-sxm"}, {"gpu-rows/l40s", "models/qwen2.5-7b"})
+    assert affected({"gpus/*"}, {"gpus/l40s"})
+    assert affected({"gpu-rows/h100-sxm", "frameworks/*"}, {"gpu-rows/*"})
+    assert not affected({"models/qwen2.5-7b", "model-figures/qwen3-8b"}, {"gpu-rows/*"})
+    assert affected({"about"}, {"*"}) and affected({"*"}, {"models/x"})
 
 
 def test_a_deleted_model_loses_its_pages(small_catalog: Path, tmp_path: Path) -> None:
