@@ -311,8 +311,8 @@ def gpu_rows_digests(m: ModelRecord, an: Analysis) -> dict[str, str]:
         cells = (row.setup.id, [(c.precision, c.level, c.max_context) for c in row.cells]) if row else None
         best = an.single.get(gid)
         tps = best.speed.output_tokens_per_s if best and best.speed else None
-        fastest = (best.precision.id, f"{tps:.1f}", f"{tps:.0f}") if best and tps is not None else None
-        found[gid] = _digest(shown, cells, fastest, best.precision.id if best else None)
+        printed = (f"{tps:.1f}", f"{tps:.0f}") if tps is not None else None
+        found[gid] = _digest(shown, cells, (best.precision.id, printed) if best else None)
     return found
 
 

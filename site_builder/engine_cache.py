@@ -39,10 +39,11 @@ from site_builder.engine.money import FullLoad
 from site_builder.engine.plan import Analysis, Candidate, MatrixCell, MatrixRow, analyse
 from site_builder.engine.precision import PRECISIONS, Precision
 from site_builder.engine.sweep import SweepPoint
+from site_builder.paths import PACKAGE
+from site_builder.picklefile import PROTOCOL
 from site_builder.records import FrameworkRecord, GpuRecord, ModelRecord
 from site_builder.records.model import Architecture
 
-PACKAGE = Path(__file__).resolve().parent
 # The code a stored result is computed by: the engine, the record models it reads (defaults, derived fields), the
 # analysis stage and query (deploy pages' analyses, the calculator's answer) and the way results are stored here.
 SOURCES = (
@@ -50,11 +51,10 @@ SOURCES = (
     PACKAGE / "records",
     PACKAGE / "analysis.py",
     PACKAGE / "query.py",
-    Path(__file__).resolve(),
+    PACKAGE / "engine_cache.py",
 )
 ENV = "SITE_BUILDER_CACHE"
 KEEP_GENERATIONS = 3  # a few: switching between two branches, or undoing a GPU edit, still finds its results
-PROTOCOL = pickle.HIGHEST_PROTOCOL
 T = TypeVar("T")
 # The engine's slotted result classes (many objects per model; none has an init=False field): stored as the call
 # that makes them, see _slotted.

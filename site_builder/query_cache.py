@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import pickle
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -25,15 +24,14 @@ from site_builder import picklefile
 from site_builder.catalog import ESSENTIAL, KINDS, iter_record_files
 from site_builder.codehash import sources_hash
 from site_builder.engine_cache import default_dir
+from site_builder.paths import PACKAGE
 from site_builder.problems import Report
 
-PACKAGE = Path(__file__).resolve().parent
 # The code an entry is computed by: parsing and validating records, the engine behind the error bars, the query.
 SOURCES = tuple(
     PACKAGE / name
     for name in ("engine", "records", "catalog.py", "yamlsafe.py", "problems.py", "query.py", "query_cache.py")
 )
-PROTOCOL = pickle.HIGHEST_PROTOCOL
 
 
 @functools.cache

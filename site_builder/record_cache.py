@@ -22,8 +22,8 @@ from pydantic import BaseModel
 
 from site_builder import picklefile
 from site_builder.codehash import sources_hash
+from site_builder.paths import PACKAGE
 
-PACKAGE = Path(__file__).resolve().parent
 # The code a kept record was made by: the record models, the loader and YAML reader, and the way it is kept here.
 SOURCES = tuple(PACKAGE / name for name in ("records", "catalog.py", "yamlsafe.py", "problems.py", "record_cache.py"))
 
@@ -53,7 +53,6 @@ class RecordCache:
         self.file = file
         self.known: dict[str, Stored] = {}
         self.used: dict[str, Stored] = {}
-        self.changed = False
         if file is None:
             return
         stored = picklefile.load(file)  # none yet, damaged or foreign: every record is parsed again
@@ -69,10 +68,9 @@ class RecordCache:
 
     def put(self, name: str, stored: Stored) -> None:
         self.used[name] = stored
-        self.changed = True
 
     def save(self) -> None:
         """Keep this build's records (older files' are dropped), written by rename; only when one was added or the
         build read fewer files. A cache that cannot be written is skipped."""
-        if self.changed or self.used.keys() != self.known.keys():
+        if self.used.keys() != self.known.keys() or any(self.known[n] is not s for n, s in self.used.items()):
             picklefile.dump(self.file, (code_hash(), self.used))

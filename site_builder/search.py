@@ -16,6 +16,7 @@ pages, in a fraction of the time.
 
 from __future__ import annotations
 
+import functools
 import re
 import shutil
 import subprocess
@@ -83,6 +84,7 @@ def pagefind_binary() -> list[str]:
 STATE = "pages.pickle"  # beside the copies' folder: (code key, {page path: hash of the page each copy was made from})
 
 
+@functools.cache
 def _code_key() -> str:
     return sources_hash(PACKAGE, [PACKAGE / "search.py"])
 
@@ -120,11 +122,13 @@ class Indexing:
     def __init__(self, site: Path, cache: Path | None = None, digests: dict[Path, str] | None = None) -> None:
         self.output = site.resolve() / "pagefind"
         self.lock = _lock(cache) if cache is not None and digests is not None else None
+        # The note on the kept copies; None where this build writes its copies to a temporary folder.
+        self.note = cache / STATE if cache is not None and self.lock is not None else None
         made: dict[str, str] = {}
-        if cache is not None and self.lock is not None:
-            self.folder, self.temporary = cache / "pages", False
-            loaded = picklefile.load(cache / STATE)
-            (cache / STATE).unlink(missing_ok=True)
+        if self.note is not None:
+            self.folder = self.note.parent / "pages"
+            loaded = picklefile.load(self.note)
+            self.note.unlink(missing_ok=True)
             if (
                 isinstance(loaded, tuple)
                 and len(loaded) == 2
@@ -135,7 +139,7 @@ class Indexing:
             else:  # no note, or one written by other code: the copies on disk are not known to be right
                 shutil.rmtree(self.folder, ignore_errors=True)
         else:
-            self.folder, self.temporary = Path(tempfile.mkdtemp(prefix="site-builder-search-")), True
+            self.folder = Path(tempfile.mkdtemp(prefix="site-builder-search-"))
         try:
             current: dict[str, str] = {}
             # The build's digests name every page; without them the pages are found on disk.
@@ -150,8 +154,7 @@ class Indexing:
                     target.write_bytes(searchable(file.read_bytes()))
             for rel in made.keys() - current.keys():
                 (self.folder / rel).unlink(missing_ok=True)
-            if not self.temporary and cache is not None:
-                picklefile.dump(cache / STATE, (_code_key(), current))
+            picklefile.dump(self.note, (_code_key(), current))
             command = [*pagefind_binary(), "--site", str(self.folder)]
             command += ["--output-path", str(self.output), "--silent"]
             self.process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -160,7 +163,7 @@ class Indexing:
             raise
 
     def _release(self) -> None:
-        if self.temporary:
+        if self.note is None:
             remove_later(self.folder)  # unlinking the copies took as long as indexing them on a busy disk
         if self.lock is not None:
             self.lock.close()
